@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install mediamatch with its test extras into .venv and run the whole test suite
+# against SQLite and a local PostgreSQL server (started here, installed from Debian if absent).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+if [ "$(id -u)" = 0 ] && ! command -v chromium >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser tests will skip" >&2
+fi
+export MEDIAMATCH_TEST_PG_URL="${MEDIAMATCH_TEST_PG_URL:-$(bash scripts/postgres.sh)}"
+exec .venv/bin/python -m pytest "$@"

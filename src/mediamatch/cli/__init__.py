@@ -1,0 +1,1 @@
+"""Typer front end: one module per verb group, each exposing `register(app)`."""

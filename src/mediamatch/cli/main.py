@@ -1,0 +1,25 @@
+"""The `mediamatch` command: assembles the verb groups.
+
+Each module under `cli/` registers its own commands, so a verb group is found by its file name.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from mediamatch.cli import hash as hash_cli
+
+app = typer.Typer(
+    name="mediamatch",
+    help="Match media against a shared database of known material.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for module in (hash_cli,):
+    module.register(app)
+
+
+if __name__ == "__main__":
+    app()
