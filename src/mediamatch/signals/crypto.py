@@ -1,0 +1,39 @@
+"""Exact signals: MD5, SHA-1 and SHA-256 of the file's bytes.
+
+MD5 and SHA-1 are kept because the hash sets that agencies exchange (Project VIC, ICSE
+exports, NCMEC lists) are keyed by them; SHA-256 is the catalogue's identity of a media item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import ClassVar
+
+from mediamatch.signals.base import ExactSignal
+
+
+class MD5Signal(ExactSignal):
+    name: ClassVar[str] = "md5"
+    bits: ClassVar[int] = 128
+
+    @classmethod
+    def examples(cls) -> list[str]:
+        return [hashlib.md5(b"").hexdigest(), hashlib.md5(b"mediamatch").hexdigest()]
+
+
+class SHA1Signal(ExactSignal):
+    name: ClassVar[str] = "sha1"
+    bits: ClassVar[int] = 160
+
+    @classmethod
+    def examples(cls) -> list[str]:
+        return [hashlib.sha1(b"").hexdigest(), hashlib.sha1(b"mediamatch").hexdigest()]
+
+
+class SHA256Signal(ExactSignal):
+    name: ClassVar[str] = "sha256"
+    bits: ClassVar[int] = 256
+
+    @classmethod
+    def examples(cls) -> list[str]:
+        return [hashlib.sha256(b"").hexdigest(), hashlib.sha256(b"mediamatch").hexdigest()]
