@@ -1,1 +1,6 @@
-"""store/models."""
+"""All table modules, imported so `Base.metadata` describes the whole schema."""
+
+from mediamatch.store.models import catalogue  # noqa: F401
+from mediamatch.store.models.base import Base
+
+__all__ = ["Base"]

@@ -1,0 +1,84 @@
+"""Catalogue records as plain, immutable values.
+
+Front ends (CLI, API, reports) receive these, never ORM rows, so what leaves the store is
+exactly what a view was meant to show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+
+
+class Category(IntEnum):
+    """Project VIC categories. Baseline (illegal in any country) is a separate flag."""
+
+    NON_PERTINENT = 0
+    CHILD_ABUSE_MATERIAL = 1
+    CHILD_EXPLOITIVE = 2
+    CGI_ANIMATION = 3
+    COMPARISON = 4
+
+    @property
+    def label(self) -> str:
+        return _CATEGORY_LABELS[self]
+
+
+_CATEGORY_LABELS = {
+    Category.NON_PERTINENT: "non-pertinent",
+    Category.CHILD_ABUSE_MATERIAL: "child abuse material",
+    Category.CHILD_EXPLOITIVE: "child exploitive / age difficult",
+    Category.CGI_ANIMATION: "CGI / animation",
+    Category.COMPARISON: "comparison",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MatchDetail:
+    """What an investigator needs to know about a matched item to decide what to do next."""
+
+    media_id: int
+    series: tuple[str, ...]
+    category: int
+    baseline: bool
+    victim_identified: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ContributionOutcome:
+    """The answer to one contributed file: new to the catalogue, already known, or an error."""
+
+    path: str
+    status: str  # "added", "known" or "error"
+    media_id: int | None = None
+    sha256: str | None = None
+    known_from: tuple[str, ...] = ()  # "agency (case)" of earlier contributions
+    victim_identified: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesSummary:
+    name: str
+    items: int
+    victims: int
+    victims_identified: int
+    agencies: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    at: datetime
+    kind: str  # "contribution" or "identification"
+    agency: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesDetail:
+    summary: SeriesSummary
+    notes: str
+    victims: tuple[tuple[str, bool], ...]  # (opaque reference, identified)
+    timeline: tuple[TimelineEvent, ...] = field(default=())

@@ -1,0 +1,171 @@
+"""Hashing files: every cryptographic digest in one read, PDQ for images, a record per file.
+
+`hash_many` is the batch entry point used by `mediamatch hash`, triage and contribution: it
+spreads files over worker processes, yields records in input order, and keeps at most a few
+files per worker in flight so a million-file walk never builds an unbounded queue. A file that
+cannot be read or decoded becomes a record with `error` set (keeping whatever digests could be
+computed), and a worker that dies on a hostile file costs that file only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
+from multiprocessing import get_context
+from pathlib import Path
+
+from mediamatch.media.image import MAX_PIXELS, ImageDecodeError, decode_luma
+from mediamatch.media.record import BytesSource, HashRecord, Source
+from mediamatch.media.sniff import SNIFF_BYTES, sniff
+from mediamatch.signals.pdq import pdq_from_luma, pdq_to_hex
+
+IN_FLIGHT_PER_WORKER = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What a single file may cost before it is refused."""
+
+    max_file_bytes: int = 512 * 1024 * 1024
+    max_pixels: int = MAX_PIXELS
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def source_name(source: Source) -> str:
+    return source.name if isinstance(source, BytesSource) else os.fsdecode(source)
+
+
+def _read(source: Source, limits: Limits) -> bytes:
+    if isinstance(source, BytesSource):
+        data = source.data
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise OSError("not a regular file" if path.exists() else "file not found")
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            raise OSError(f"refused: {size:,} bytes is over the {limits.max_file_bytes:,}-byte file size limit")
+        data = path.read_bytes()
+    if len(data) > limits.max_file_bytes:
+        raise OSError(f"refused: {len(data):,} bytes is over the {limits.max_file_bytes:,}-byte file size limit")
+    return data
+
+
+def hash_source(source: Source, limits: Limits = DEFAULT_LIMITS) -> HashRecord:
+    """Hash one file or archive member; never raises for bad input."""
+    name = source_name(source)
+    try:
+        data = _read(source, limits)
+    except OSError as exc:
+        size = source_size(source)
+        return HashRecord(path=name, size=size, error=exc.strerror or str(exc))
+    return hash_bytes(data, name, limits)
+
+
+def source_size(source: Source) -> int | None:
+    if isinstance(source, BytesSource):
+        return len(source.data)
+    try:
+        return Path(source).stat().st_size
+    except OSError:
+        return None
+
+
+def hash_bytes(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> HashRecord:
+    """Digests of `data`, plus PDQ when it is an image. `name` is only echoed in the record."""
+    kind = sniff(data[:SNIFF_BYTES])
+    record = HashRecord(
+        path=name,
+        size=len(data),
+        md5=hashlib.md5(data).hexdigest(),
+        sha1=hashlib.sha1(data).hexdigest(),
+        sha256=hashlib.sha256(data).hexdigest(),
+        media_type=kind.media_type,
+    )
+    if not data:
+        return replace(record, error="empty file (0 bytes)")
+    if kind.kind != "image":
+        return record
+    try:
+        image = decode_luma(data, max_pixels=limits.max_pixels)
+    except ImageDecodeError as exc:
+        return replace(record, error=str(exc))
+    pdq, quality = pdq_from_luma(image.luma)
+    return replace(
+        record, pdq=pdq_to_hex(pdq), pdq_quality=quality, width=image.width, height=image.height, note=image.note
+    )
+
+
+def hash_file(source: Source, limits: Limits = DEFAULT_LIMITS) -> HashRecord:
+    return hash_source(source, limits)
+
+
+def hash_many(
+    sources: Iterable[Source], workers: int | None = None, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[HashRecord]:
+    """Hash every source with `workers` processes (default: all cores), yielding in input order."""
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1:
+        for source in sources:
+            yield hash_source(source, limits)
+        return
+    yield from _ParallelHasher(workers, limits).run(iter(sources))
+
+
+class _ParallelHasher:
+    """A process pool with bounded in-flight work that survives a worker crashing."""
+
+    def __init__(self, workers: int, limits: Limits) -> None:
+        self.workers = workers
+        self.limits = limits
+        self.crashes_in_a_row = 0
+
+    def _pool(self) -> ProcessPoolExecutor:
+        # forkserver, not fork: callers (progress bars, servers) run threads, and forking a
+        # threaded process can deadlock. Workers start with the hashing modules imported.
+        context = get_context("forkserver")
+        context.set_forkserver_preload(["mediamatch.media.hashing"])
+        return ProcessPoolExecutor(self.workers, mp_context=context)
+
+    def run(self, sources: Iterator[Source]) -> Iterator[HashRecord]:
+        pool = self._pool()
+        pending: deque[tuple[Source, Future[HashRecord]]] = deque()
+        try:
+            for source in sources:
+                pending.append((source, pool.submit(hash_source, source, self.limits)))
+                while len(pending) >= self.workers * IN_FLIGHT_PER_WORKER:
+                    record, pool = self._next(pending, pool)
+                    yield record
+            while pending:
+                record, pool = self._next(pending, pool)
+                yield record
+        finally:
+            pool.shutdown(cancel_futures=True)
+
+    def _next(
+        self, pending: deque[tuple[Source, Future[HashRecord]]], pool: ProcessPoolExecutor
+    ) -> tuple[HashRecord, ProcessPoolExecutor]:
+        source, future = pending.popleft()
+        try:
+            record = future.result()
+            self.crashes_in_a_row = 0
+            return record, pool
+        except BrokenProcessPool:
+            # The worker died (e.g. a decoder crash on a hostile file): blame this file,
+            # start a fresh pool and resubmit everything that was in flight with it. A pool
+            # that breaks again before finishing anything is an environment fault: raise.
+            self.crashes_in_a_row += 1
+            if self.crashes_in_a_row > 2:
+                raise
+            pool.shutdown(cancel_futures=True)
+            pool = self._pool()
+            for index, (other, _) in enumerate(pending):
+                pending[index] = (other, pool.submit(hash_source, other, self.limits))
+            return HashRecord(path=source_name(source), size=source_size(source), error="hashing process crashed on this file"), pool

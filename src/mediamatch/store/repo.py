@@ -1,0 +1,303 @@
+"""Catalogue queries: small functions over a Session, returning catalogue records.
+
+Every signal of a media item, the cryptographic ones included, is a row in `media_signals`,
+so indexes are built and exact lookups run the same way for any signal type.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mediamatch.catalog.records import MatchDetail, SeriesDetail, SeriesSummary, TimelineEvent
+from mediamatch.media.record import HashRecord
+from mediamatch.store.models.catalogue import (
+    Agency,
+    Case,
+    Contribution,
+    MediaItem,
+    MediaSignal,
+    Series,
+    Victim,
+    media_series,
+    media_victims,
+    series_victims,
+)
+
+DEFAULT_AGENCY = "local"
+SIGNAL_FIELDS = ("md5", "sha1", "sha256", "pdq")
+
+
+def get_or_create_agency(session: Session, name: str | None, country: str = "XX") -> Agency:
+    name = name or DEFAULT_AGENCY
+    agency = session.scalar(select(Agency).where(Agency.name == name))
+    if agency is None:
+        agency = Agency(name=name, country=country.upper()[:2])
+        session.add(agency)
+        session.flush()
+    return agency
+
+
+def get_or_create_case(session: Session, agency: Agency, reference: str | None) -> Case | None:
+    if not reference:
+        return None
+    case = session.scalar(select(Case).where(Case.agency_id == agency.id, Case.reference == reference))
+    if case is None:
+        case = Case(agency_id=agency.id, reference=reference)
+        session.add(case)
+        session.flush()
+    return case
+
+
+def get_or_create_series(session: Session, name: str, notes: str = "") -> Series:
+    series = session.scalar(select(Series).where(Series.name == name))
+    if series is None:
+        series = Series(name=name, notes=notes)
+        session.add(series)
+        session.flush()
+    return series
+
+
+@dataclass(frozen=True, slots=True)
+class AddedMedia:
+    media_id: int
+    created: bool
+    earlier: tuple[str, ...]  # "agency (case)" of contributions made before this one
+
+
+def add_media(
+    session: Session,
+    record: HashRecord,
+    *,
+    series: Series,
+    agency: Agency,
+    case: Case | None,
+    category: int,
+    baseline: bool,
+) -> AddedMedia:
+    """Store a hashed file as a media item (once per SHA-256) and record this contribution."""
+    if record.error or not record.sha256:
+        raise ValueError(f"cannot store {record.path}: {record.error or 'no SHA-256'}")
+    item = session.scalar(select(MediaItem).where(MediaItem.sha256 == record.sha256))
+    created = item is None
+    earlier: tuple[str, ...] = ()
+    if item is None:
+        item = MediaItem(
+            sha256=record.sha256,
+            md5=record.md5 or "",
+            sha1=record.sha1 or "",
+            media_type=record.media_type or "application/octet-stream",
+            size=record.size or 0,
+            width=record.width,
+            height=record.height,
+            category=category,
+            baseline=baseline,
+        )
+        session.add(item)
+        session.flush()
+        for name in SIGNAL_FIELDS:
+            value = getattr(record, name)
+            if value:
+                quality = record.pdq_quality if name == "pdq" else None
+                session.add(MediaSignal(media_id=item.id, signal=name, value=value, quality=quality))
+    else:
+        earlier = describe_contributions(session, item.id)
+        item.baseline = item.baseline or baseline
+    if series not in item.series:
+        item.series.append(series)
+    session.add(
+        Contribution(
+            media_id=item.id,
+            agency_id=agency.id,
+            case_id=case.id if case else None,
+            series_id=series.id,
+            original_name=record.path.rsplit("/", 1)[-1],
+        )
+    )
+    session.flush()
+    return AddedMedia(item.id, created, earlier)
+
+
+def describe_contributions(session: Session, media_id: int) -> tuple[str, ...]:
+    rows = session.execute(
+        select(Agency.name, Case.reference)
+        .select_from(Contribution)
+        .join(Agency, Contribution.agency_id == Agency.id)
+        .outerjoin(Case, Contribution.case_id == Case.id)
+        .where(Contribution.media_id == media_id)
+        .order_by(Contribution.contributed_at, Contribution.id)
+    )
+    return tuple(dict.fromkeys(f"{agency} ({case})" if case else agency for agency, case in rows))
+
+
+def add_signal(session: Session, media_id: int, signal: str, value: str, quality: int | None = None) -> None:
+    """Attach one more signal value to an existing item (e.g. a video's frame hashes)."""
+    exists = session.scalar(
+        select(MediaSignal.id).where(
+            MediaSignal.media_id == media_id, MediaSignal.signal == signal, MediaSignal.value == value
+        )
+    )
+    if exists is None:
+        session.add(MediaSignal(media_id=media_id, signal=signal, value=value, quality=quality))
+
+
+def iter_signal_values(
+    session: Session, signal: str, after_id: int = 0, batch_size: int = 50_000, min_quality: int = 0
+) -> Iterator[tuple[int, str]]:
+    """(media_id, value) of every stored value of `signal`, in batches (millions of rows)."""
+    last = after_id
+    while True:
+        query = (
+            select(MediaSignal.id, MediaSignal.media_id, MediaSignal.value)
+            .where(MediaSignal.signal == signal, MediaSignal.id > last)
+            .order_by(MediaSignal.id)
+            .limit(batch_size)
+        )
+        if min_quality:
+            query = query.where(func.coalesce(MediaSignal.quality, 100) >= min_quality)
+        rows = session.execute(query).all()
+        if not rows:
+            return
+        for _, media_id, value in rows:
+            yield media_id, value
+        last = rows[-1][0]
+
+
+def lookup_exact(session: Session, signal: str, values: Iterable[str]) -> dict[str, list[int]]:
+    """Media ids holding exactly each value of `signal` (values with no match are absent)."""
+    found: dict[str, list[int]] = defaultdict(list)
+    wanted = list(dict.fromkeys(values))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = session.execute(
+            select(MediaSignal.value, MediaSignal.media_id).where(
+                MediaSignal.signal == signal, MediaSignal.value.in_(chunk)
+            )
+        )
+        for value, media_id in rows:
+            found[value].append(media_id)
+    return dict(found)
+
+
+def match_details(session: Session, media_ids: Iterable[int]) -> dict[int, MatchDetail]:
+    """Series, category, Baseline flag and identification state of each matched item.
+
+    A victim counts as identified when a victim linked to the item itself, or to any series
+    the item belongs to, is marked identified.
+    """
+    ids = list(dict.fromkeys(media_ids))
+    if not ids:
+        return {}
+    items = {row.id: row for row in session.execute(select(MediaItem.id, MediaItem.category, MediaItem.baseline).where(MediaItem.id.in_(ids)))}
+    series_names: dict[int, list[str]] = defaultdict(list)
+    series_ids: dict[int, set[int]] = defaultdict(set)
+    for media_id, series_id, name in session.execute(
+        select(media_series.c.media_id, Series.id, Series.name)
+        .join(Series, Series.id == media_series.c.series_id)
+        .where(media_series.c.media_id.in_(ids))
+        .order_by(Series.name)
+    ):
+        series_names[media_id].append(name)
+        series_ids[media_id].add(series_id)
+    all_series = set().union(*series_ids.values()) if series_ids else set()
+    identified_series = set(
+        session.scalars(
+            select(series_victims.c.series_id)
+            .join(Victim, Victim.id == series_victims.c.victim_id)
+            .where(Victim.identified.is_(True), series_victims.c.series_id.in_(all_series))
+        )
+    )
+    identified_items = set(
+        session.scalars(
+            select(media_victims.c.media_id)
+            .join(Victim, Victim.id == media_victims.c.victim_id)
+            .where(Victim.identified.is_(True), media_victims.c.media_id.in_(ids))
+        )
+    )
+    return {
+        media_id: MatchDetail(
+            media_id=media_id,
+            series=tuple(series_names[media_id]),
+            category=row.category,
+            baseline=row.baseline,
+            victim_identified=media_id in identified_items or bool(series_ids[media_id] & identified_series),
+        )
+        for media_id, row in items.items()
+    }
+
+
+def mark_series_victim_identified(
+    session: Session, series: Series, agency: Agency, victim_reference: str | None = None, when: datetime | None = None
+) -> Victim:
+    """Mark a victim of `series` identified by `agency` (the series' own victim if none named)."""
+    reference = victim_reference or f"{series.name}/victim-1"
+    victim = session.scalar(select(Victim).where(Victim.reference == reference))
+    if victim is None:
+        victim = Victim(reference=reference)
+        session.add(victim)
+    if victim not in series.victims:
+        series.victims.append(victim)
+    if not victim.identified:
+        victim.identified = True
+        victim.identified_by_id = agency.id
+        victim.identified_at = when or datetime.now(timezone.utc)
+    session.flush()
+    return victim
+
+
+def list_series(session: Session) -> list[SeriesSummary]:
+    return [_summary(session, series) for series in session.scalars(select(Series).order_by(Series.name))]
+
+
+def _summary(session: Session, series: Series) -> SeriesSummary:
+    items = session.scalar(select(func.count()).select_from(media_series).where(media_series.c.series_id == series.id))
+    agencies = session.scalar(
+        select(func.count(func.distinct(Contribution.agency_id))).where(Contribution.series_id == series.id)
+    )
+    return SeriesSummary(
+        name=series.name,
+        items=items or 0,
+        victims=len(series.victims),
+        victims_identified=sum(1 for victim in series.victims if victim.identified),
+        agencies=agencies or 0,
+        created_at=series.created_at,
+    )
+
+
+def series_detail(session: Session, name: str) -> SeriesDetail | None:
+    """A series with its victims and the timeline of contributions and identifications."""
+    series = session.scalar(select(Series).where(Series.name == name))
+    if series is None:
+        return None
+    events = [
+        TimelineEvent(at=at, kind="contribution", agency=agency, detail=f"{count} item(s)" + (f", case {case}" if case else ""))
+        for at, agency, case, count in session.execute(
+            select(func.min(Contribution.contributed_at), Agency.name, Case.reference, func.count())
+            .join(Agency, Agency.id == Contribution.agency_id)
+            .outerjoin(Case, Case.id == Contribution.case_id)
+            .where(Contribution.series_id == series.id)
+            .group_by(Agency.name, Case.reference)
+        )
+    ]
+    events += [
+        TimelineEvent(at=victim.identified_at, kind="identification", agency=victim.identified_by.name if victim.identified_by else "", detail=f"victim {victim.reference} identified")
+        for victim in series.victims
+        if victim.identified and victim.identified_at
+    ]
+    events.sort(key=lambda event: _aware(event.at))
+    return SeriesDetail(
+        summary=_summary(session, series),
+        notes=series.notes,
+        victims=tuple((victim.reference, victim.identified) for victim in series.victims),
+        timeline=tuple(events),
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
