@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import typer
 
+from mediamatch.cli import db as db_cli
 from mediamatch.cli import hash as hash_cli
+from mediamatch.cli import series as series_cli
 
 app = typer.Typer(
     name="mediamatch",
@@ -17,7 +19,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (hash_cli,):
+
+
+@app.callback()
+def main() -> None:
+    """mediamatch: hash media, triage seized collections and match them against known material."""
+
+
+for module in (hash_cli, db_cli, series_cli):
     module.register(app)
 
 

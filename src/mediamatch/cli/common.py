@@ -1,0 +1,66 @@
+"""Options and helpers shared by the verb groups: the database option, file walking, progress."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from mediamatch.config import default_db_url
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (sqlite:///file or postgresql://…). Default: $MEDIAMATCH_DB or a SQLite file in the user's data folder.", show_default=False),
+]
+WorkersOption = Annotated[int | None, typer.Option("--workers", "-w", min=1, help="Processes to hash with (default: all cores).", show_default=False)]
+
+console = Console(stderr=True)
+
+
+def resolve_db(db: str | None) -> str:
+    return db or default_db_url()
+
+
+def workers_or_default(workers: int | None) -> int:
+    return workers or os.cpu_count() or 1
+
+
+def iter_files(paths: Iterable[Path], recursive: bool) -> Iterator[Path]:
+    """Files named on the command line, and with `recursive` the files below named folders.
+
+    Symbolic links to folders are not followed (a seized drive may hold link loops); a
+    folder named without --recursive is reported, not silently skipped.
+    """
+    for path in paths:
+        if path.is_dir():
+            if not recursive:
+                console.print(f"[yellow]skipping folder {path} (use --recursive)[/]")
+                continue
+            for root, dirs, files in os.walk(path, followlinks=False):
+                dirs.sort()
+                for name in sorted(files):
+                    yield Path(root) / name
+        else:
+            yield path
+
+
+def progress(total: int | None = None, *, enabled: bool | None = None) -> Progress:
+    """A Rich progress bar with counts, rate and ETA; silent when stderr is not a terminal."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not (sys.stderr.isatty() if enabled is None else enabled),
+        transient=False,
+    )

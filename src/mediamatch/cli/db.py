@@ -1,0 +1,79 @@
+"""`mediamatch db`: create or upgrade the catalogue, and contribute known media to it."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from mediamatch.catalog.records import Category, ContributionOutcome
+from mediamatch.cli.common import DbOption, WorkersOption, console, iter_files, progress, resolve_db, workers_or_default
+from mediamatch.services.contribute import ContributionRequest, contribute
+from mediamatch.store.db import migrate, open_engine
+
+db_app = typer.Typer(help="Create, upgrade and fill the catalogue of known material.", no_args_is_help=True)
+
+
+@db_app.command("init")
+def init(db: DbOption = None) -> None:
+    """Create the catalogue (or bring an existing one up to date)."""
+    url = resolve_db(db)
+    migrate(open_engine(url))
+    console.print(f"catalogue ready: {url}")
+
+
+@db_app.command("upgrade")
+def upgrade(db: DbOption = None) -> None:
+    """Apply every pending schema migration."""
+    init(db)
+
+
+@db_app.command("add")
+def add(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of known media to contribute.")],
+    series: Annotated[str, typer.Option("--series", help="Series the media belongs to.")],
+    category: Annotated[int, typer.Option("--category", min=0, max=4, help="Project VIC category: 0 non-pertinent, 1 child abuse material, 2 exploitive/age difficult, 3 CGI/animation, 4 comparison.")] = int(Category.CHILD_ABUSE_MATERIAL),
+    baseline: Annotated[bool, typer.Option("--baseline", help="Mark as Baseline: illegal in any country.")] = False,
+    victim_identified: Annotated[bool, typer.Option("--victim-identified", help="The series' victim is identified.")] = False,
+    agency: Annotated[str | None, typer.Option("--agency", help="Contributing agency (default: local).")] = None,
+    country: Annotated[str, typer.Option("--country", help="The agency's ISO country code.")] = "XX",
+    case: Annotated[str | None, typer.Option("--case", help="The agency's case reference.")] = None,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")] = True,
+    workers: WorkersOption = None,
+    db: DbOption = None,
+) -> None:
+    """Contribute known media: each distinct file is stored once; repeats become new contributions."""
+    engine = open_engine(resolve_db(db))
+    migrate(engine)
+    files = list(iter_files(paths, recursive))
+    request = ContributionRequest(series=series, category=category, baseline=baseline, victim_identified=victim_identified, agency=agency, country=country, case=case)
+    counts: Counter[str] = Counter()
+    notable: list[ContributionOutcome] = []
+    with progress(len(files)) as bar:
+        task = bar.add_task("contributing", total=len(files), rate="")
+        started = time.perf_counter()
+
+        def advance(outcome: ContributionOutcome) -> None:
+            counts[outcome.status] += 1
+            if outcome.status != "added":
+                notable.append(outcome)
+            done = sum(counts.values())
+            bar.update(task, advance=1, rate=f"{done / max(time.perf_counter() - started, 1e-9):.0f} files/s")
+
+        contribute(engine, files, request, workers=workers_or_default(workers), on_outcome=advance)
+    if notable:
+        table = Table("file", "status", "already contributed by / error", "victim identified")
+        for outcome in notable:
+            table.add_row(outcome.path, outcome.status, outcome.error or ", ".join(outcome.known_from), "yes" if outcome.victim_identified else "no")
+        console.print(table)
+    console.print(f"series {series!r}: {counts['added']} added, {counts['known']} already known, {counts['error']} error(s)")
+    if counts["error"]:
+        raise typer.Exit(code=1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
