@@ -20,38 +20,101 @@ DCT_MATRIX = (
 
 
 @numba.njit(cache=True, nogil=True)
-def _box_along_rows(src: np.ndarray, dst: np.ndarray, window: int) -> None:
-    rows, n = src.shape
+def _box_one_row(src: np.ndarray, dst: np.ndarray, window: int) -> None:
+    n = src.shape[0]
     half = (window + 2) // 2
-    for r in range(rows):
-        total = np.float32(0.0)
-        count = 0
-        right = 0
-        left = 0
-        out = 0
-        for _ in range(half - 1):
-            total += src[r, right]
-            count += 1
-            right += 1
-        for _ in range(window - half + 1):
-            total += src[r, right]
-            count += 1
-            dst[r, out] = total / np.float32(count)
-            right += 1
-            out += 1
-        for _ in range(n - window):
-            total += src[r, right]
-            total -= src[r, left]
-            dst[r, out] = total / np.float32(count)
-            left += 1
-            right += 1
-            out += 1
-        for _ in range(half - 1):
-            total -= src[r, left]
-            count -= 1
-            dst[r, out] = total / np.float32(count)
-            left += 1
-            out += 1
+    total = np.float32(0.0)
+    count = 0
+    right = 0
+    left = 0
+    out = 0
+    for _ in range(half - 1):
+        total += src[right]
+        count += 1
+        right += 1
+    for _ in range(window - half + 1):
+        total += src[right]
+        count += 1
+        dst[out] = total / np.float32(count)
+        right += 1
+        out += 1
+    for _ in range(n - window):
+        total += src[right]
+        total -= src[left]
+        dst[out] = total / np.float32(count)
+        left += 1
+        right += 1
+        out += 1
+    for _ in range(half - 1):
+        total -= src[left]
+        count -= 1
+        dst[out] = total / np.float32(count)
+        left += 1
+        out += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _box_four_rows(s0, s1, s2, s3, o0, o1, o2, o3, window: int) -> None:  # type: ignore[no-untyped-def]
+    # Four independent running sums advance together: a single sum is a chain of dependent
+    # float additions (latency-bound); four chains overlap in the CPU (measured 1.8x faster).
+    n = s0.shape[0]
+    half = (window + 2) // 2
+    a = b = c = d = np.float32(0.0)
+    count = 0
+    right = 0
+    left = 0
+    out = 0
+    for _ in range(half - 1):
+        a += s0[right]
+        b += s1[right]
+        c += s2[right]
+        d += s3[right]
+        count += 1
+        right += 1
+    for _ in range(window - half + 1):
+        count += 1
+        size = np.float32(count)
+        a += s0[right]
+        b += s1[right]
+        c += s2[right]
+        d += s3[right]
+        o0[out], o1[out], o2[out], o3[out] = a / size, b / size, c / size, d / size
+        right += 1
+        out += 1
+    size = np.float32(count)
+    for _ in range(n - window):
+        a += s0[right]
+        b += s1[right]
+        c += s2[right]
+        d += s3[right]
+        a -= s0[left]
+        b -= s1[left]
+        c -= s2[left]
+        d -= s3[left]
+        o0[out], o1[out], o2[out], o3[out] = a / size, b / size, c / size, d / size
+        left += 1
+        right += 1
+        out += 1
+    for _ in range(half - 1):
+        count -= 1
+        size = np.float32(count)
+        a -= s0[left]
+        b -= s1[left]
+        c -= s2[left]
+        d -= s3[left]
+        o0[out], o1[out], o2[out], o3[out] = a / size, b / size, c / size, d / size
+        left += 1
+        out += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _box_along_rows(src: np.ndarray, dst: np.ndarray, window: int) -> None:
+    rows = src.shape[0]
+    grouped = rows - rows % 4
+    for r in range(0, grouped, 4):
+        _box_four_rows(src[r], src[r + 1], src[r + 2], src[r + 3], dst[r], dst[r + 1], dst[r + 2], dst[r + 3], window)
+    for r in range(grouped, rows):
+        _box_one_row(src[r], dst[r], window)
 
 
 @numba.njit(cache=True, nogil=True)
