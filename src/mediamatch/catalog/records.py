@@ -46,6 +46,22 @@ class MatchDetail:
 
 
 @dataclass(frozen=True, slots=True)
+class Match:
+    """A catalogue item a file matched: by which signal, how close, and what is known of it.
+
+    `transform` names the rotation/flip of the file that matched ("" for the file as it is)."""
+
+    media_id: int
+    series: tuple[str, ...]
+    category: int
+    baseline: bool
+    victim_identified: bool
+    signal: str
+    distance: int
+    transform: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ContributionOutcome:
     """The answer to one contributed file: new to the catalogue, already known, or an error."""
 

@@ -66,9 +66,10 @@ def add(
 
         contribute(engine, files, request, workers=workers_or_default(workers), on_outcome=advance)
     if notable:
-        table = Table("file", "status", "already contributed by / error", "victim identified")
+        table = Table("status", "already contributed by / error", "victim identified")
+        table.add_column("file", overflow="fold")  # a cut-off name would hide which file it was
         for outcome in notable:
-            table.add_row(outcome.path, outcome.status, outcome.error or ", ".join(outcome.known_from), "yes" if outcome.victim_identified else "no")
+            table.add_row(outcome.status, outcome.error or ", ".join(outcome.known_from), "yes" if outcome.victim_identified else "no", outcome.path)
         console.print(table)
     console.print(f"series {series!r}: {counts['added']} added, {counts['known']} already known, {counts['error']} error(s)")
     if counts["error"]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import typer
 
 from mediamatch.cli import db as db_cli
+from mediamatch.cli import demo as demo_cli
 from mediamatch.cli import hash as hash_cli
 from mediamatch.cli import series as series_cli
+from mediamatch.cli import triage as triage_cli
 
 app = typer.Typer(
     name="mediamatch",
@@ -20,13 +22,12 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def main() -> None:
     """mediamatch: hash media, triage seized collections and match them against known material."""
 
 
-for module in (hash_cli, db_cli, series_cli):
+for module in (hash_cli, db_cli, series_cli, triage_cli, demo_cli):
     module.register(app)
 
 

@@ -39,9 +39,13 @@ class HashRecord:
     media_type: str | None = None
     error: str | None = None
     note: str | None = None
+    pdq_dihedral: tuple[str, ...] = ()  # the 8 rotations/flips (DIHEDRAL_NAMES order), on request
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        fields = asdict(self)
+        if not self.pdq_dihedral:
+            del fields["pdq_dihedral"]
+        return fields
 
 
 Source = str | Path | BytesSource

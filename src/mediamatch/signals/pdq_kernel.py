@@ -20,41 +20,36 @@ DCT_MATRIX = (
 
 
 @numba.njit(cache=True, nogil=True)
-def _box_one_row(src: np.ndarray, dst: np.ndarray, window: int) -> None:
+def _box_one_row(src: np.ndarray, dst: np.ndarray, window: int, keep: np.ndarray) -> None:
+    # dst[k] receives the filtered value at column keep[k] (keep is non-decreasing): the running
+    # sum still visits every column, so the kept values are exactly the full filter's.
     n = src.shape[0]
     half = (window + 2) // 2
     total = np.float32(0.0)
     count = 0
     right = 0
     left = 0
-    out = 0
+    k = 0
     for _ in range(half - 1):
         total += src[right]
         count += 1
         right += 1
-    for _ in range(window - half + 1):
-        total += src[right]
-        count += 1
-        dst[out] = total / np.float32(count)
-        right += 1
-        out += 1
-    for _ in range(n - window):
-        total += src[right]
-        total -= src[left]
-        dst[out] = total / np.float32(count)
-        left += 1
-        right += 1
-        out += 1
-    for _ in range(half - 1):
-        total -= src[left]
-        count -= 1
-        dst[out] = total / np.float32(count)
-        left += 1
-        out += 1
+    for out in range(n):
+        if right < n:
+            total += src[right]
+            count += 1
+            right += 1
+        if out >= window - half + 1:
+            total -= src[left]
+            count -= 1
+            left += 1
+        while k < keep.shape[0] and out == keep[k]:  # images under 64 px sample a column twice
+            dst[k] = total / np.float32(count)
+            k += 1
 
 
 @numba.njit(cache=True, nogil=True)
-def _box_four_rows(s0, s1, s2, s3, o0, o1, o2, o3, window: int) -> None:  # type: ignore[no-untyped-def]
+def _box_four_rows(s0, s1, s2, s3, o0, o1, o2, o3, window: int, keep: np.ndarray) -> None:  # type: ignore[no-untyped-def]
     # Four independent running sums advance together: a single sum is a chain of dependent
     # float additions (latency-bound); four chains overlap in the CPU (measured 1.8x faster).
     n = s0.shape[0]
@@ -63,7 +58,8 @@ def _box_four_rows(s0, s1, s2, s3, o0, o1, o2, o3, window: int) -> None:  # type
     count = 0
     right = 0
     left = 0
-    out = 0
+    k = 0
+    kept = keep.shape[0]
     for _ in range(half - 1):
         a += s0[right]
         b += s1[right]
@@ -71,50 +67,35 @@ def _box_four_rows(s0, s1, s2, s3, o0, o1, o2, o3, window: int) -> None:  # type
         d += s3[right]
         count += 1
         right += 1
-    for _ in range(window - half + 1):
-        count += 1
-        size = np.float32(count)
-        a += s0[right]
-        b += s1[right]
-        c += s2[right]
-        d += s3[right]
-        o0[out], o1[out], o2[out], o3[out] = a / size, b / size, c / size, d / size
-        right += 1
-        out += 1
-    size = np.float32(count)
-    for _ in range(n - window):
-        a += s0[right]
-        b += s1[right]
-        c += s2[right]
-        d += s3[right]
-        a -= s0[left]
-        b -= s1[left]
-        c -= s2[left]
-        d -= s3[left]
-        o0[out], o1[out], o2[out], o3[out] = a / size, b / size, c / size, d / size
-        left += 1
-        right += 1
-        out += 1
-    for _ in range(half - 1):
-        count -= 1
-        size = np.float32(count)
-        a -= s0[left]
-        b -= s1[left]
-        c -= s2[left]
-        d -= s3[left]
-        o0[out], o1[out], o2[out], o3[out] = a / size, b / size, c / size, d / size
-        left += 1
-        out += 1
+    for out in range(n):
+        if right < n:
+            a += s0[right]
+            b += s1[right]
+            c += s2[right]
+            d += s3[right]
+            count += 1
+            right += 1
+        if out >= window - half + 1:
+            a -= s0[left]
+            b -= s1[left]
+            c -= s2[left]
+            d -= s3[left]
+            count -= 1
+            left += 1
+        while k < kept and out == keep[k]:
+            size = np.float32(count)
+            o0[k], o1[k], o2[k], o3[k] = a / size, b / size, c / size, d / size
+            k += 1
 
 
 @numba.njit(cache=True, nogil=True)
-def _box_along_rows(src: np.ndarray, dst: np.ndarray, window: int) -> None:
+def _box_along_rows(src: np.ndarray, dst: np.ndarray, window: int, keep: np.ndarray) -> None:
     rows = src.shape[0]
     grouped = rows - rows % 4
     for r in range(0, grouped, 4):
-        _box_four_rows(src[r], src[r + 1], src[r + 2], src[r + 3], dst[r], dst[r + 1], dst[r + 2], dst[r + 3], window)
+        _box_four_rows(src[r], src[r + 1], src[r + 2], src[r + 3], dst[r], dst[r + 1], dst[r + 2], dst[r + 3], window, keep)
     for r in range(grouped, rows):
-        _box_one_row(src[r], dst[r], window)
+        _box_one_row(src[r], dst[r], window, keep)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -197,19 +178,26 @@ def _dct_16x16(block: np.ndarray, dct: np.ndarray) -> np.ndarray:
 
 
 def downsample_64(luma: np.ndarray) -> np.ndarray:
-    """Blur (2 Jarosz passes each way) and decimate a float32 luma plane to 64x64."""
+    """Blur (2 Jarosz passes each way) and decimate a float32 luma plane to 64x64.
+
+    Only 64 columns and 64 rows of the last two passes are ever sampled, so the second pass
+    along rows keeps just the 64 sampled columns and the last pass down columns runs on that
+    narrow strip: the same sums in the same order, about a third less work."""
     rows, cols = luma.shape
     if rows == 64 and cols == 64:
         return np.array(luma, dtype=np.float32)
     work = np.array(luma, dtype=np.float32, order="C")  # a copy: the filter runs in place
     scratch = np.empty_like(work)
     along_rows, along_cols = jarosz_window(cols), jarosz_window(rows)
-    for _ in range(2):
-        _box_along_rows(work, scratch, along_rows)
-        _box_along_cols(scratch, work, along_cols)
     row_idx = ((np.arange(64) + 0.5) * rows / 64).astype(np.intp)
     col_idx = ((np.arange(64) + 0.5) * cols / 64).astype(np.intp)
-    return work[np.ix_(row_idx, col_idx)]
+    _box_along_rows(work, scratch, along_rows, np.arange(cols))
+    _box_along_cols(scratch, work, along_cols)
+    strip = np.empty((rows, 64), np.float32)
+    _box_along_rows(work, strip, along_rows, col_idx)
+    narrow = np.empty_like(strip)
+    _box_along_cols(strip, narrow, along_cols)
+    return narrow[row_idx]
 
 
 def dct_and_quality(luma: np.ndarray) -> tuple[np.ndarray, int]:

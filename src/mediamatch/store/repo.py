@@ -150,6 +150,15 @@ def iter_signal_values(
     session: Session, signal: str, after_id: int = 0, batch_size: int = 50_000, min_quality: int = 0
 ) -> Iterator[tuple[int, str]]:
     """(media_id, value) of every stored value of `signal`, in batches (millions of rows)."""
+    for _, media_id, value in iter_signal_rows(session, signal, after_id, batch_size, min_quality):
+        yield media_id, value
+
+
+def iter_signal_rows(
+    session: Session, signal: str, after_id: int = 0, batch_size: int = 50_000, min_quality: int = 0
+) -> Iterator[tuple[int, int, str]]:
+    """(row id, media_id, value) of the values of `signal` stored after row `after_id`, in row
+    order: an index saved at row N catches up by reading only the rows added since."""
     last = after_id
     while True:
         query = (
@@ -163,8 +172,8 @@ def iter_signal_values(
         rows = session.execute(query).all()
         if not rows:
             return
-        for _, media_id, value in rows:
-            yield media_id, value
+        for row_id, media_id, value in rows:
+            yield row_id, media_id, value
         last = rows[-1][0]
 
 

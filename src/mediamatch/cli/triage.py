@@ -1,0 +1,71 @@
+"""`mediamatch triage`: classify every file of a seized collection against the catalogue."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from mediamatch.cli.common import DbOption, WorkersOption, console, progress, resolve_db, workers_or_default
+from mediamatch.services.triage import STATE_FILE, STATUSES, TriageError, TriageRow, TriageState, count_entries, triage
+from mediamatch.services.triage_report import STATUS_TITLES, write_reports
+from mediamatch.store.db import migrate, open_engine
+
+
+def triage_command(
+    source: Annotated[Path, typer.Argument(help="A folder, a zip or tar archive, or a single file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.json, report.csv, report.html and the resumable state.")],
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted triage saved in --out.")] = False,
+    workers: WorkersOption = None,
+    db: DbOption = None,
+) -> None:
+    """Hash every file of SOURCE, match it against the catalogue and classify it: known (victim
+    identified or not), new, not media, or error. Resumable with --resume after an interruption."""
+    engine = open_engine(resolve_db(db))
+    migrate(engine)
+    total = count_entries(source) if source.exists() else None
+    already = _rows_done(out) if resume else 0
+    with progress(total) as bar:
+        task = bar.add_task("triage", total=total, completed=already, rate="")
+        started = time.perf_counter()
+        seen = 0
+
+        def advance(row: TriageRow) -> None:
+            nonlocal seen
+            seen += 1
+            bar.update(task, advance=1, rate=f"{seen / max(time.perf_counter() - started, 1e-9):.0f} files/s")
+
+        try:
+            summary = triage(source, out, engine, workers=workers_or_default(workers), resume=resume, on_row=advance)
+        except TriageError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(code=2) from None
+    state = TriageState(out / STATE_FILE)
+    try:
+        reports = write_reports(state, out)
+    finally:
+        state.close()
+    table = Table("status", "files", title=f"triage of {source}")
+    for status in STATUSES:
+        table.add_row(STATUS_TITLES[status], str(summary.counts.get(status, 0)))
+    console.print(table)
+    if summary.resumed_from:
+        console.print(f"resumed: {summary.resumed_from} file(s) were already done")
+    console.print(f"report: {reports['html']}\n        {reports['json']}\n        {reports['csv']}")
+
+
+def _rows_done(out: Path) -> int:
+    if not (out / STATE_FILE).exists():
+        return 0
+    state = TriageState(out / STATE_FILE)
+    try:
+        return sum(state.counts().values())
+    finally:
+        state.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("triage")(triage_command)

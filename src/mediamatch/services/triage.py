@@ -1,0 +1,272 @@
+"""Triage of a seized collection: for every file, is it known, from which series, is the victim
+identified, or is it new?
+
+The run is a pipeline: the collection's entries in a fixed order -> hashing on all cores
+(`hash_many`, in order, bounded) -> matching in batches -> rows saved to a small SQLite state
+file in the output folder, committed every few hundred files. The state file is what makes a
+run resumable: a killed run (Ctrl-C, kill -9, power loss) loses at most the uncommitted batch,
+and `resume=True` skips every entry whose row is saved. Rows are keyed by the entry's position
+in the collection, so a resumed run can neither duplicate nor reorder a row.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from mediamatch.catalog.records import Match
+from mediamatch.media.archive import ArchiveError, Entry
+from mediamatch.media.collection import iter_collection
+from mediamatch.media.hashing import DEFAULT_LIMITS, hash_many
+from mediamatch.media.record import HashRecord
+from mediamatch.services.matching import CatalogueMatcher
+
+KNOWN_IDENTIFIED = "known_identified"
+KNOWN_UNIDENTIFIED = "known_unidentified"
+NEW = "new"
+NOT_MEDIA = "not_media"
+ERROR = "error"
+STATUSES = (KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, NOT_MEDIA, ERROR)
+
+STATE_FILE = "triage-state.sqlite"
+COMMIT_EVERY_ROWS = 256
+COMMIT_EVERY_SECONDS = 2.0
+
+
+class TriageError(Exception):
+    """The triage cannot start or continue; the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class TriageRow:
+    """One file of the collection and what triage found."""
+
+    seq: int
+    path: str
+    status: str
+    size: int | None = None
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    width: int | None = None
+    height: int | None = None
+    media_type: str | None = None
+    matches: tuple[Match, ...] = ()
+    error: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TriageSummary:
+    source: str
+    out: Path
+    counts: dict[str, int] = field(default_factory=dict)
+    resumed_from: int = 0  # rows already done when this run started
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def classify(record: HashRecord, matches: list[Match]) -> str:
+    """The triage status of a hashed file, from its record and its catalogue matches."""
+    if matches:
+        return KNOWN_IDENTIFIED if any(match.victim_identified for match in matches) else KNOWN_UNIDENTIFIED
+    if record.error:
+        return ERROR
+    if record.pdq is not None:
+        return NEW
+    return NOT_MEDIA
+
+
+def row_from(seq: int, name: str, record: HashRecord, matches: list[Match]) -> TriageRow:
+    note = record.note
+    if record.pdq and (record.pdq_quality or 0) < 50 and not matches:
+        note = "; ".join(filter(None, [note, f"low PDQ quality ({record.pdq_quality}): near-duplicate search skipped"]))
+    return TriageRow(
+        seq=seq,
+        path=name,
+        status=classify(record, matches),
+        size=record.size,
+        md5=record.md5,
+        sha1=record.sha1,
+        sha256=record.sha256,
+        pdq=record.pdq,
+        pdq_quality=record.pdq_quality,
+        width=record.width,
+        height=record.height,
+        media_type=record.media_type,
+        matches=tuple(matches),
+        error=record.error,
+        note=note,
+    )
+
+
+class TriageState:
+    """The rows of one triage, saved as they are made (SQLite, WAL, in the output folder)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = sqlite3.connect(path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS rows (seq INTEGER PRIMARY KEY, path TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL)"
+        )
+        self.db.commit()
+
+    def meta(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT key, value FROM meta"))
+
+    def set_meta(self, **values: str) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
+        self.db.commit()
+
+    def done(self) -> dict[int, str]:
+        return dict(self.db.execute("SELECT seq, path FROM rows"))
+
+    def save(self, rows: list[TriageRow]) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?)",
+            [(row.seq, row.path, row.status, json.dumps(asdict(row))) for row in rows],
+        )
+        self.db.commit()
+
+    def rows(self) -> Iterator[TriageRow]:
+        for (data,) in self.db.execute("SELECT data FROM rows ORDER BY seq"):
+            fields = json.loads(data)
+            fields["matches"] = tuple(Match(**{**m, "series": tuple(m["series"])}) for m in fields["matches"])
+            yield TriageRow(**fields)
+
+    def counts(self) -> dict[str, int]:
+        found = dict(self.db.execute("SELECT status, COUNT(*) FROM rows GROUP BY status"))
+        return {status: found.get(status, 0) for status in STATUSES}
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_state(source: Path, out: Path, catalogue: str, resume: bool) -> TriageState:
+    """The state of the triage in `out`: new, or the interrupted one when `resume` is set."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / STATE_FILE
+    existed = path.exists()
+    if existed and not resume:
+        raise TriageError(f"{out} already holds a triage; pass --resume to continue it, or choose another --out")
+    if resume and not existed:
+        raise TriageError(f"nothing to resume in {out} (no {STATE_FILE})")
+    state = TriageState(path)
+    meta = state.meta()
+    if existed and meta.get("source") != str(source.resolve()):
+        state.close()
+        raise TriageError(f"{out} holds the triage of {meta.get('source')}, not of {source.resolve()}")
+    if not existed:
+        state.set_meta(source=str(source.resolve()), catalogue=catalogue, started=_now())
+    return state
+
+
+def count_entries(source: Path) -> int | None:
+    """How many entries the collection has (for progress and ETA), when cheap to know."""
+    if source.is_dir():
+        return sum(1 for _ in iter_collection_names(source))
+    return None
+
+
+def iter_collection_names(source: Path) -> Iterator[str]:
+    for entry in iter_collection(source):
+        yield entry.name
+
+
+def triage(
+    source: Path,
+    out: Path,
+    engine: Engine,
+    *,
+    workers: int | None = None,
+    resume: bool = False,
+    on_row: Callable[[TriageRow], None] | None = None,
+    matcher: CatalogueMatcher | None = None,
+) -> TriageSummary:
+    """Hash, match and classify every file of `source`, saving rows to `out` as they are made."""
+    if not source.exists():
+        raise TriageError(f"{source}: no such file or folder")
+    catalogue = engine.url.render_as_string(hide_password=True)
+    state = open_state(source, out, catalogue, resume)
+    try:
+        done = state.done()
+        matcher = matcher or CatalogueMatcher.open(engine)
+        pending: list[TriageRow] = []
+        last_commit = time.monotonic()
+        for row in _rows(source, done, matcher, workers):
+            pending.append(row)
+            if on_row:
+                on_row(row)
+            if len(pending) >= COMMIT_EVERY_ROWS or time.monotonic() - last_commit > COMMIT_EVERY_SECONDS:
+                state.save(pending)
+                pending, last_commit = [], time.monotonic()
+        state.save(pending)
+        state.set_meta(finished=_now())
+        return TriageSummary(str(source), out, state.counts(), resumed_from=len(done))
+    finally:
+        state.close()
+
+
+def _rows(source: Path, done: dict[int, str], matcher: CatalogueMatcher, workers: int | None) -> Iterator[TriageRow]:
+    """Rows for the entries not yet done, in collection order, hashed on all cores."""
+    waiting: deque[tuple[int, Entry]] = deque()
+
+    def to_hash() -> Iterator[object]:
+        try:
+            for seq, entry in enumerate(iter_collection(source)):
+                if seq in done:
+                    if done[seq] != entry.name:
+                        raise TriageError(
+                            f"the collection changed since the interrupted run (entry {seq} was {done[seq]!r}, now {entry.name!r}); start a new triage"
+                        )
+                    continue
+                waiting.append((seq, entry))
+                if entry.source is not None:
+                    yield entry.source
+        except ArchiveError as exc:
+            waiting.append((0, Entry(source.name, None, str(exc))))  # nothing was listed: one row
+
+    batch: list[tuple[int, str, HashRecord]] = []
+    records = hash_many(to_hash(), workers=workers, limits=replace(DEFAULT_LIMITS, dihedral=True))
+    for record in records:
+        while waiting:
+            seq, entry = waiting.popleft()
+            if entry.source is None:
+                batch.append((seq, entry.name, HashRecord(path=entry.name, error=entry.error)))
+                continue
+            batch.append((seq, entry.name, record))
+            break
+        if len(batch) >= 64:
+            yield from _matched(batch, matcher)
+            batch = []
+    while waiting:  # entries after the last hashed file that could not be read
+        seq, entry = waiting.popleft()
+        batch.append((seq, entry.name, HashRecord(path=entry.name, error=entry.error)))
+    yield from _matched(batch, matcher)
+
+
+def _matched(batch: list[tuple[int, str, HashRecord]], matcher: CatalogueMatcher) -> Iterator[TriageRow]:
+    if not batch:
+        return
+    all_matches = matcher.match([record for _, _, record in batch])
+    for (seq, name, record), matches in zip(batch, all_matches):
+        yield row_from(seq, name, record, matches)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

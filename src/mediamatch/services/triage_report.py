@@ -1,0 +1,193 @@
+"""Writing a triage's rows as report.json (for tools), report.csv (for spreadsheets) and a
+self-contained report.html (for a person).
+
+The HTML report is built for investigator wellness: every thumbnail is greyscale and blurred
+until the reader clicks that one picture, and nothing is loaded from outside the file, so it
+opens offline on an evidence workstation. File names come from a seized drive and are treated
+as hostile: escaped in HTML, and defused in CSV (a leading = + - @ would run as a spreadsheet
+formula).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import warnings
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from PIL import Image, ImageOps
+
+from mediamatch.catalog.records import Category
+from mediamatch.media.collection import iter_collection
+from mediamatch.media.record import BytesSource
+from mediamatch.services.triage import KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, STATUSES, TriageRow, TriageState
+
+MAX_THUMBNAILS = 2000
+THUMBNAIL_SIZE = (160, 160)
+THUMBNAIL_MAX_PIXELS = 100_000_000
+CSV_COLUMNS = (
+    "path", "status", "sha256", "md5", "sha1", "size", "media_type", "width", "height", "pdq", "pdq_quality",
+    "best_distance", "best_signal", "series", "category", "victim_identified", "matched_media_ids", "error", "note",
+)  # fmt: skip
+STATUS_TITLES = {
+    KNOWN_IDENTIFIED: "Known, victim identified",
+    KNOWN_UNIDENTIFIED: "Known, victim not identified",
+    NEW: "New (matches nothing in the catalogue)",
+    "not_media": "Not media",
+    "error": "Errors",
+}
+
+
+def write_reports(state: TriageState, out: Path) -> dict[str, Path]:
+    """Write the three report files from the saved rows; returns their paths by format."""
+    rows = list(state.rows())
+    meta = state.meta()
+    counts = state.counts()
+    paths = {"json": out / "report.json", "csv": out / "report.csv", "html": out / "report.html"}
+    _write_json(paths["json"], rows, meta, counts)
+    _write_csv(paths["csv"], rows)
+    thumbnails = make_thumbnails(Path(meta["source"]), rows)
+    _write_html(paths["html"], rows, meta, counts, thumbnails)
+    return paths
+
+
+def row_json(row: TriageRow) -> dict[str, Any]:
+    fields = asdict(row)
+    fields.pop("seq")
+    fields["matches"] = [
+        {**asdict(match), "series": list(match.series), "category_label": Category(match.category).label}
+        for match in row.matches
+    ]
+    return fields
+
+
+def _write_json(path: Path, rows: list[TriageRow], meta: dict[str, str], counts: dict[str, int]) -> None:
+    document = {
+        "report": "mediamatch triage",
+        "version": 1,
+        "source": meta.get("source"),
+        "catalogue": meta.get("catalogue"),
+        "started": meta.get("started"),
+        "finished": meta.get("finished"),
+        "summary": counts,
+        "files": [row_json(row) for row in rows],
+    }
+    _atomic_write(path, json.dumps(document, indent=1, ensure_ascii=False))
+
+
+def defuse(value: object) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_row(row: TriageRow) -> list[str]:
+    best = row.matches[0] if row.matches else None
+    series = sorted({name for match in row.matches for name in match.series})
+    values: dict[str, object] = {
+        **{key: getattr(row, key) for key in ("path", "status", "sha256", "md5", "sha1", "size", "media_type", "width", "height", "pdq", "pdq_quality", "error", "note")},
+        "best_distance": best.distance if best else None,
+        "best_signal": best.signal if best else None,
+        "series": "; ".join(series),
+        "category": best.category if best else None,
+        "victim_identified": (any(match.victim_identified for match in row.matches) if row.matches else None),
+        "matched_media_ids": " ".join(str(match.media_id) for match in row.matches),
+    }
+    return [defuse(values[column]) for column in CSV_COLUMNS]
+
+
+def _write_csv(path: Path, rows: list[TriageRow]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(csv_row(row) for row in rows)
+    _atomic_write(path, buffer.getvalue())
+
+
+def make_thumbnails(source: Path, rows: Iterable[TriageRow], limit: int = MAX_THUMBNAILS) -> dict[int, str]:
+    """Small JPEG data URIs for matched and new pictures, known first, at most `limit`."""
+    wanted_rows = [row for row in rows if row.status in (KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW) and row.pdq]
+    wanted_rows.sort(key=lambda row: STATUSES.index(row.status))
+    wanted = {row.path: row.seq for row in wanted_rows[:limit]}
+    thumbnails: dict[int, str] = {}
+    if not wanted or not source.exists():
+        return thumbnails
+    for entry in iter_collection(source):
+        seq = wanted.pop(entry.name, None)
+        if seq is None or entry.source is None:
+            continue
+        data = entry.source.data if isinstance(entry.source, BytesSource) else _read(entry.source)
+        if data and (uri := thumbnail_uri(data)):
+            thumbnails[seq] = uri
+        if not wanted:
+            break
+    return thumbnails
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def thumbnail_uri(data: bytes) -> str | None:
+    """A 160-px JPEG of the picture as a data URI, or None when it cannot be made safely."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.size[0] * image.size[1] > THUMBNAIL_MAX_PIXELS:
+                return None
+            image.draft("RGB", (THUMBNAIL_SIZE[0] * 2, THUMBNAIL_SIZE[1] * 2))
+            image = ImageOps.exif_transpose(image).convert("RGB")
+            image.thumbnail(THUMBNAIL_SIZE)
+            buffer = io.BytesIO()
+            image.save(buffer, "JPEG", quality=70)
+    except Exception:  # a thumbnail is a courtesy: a picture that resists gets none
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _groups(rows: list[TriageRow]) -> list[dict[str, Any]]:
+    """Rows grouped by status (report order), and known rows by series within that."""
+    groups = []
+    for status in STATUSES:
+        members = [row for row in rows if row.status == status]
+        if not members:
+            continue
+        by_series: dict[str, list[TriageRow]] = {}
+        for row in members:
+            key = ", ".join(row.matches[0].series) if row.matches and row.matches[0].series else ""
+            by_series.setdefault(key, []).append(row)
+        groups.append({"status": status, "title": STATUS_TITLES[status], "count": len(members), "series": sorted(by_series.items())})
+    return groups
+
+
+def _write_html(path: Path, rows: list[TriageRow], meta: dict[str, str], counts: dict[str, int], thumbnails: dict[int, str]) -> None:
+    environment = Environment(loader=PackageLoader("mediamatch.web", "templates"), autoescape=select_autoescape(default=True))
+    environment.globals["category_label"] = lambda number: Category(number).label
+    most = max(counts.values(), default=0) or 1
+    html = environment.get_template("triage_report.html.j2").render(
+        meta=meta,
+        counts=counts,
+        total=sum(counts.values()),
+        bars=[(status, STATUS_TITLES[status], count, count / most) for status, count in counts.items()],
+        groups=_groups(rows),
+        thumbnails=thumbnails,
+        generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    _atomic_write(path, html)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    partial = path.with_suffix(path.suffix + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
