@@ -66,10 +66,12 @@ def add(
 
         contribute(engine, files, request, workers=workers_or_default(workers), on_outcome=advance)
     if notable:
-        table = Table("status", "already contributed by / error", "victim identified")
+        table = Table()
         table.add_column("file", overflow="fold")  # a cut-off name would hide which file it was
+        for heading in ("status", "already contributed by / error", "victim identified"):
+            table.add_column(heading)
         for outcome in notable:
-            table.add_row(outcome.status, outcome.error or ", ".join(outcome.known_from), "yes" if outcome.victim_identified else "no", outcome.path)
+            table.add_row(outcome.path, outcome.status, outcome.error or ", ".join(outcome.known_from), "yes" if outcome.victim_identified else "no")
         console.print(table)
     console.print(f"series {series!r}: {counts['added']} added, {counts['known']} already known, {counts['error']} error(s)")
     if counts["error"]:

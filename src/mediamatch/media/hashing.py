@@ -193,5 +193,15 @@ class _ParallelHasher:
                 pending.append((sources, self.pool.submit(hash_batch, sources, self.limits)))
             if retry:
                 return []
-            source = batch[0]
-            return [HashRecord(path=source_name(source), size=source_size(source), error="hashing process crashed on this file")]
+            return [self._alone(batch[0])]
+
+    def _alone(self, source: Source) -> HashRecord:
+        """Hash one file in a pool of its own: every future in flight fails when any worker
+        dies, so only a crash with nothing else running proves this file is the culprit."""
+        with ProcessPoolExecutor(1, mp_context=get_context("forkserver")) as solo:
+            try:
+                record = solo.submit(hash_source, source, self.limits).result()
+            except BrokenProcessPool:
+                return HashRecord(path=source_name(source), size=source_size(source), error="hashing process crashed on this file")
+        self.crashes_in_a_row = 0
+        return record

@@ -33,6 +33,9 @@ except ImportError:  # pragma: no cover - optional codec
     pass
 
 MAX_PIXELS = 200_000_000
+# Pillow's own bomb check (warning at 89M pixels, error at twice that) would override a caller's
+# larger `max_pixels`; ours is the one that decides, so Pillow's is moved just above ours.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 DRAFT_MIN_SIDE = 512
 
 
@@ -57,7 +60,7 @@ def decode_luma(data: bytes, max_pixels: int = MAX_PIXELS) -> DecodedImage:
     """The float32 luma plane of the first frame, oriented as a viewer would display it."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # _check_pixels decides
             image = Image.open(io.BytesIO(data))
             _check_pixels(*image.size, max_pixels)
             return _decode(image)
@@ -79,6 +82,7 @@ def _orientation(image: Image.Image) -> int:
 
 
 def _decode(image: Image.Image) -> DecodedImage:
+    source = image
     orientation = _orientation(image)
     full_w, full_h = image.size
     note = None
@@ -95,6 +99,11 @@ def _decode(image: Image.Image) -> DecodedImage:
     else:
         image.load()
         luma = luma_from_rgb(np.asarray(_to_rgb(image)))
+    if orientation != 1 and _orientation(source) == 1:
+        # Pillow's TIFF loader turns the picture itself while loading and drops the tag;
+        # turning it again would hash it upside down or sideways.
+        orientation = 1
+        full_w, full_h = source.size
     if orientation in (5, 6, 7, 8):
         full_w, full_h = full_h, full_w
     luma = _apply_orientation(luma, orientation)

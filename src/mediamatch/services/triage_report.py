@@ -28,6 +28,7 @@ from mediamatch.catalog.records import Category
 from mediamatch.media.collection import iter_collection
 from mediamatch.media.record import BytesSource
 from mediamatch.services.triage import KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, STATUSES, TriageRow, TriageState
+from mediamatch.signals.pdq import DIHEDRAL_LABELS
 
 MAX_THUMBNAILS = 2000
 THUMBNAIL_SIZE = (160, 160)
@@ -174,6 +175,7 @@ def _groups(rows: list[TriageRow]) -> list[dict[str, Any]]:
 def _write_html(path: Path, rows: list[TriageRow], meta: dict[str, str], counts: dict[str, int], thumbnails: dict[int, str]) -> None:
     environment = Environment(loader=PackageLoader("mediamatch.web", "templates"), autoescape=select_autoescape(default=True))
     environment.globals["category_label"] = lambda number: Category(number).label
+    environment.globals["transform_label"] = lambda name: DIHEDRAL_LABELS.get(name, name)
     most = max(counts.values(), default=0) or 1
     html = environment.get_template("triage_report.html.j2").render(
         meta=meta,

@@ -25,6 +25,16 @@ MIN_QUALITY = 50
 THRESHOLD_SOURCE = "ThreatExchange PDQ reference README (hashing/pdq): match at distance <= 31; ignore quality < 50"
 MIN_HASHABLE_DIM = 5
 DIHEDRAL_NAMES = ("original", "rot90", "rot180", "rot270", "flipx", "flipy", "flipplus1", "flipminus1")
+DIHEDRAL_LABELS = {  # what each reference name means to a person looking at the picture
+    "original": "as is",
+    "rot90": "rotated 90°",
+    "rot180": "rotated 180°",
+    "rot270": "rotated 270°",
+    "flipx": "flipped upside down",
+    "flipy": "mirrored left-right",
+    "flipplus1": "flipped about the main diagonal",
+    "flipminus1": "flipped about the anti-diagonal",
+}
 
 _PARITY_I = (np.arange(16)[:, None] % 2).astype(bool) & np.ones((1, 16), bool)  # row index odd
 _PARITY_J = _PARITY_I.T.copy()  # column index odd

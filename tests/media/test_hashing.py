@@ -1,0 +1,210 @@
+"""Hashing files: digests equal hashlib's, limits turn into error records, and the parallel
+batch streams records in input order, equal to hashing one by one, a bad file costing only itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mediamatch.media.hashing import Limits, hash_bytes, hash_file, hash_many, hash_source
+from mediamatch.media.record import BytesSource, HashRecord
+
+
+def image_bytes(seed: int, fmt: str = "PNG", size: tuple[int, int] = (96, 64)) -> bytes:
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, (size[1] // 8, size[0] // 8, 3), dtype=np.uint8)
+    image = Image.fromarray(pixels, "RGB").resize(size, Image.Resampling.BILINEAR)
+    out = io.BytesIO()
+    image.save(out, fmt)
+    return out.getvalue()
+
+
+def expected_digests(data: bytes) -> tuple[str, str, str]:
+    return hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(), hashlib.sha256(data).hexdigest()
+
+
+def digests(record: HashRecord) -> tuple[str | None, str | None, str | None]:
+    return record.md5, record.sha1, record.sha256
+
+
+@pytest.fixture
+def mixed_files(tmp_path: Path) -> list[Path]:
+    """Good images (PNG and JPEG), a text file, an empty file, a truncated JPEG, a missing path."""
+    files: list[Path] = []
+    for seed in range(10):
+        fmt = "PNG" if seed % 2 else "JPEG"
+        path = tmp_path / f"img{seed:02d}.{fmt.lower()}"
+        path.write_bytes(image_bytes(seed, fmt))
+        files.append(path)
+    text = tmp_path / "notes.txt"
+    text.write_text("case notes, not media\n")
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    truncated = tmp_path / "truncated.jpg"
+    truncated.write_bytes(image_bytes(99, "JPEG", (640, 480))[:1500])
+    missing = tmp_path / "gone.png"
+    files[3:3] = [text, empty]
+    files[8:8] = [truncated, missing]
+    return files
+
+
+BAD = {"empty.jpg", "truncated.jpg", "gone.png"}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [image_bytes(1), image_bytes(2, "JPEG"), b"plain text\n", bytes(range(256)) * 1000, b""],
+    ids=["png", "jpeg", "text", "binary", "empty"],
+)
+def test_digests_equal_hashlib(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "file.bin"
+    path.write_bytes(data)
+    for record in (hash_file(path), hash_file(str(path)), hash_bytes(data, "file.bin"), hash_source(BytesSource("m", data))):
+        assert digests(record) == expected_digests(data)
+        assert record.size == len(data)
+    assert hash_file(path).path == str(path)
+    assert hash_source(BytesSource("archive.zip/member.png", data)).path == "archive.zip/member.png"
+
+
+def test_image_record_has_pdq_and_size(tmp_path: Path) -> None:
+    path = tmp_path / "a.png"
+    path.write_bytes(image_bytes(7, size=(120, 80)))
+    record = hash_file(path)
+    assert record.error is None and record.media_type == "image/png"
+    assert record.pdq is not None and len(record.pdq) == 64 and record.pdq == record.pdq.lower()
+    assert (record.width, record.height) == (120, 80)
+    assert record.pdq_quality is not None and 0 <= record.pdq_quality <= 100
+
+
+def test_non_image_has_digests_but_no_pdq(tmp_path: Path) -> None:
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(b"%PDF-1.4\n%fake\n")
+    record = hash_file(path)
+    assert record.error is None and record.pdq is None and record.media_type == "application/pdf"
+    assert digests(record) == expected_digests(path.read_bytes())
+
+
+def test_file_over_size_limit_is_an_error_record(tmp_path: Path) -> None:
+    data = image_bytes(3)
+    path = tmp_path / "big.png"
+    path.write_bytes(data)
+    limits = Limits(max_file_bytes=len(data) - 1)
+    for record in (hash_file(path, limits), hash_source(BytesSource("big.png", data), limits)):
+        assert record.error is not None and "limit" in record.error and f"{len(data) - 1:,}" in record.error
+        assert record.size == len(data)
+        assert record.md5 is None and record.pdq is None  # refused before reading
+    at_limit = hash_file(path, Limits(max_file_bytes=len(data)))
+    assert at_limit.error is None and at_limit.pdq is not None
+
+
+def test_pixel_limit_reaches_the_decoder(tmp_path: Path) -> None:
+    path = tmp_path / "a.png"
+    path.write_bytes(image_bytes(4, size=(100, 100)))
+    record = hash_file(path, Limits(max_pixels=9_999))
+    assert record.error is not None and "pixel limit" in record.error
+    assert record.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()  # digests survive a refusal
+    assert hash_file(path, Limits(max_pixels=10_000)).error is None
+
+
+def test_missing_file_and_directory_are_error_records(tmp_path: Path) -> None:
+    missing = hash_file(tmp_path / "nope.jpg")
+    assert missing.error is not None and "not found" in missing.error and missing.size is None
+    folder = hash_file(tmp_path)
+    assert folder.error is not None and "not a regular file" in folder.error
+
+
+def test_hash_many_matches_single_process_in_input_order(mixed_files: list[Path]) -> None:
+    single = [hash_file(path) for path in mixed_files]
+    parallel = list(hash_many(mixed_files, workers=2))
+    assert [record.path for record in parallel] == [str(path) for path in mixed_files]
+    assert parallel == single
+    assert list(hash_many(mixed_files, workers=1)) == single
+    for record in parallel:
+        name = Path(record.path).name
+        if name in BAD:
+            assert record.error is not None, name
+        else:
+            assert record.error is None, (name, record.error)
+            assert record.sha256 is not None
+    assert sum(record.pdq is not None for record in parallel) == 10  # every good image, nothing else
+
+
+def test_hash_many_accepts_archive_members_and_paths_together(tmp_path: Path) -> None:
+    path = tmp_path / "disk.png"
+    path.write_bytes(image_bytes(5))
+    sources = [BytesSource("zip/a.png", image_bytes(6)), path, BytesSource("zip/empty", b""), str(path)]
+    records = list(hash_many(sources, workers=2))
+    assert [r.path for r in records] == ["zip/a.png", str(path), "zip/empty", str(path)]
+    assert records[0].pdq is not None and records[2].error is not None
+    assert records[1] == records[3] == hash_file(path)
+
+
+def test_hash_many_streams_without_reading_all_input(tmp_path: Path) -> None:
+    """A million-file walk must not be queued up front: the first record arrives after only
+    a bounded number of sources have been taken from the iterator."""
+    path = tmp_path / "small.png"
+    path.write_bytes(image_bytes(8, size=(32, 32)))
+    total = 400
+    taken = 0
+
+    def walk() -> Iterator[Path]:
+        nonlocal taken
+        for _ in range(total):
+            taken += 1
+            yield path
+
+    records = hash_many(walk(), workers=2)
+    first = next(records)
+    assert first.error is None and first.path == str(path)
+    assert taken < total // 2
+    records.close()  # stopping early shuts the pool down instead of hashing the rest
+    assert taken < total // 2
+
+
+class WorkerKiller(os.PathLike[str]):
+    """A source whose unpickling kills the worker process, as a decoder crash on a hostile
+    file would; the parent still sees a normal path-like name."""
+
+    def __fspath__(self) -> str:
+        return "crasher.jpg"
+
+    def __reduce__(self) -> tuple[object, tuple[int]]:
+        return (os._exit, (3,))
+
+
+def test_a_worker_crash_costs_only_the_crashing_file(mixed_files: list[Path]) -> None:
+    good = [path for path in mixed_files if path.name not in BAD]
+    sources: list[object] = [*good[:4], WorkerKiller(), *good[4:]]
+    records = list(hash_many(sources, workers=2))  # type: ignore[arg-type]
+    assert [r.path for r in records] == [os.fspath(s) for s in sources]  # type: ignore[call-overload]
+    crashed = records[4]
+    assert crashed.error is not None and "crash" in crashed.error
+    assert [r for r in records if r is not crashed] == [hash_file(path) for path in good]
+
+
+def test_a_worker_crash_does_not_blame_the_file_hashed_beside_it(tmp_path: Path) -> None:
+    """The file another worker was hashing when the crash happened is innocent.
+
+    A slow file sits right before the crasher, so with two workers it is still being hashed
+    when the other worker dies and its future fails with BrokenProcessPool too."""
+    slow = tmp_path / "slow.png"
+    y, x = np.mgrid[0:2400, 0:2400]
+    Image.fromarray(((x * 7 + y * 3) % 256).astype(np.uint8)).save(slow)
+    quick = []
+    for seed in range(4):
+        path = tmp_path / f"q{seed}.png"
+        path.write_bytes(image_bytes(seed))
+        quick.append(path)
+    sources: list[object] = [slow, WorkerKiller(), *quick]
+    records = list(hash_many(sources, workers=2))  # type: ignore[arg-type]
+    assert records[1].error is not None and "crash" in records[1].error
+    assert records[0] == hash_file(slow)
+    assert records[2:] == [hash_file(path) for path in quick]
