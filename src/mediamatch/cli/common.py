@@ -20,7 +20,7 @@ DbOption = Annotated[
 ]
 WorkersOption = Annotated[int | None, typer.Option("--workers", "-w", min=1, help="Processes to hash with (default: all cores).", show_default=False)]
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # messages name files: never break them across lines
 
 
 def resolve_db(db: str | None) -> str:

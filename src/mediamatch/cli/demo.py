@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mediamatch.cli.common import WorkersOption, console
+from mediamatch.cli.common import DbOption, WorkersOption, console
 from mediamatch.services.demo import run_demo
 from mediamatch.services.triage import STATUSES
 from mediamatch.services.triage_report import STATUS_TITLES
@@ -17,12 +17,16 @@ from mediamatch.services.triage_report import STATUS_TITLES
 def demo_command(
     folder: Annotated[Path, typer.Option("--dir", help="Folder for the demo catalogue, seized folder and report (replaced if it holds an earlier demo).")] = Path("mediamatch-demo"),
     workers: WorkersOption = None,
+    db: DbOption = None,
 ) -> None:
     """Build a demo catalogue and a "seized" folder from generated pictures, triage it, and
-    print where the report is. Nothing is downloaded; no real material is involved."""
+    print where the report is. Nothing is downloaded; no real material is involved.
+
+    The demo catalogue is a SQLite file in --dir unless --db names another (it is filled with
+    demo series, so never point it at a real catalogue)."""
     console.print(f"building the demo in {folder.resolve()} …")
     try:
-        result = run_demo(folder, workers=workers)
+        result = run_demo(folder, workers=workers, db_url=db)
     except FileExistsError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(code=2) from None
@@ -30,7 +34,7 @@ def demo_command(
     for status in STATUSES:
         table.add_row(STATUS_TITLES[status], str(result.summary.counts.get(status, 0)))
     console.print(table)
-    console.print(f"catalogue: {result.folder.resolve() / 'catalogue.sqlite'}")
+    console.print(f"catalogue: {result.db_url}")
     console.print(f"seized folder: {result.folder.resolve() / 'seized'}")
     typer.echo(f"report: {result.report.resolve()}")
 

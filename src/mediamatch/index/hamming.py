@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numba
 import numpy as np
 
 HASH_BYTES = 32
@@ -36,6 +37,10 @@ def hashes_from_hex(values: Sequence[str]) -> np.ndarray:
     """(n, 32) uint8 array from PDQ hex strings (canonical byte order: `bytes.fromhex`)."""
     if not values:
         return np.zeros((0, HASH_BYTES), np.uint8)
+    # Check each value: joined, a 62- and a 66-digit value would silently make two wrong hashes.
+    for value in values:
+        if len(value) != 2 * HASH_BYTES:
+            raise ValueError(f"a PDQ hash is 64 hex digits, got {len(value)}: {value[:80]!r}")
     return np.frombuffer(bytes.fromhex("".join(values)), np.uint8).reshape(-1, HASH_BYTES).copy()
 
 
@@ -68,8 +73,10 @@ class PDQIndex:
     @classmethod
     def from_arrays(cls, ids: np.ndarray, hashes: np.ndarray) -> PDQIndex:
         index = cls()
-        index.ids = np.ascontiguousarray(ids, np.int64)
+        index.ids = np.ascontiguousarray(ids, np.int64).ravel()
         index.hashes = np.ascontiguousarray(hashes, np.uint8).reshape(-1, HASH_BYTES)
+        if len(index.ids) != len(index.hashes):
+            raise ValueError(f"{len(index.ids)} ids for {len(index.hashes)} hashes")
         index._build_tables()
         return index
 
@@ -107,52 +114,90 @@ class PDQIndex:
             self.offsets[chunk, 0] = 0
             np.cumsum(np.bincount(column, minlength=CHUNK_VALUES), out=self.offsets[chunk, 1:])
 
-    def _candidates(self, query: np.ndarray) -> np.ndarray:
-        probes = chunk_values(query.reshape(1, HASH_BYTES))[0][:, None] ^ _ONE_BIT_FLIPS[None, :]  # (16, 17)
-        chunk_rows = np.arange(CHUNKS)[:, None]
-        starts = self.offsets[chunk_rows, probes].ravel().astype(np.int64)
-        ends = self.offsets[chunk_rows, probes.astype(np.int64) + 1].ravel().astype(np.int64)
-        lengths = ends - starts
-        total = int(lengths.sum())
-        if total == 0:
-            return np.zeros(0, np.int64)
-        # Concatenate the 272 slices of the flattened order array without a Python loop.
-        flat_starts = starts + np.repeat(np.arange(CHUNKS), 17) * len(self.ids)
-        keep = lengths > 0
-        flat_starts, lengths = flat_starts[keep], lengths[keep]
-        steps = np.ones(total, np.int64)
-        boundaries = np.cumsum(lengths)[:-1]
-        steps[0] = flat_starts[0]
-        steps[boundaries] = flat_starts[1:] - (flat_starts[:-1] + lengths[:-1] - 1)
-        return self.order.reshape(-1)[np.cumsum(steps)]
-
     def search(self, query: np.ndarray, radius: int = MAX_RADIUS) -> list[tuple[int, int]]:
         """(id, distance) of every stored hash within `radius` of `query`, nearest first."""
-        if not 0 <= radius <= MAX_RADIUS:
-            raise ValueError(f"radius must be between 0 and {MAX_RADIUS}, got {radius}")
-        query = np.ascontiguousarray(query, np.uint8).reshape(HASH_BYTES)
-        found_ids: list[np.ndarray] = []
-        found_dist: list[np.ndarray] = []
-        if len(self.ids):
-            rows = self._candidates(query)
-            dist = distances(self.hashes[rows], query)
-            hit = dist <= radius
-            rows, dist = rows[hit], dist[hit]
-            rows, first = np.unique(rows, return_index=True)
-            found_ids.append(self.ids[rows])
-            found_dist.append(dist[first])
-        for ids, hashes in zip(self.tail_ids, self.tail_hashes):
-            dist = distances(hashes, query)
-            hit = dist <= radius
-            found_ids.append(ids[hit])
-            found_dist.append(dist[hit])
-        if not found_ids:
-            return []
-        all_ids, all_dist = np.concatenate(found_ids), np.concatenate(found_dist)
-        ranked = np.lexsort((all_ids, all_dist))
-        return [(int(all_ids[i]), int(all_dist[i])) for i in ranked]
+        return self.search_many(np.asarray(query, np.uint8).reshape(1, HASH_BYTES), radius)[0]
 
     def search_many(self, queries: np.ndarray, radius: int = MAX_RADIUS) -> list[list[tuple[int, int]]]:
-        """`search` for each row of an (m, 32) array of queries."""
+        """`search` for each row of an (m, 32) array of queries, in one compiled pass."""
+        if not 0 <= radius <= MAX_RADIUS:
+            raise ValueError(f"radius must be between 0 and {MAX_RADIUS}, got {radius}")
         queries = np.ascontiguousarray(queries, np.uint8).reshape(-1, HASH_BYTES)
-        return [self.search(query, radius) for query in queries]
+        found_ids: list[list[np.ndarray]] = [[] for _ in queries]
+        found_dist: list[list[np.ndarray]] = [[] for _ in queries]
+        if len(self.ids):
+            stored = np.ascontiguousarray(self.hashes).view(np.uint64)
+            starts, rows, dist = _search_tables(queries.view(np.uint64), chunk_values(queries), self.order, self.offsets, stored, radius)
+            for number in range(len(queries)):
+                part = slice(starts[number], starts[number + 1])
+                found_ids[number].append(self.ids[rows[part]])
+                found_dist[number].append(dist[part])
+        for ids, hashes in zip(self.tail_ids, self.tail_hashes):
+            for number, query in enumerate(queries):
+                tail_dist = distances(hashes, query)
+                hit = tail_dist <= radius
+                found_ids[number].append(ids[hit])
+                found_dist[number].append(tail_dist[hit])
+        return [_ranked(ids, dist) for ids, dist in zip(found_ids, found_dist)]
+
+
+def _ranked(ids: list[np.ndarray], dist: list[np.ndarray]) -> list[tuple[int, int]]:
+    if not ids:
+        return []
+    all_ids, all_dist = np.concatenate(ids), np.concatenate(dist)
+    order = np.lexsort((all_ids, all_dist))
+    return [(int(all_ids[i]), int(all_dist[i])) for i in order]
+
+
+@numba.njit(cache=True, nogil=True)
+def _popcount(word: np.uint64) -> int:
+    word = word - ((word >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    word = (word & np.uint64(0x3333333333333333)) + ((word >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    word = (word + (word >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return int((word * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@numba.njit(cache=True, nogil=True)
+def _search_tables(queries, query_chunks, order, offsets, stored, radius):  # type: ignore[no-untyped-def]
+    """Rows within `radius` of each query: walk the 17 probed buckets of each chunk table and
+    verify each candidate with a popcount in place (no candidate array is built).
+
+    A hash close enough is found once per chunk where it differs from the query in <= 1 bit;
+    it is reported only from the first such chunk, so results need no de-duplication.
+    Returns (starts, rows, distances): query q's hits are rows[starts[q]:starts[q+1]]."""
+    count = queries.shape[0]
+    starts = np.zeros(count + 1, np.int64)
+    rows_out = []
+    dist_out = []
+    for q in range(count):
+        q0, q1, q2, q3 = queries[q, 0], queries[q, 1], queries[q, 2], queries[q, 3]
+        for chunk in range(16):
+            value = int(query_chunks[q, chunk])
+            for flip in range(17):
+                probe = value if flip == 0 else value ^ (1 << (flip - 1))
+                for j in range(offsets[chunk, probe], offsets[chunk, probe + 1]):
+                    row = order[chunk, j]
+                    x0 = stored[row, 0] ^ q0
+                    x1 = stored[row, 1] ^ q1
+                    x2 = stored[row, 2] ^ q2
+                    x3 = stored[row, 3] ^ q3
+                    distance = _popcount(x0) + _popcount(x1) + _popcount(x2) + _popcount(x3)
+                    if distance > radius:
+                        continue
+                    seen_earlier = False
+                    for earlier in range(chunk):
+                        word = (x0, x1, x2, x3)[earlier // 4]
+                        segment = (word >> np.uint64(16 * (earlier % 4))) & np.uint64(0xFFFF)
+                        if _popcount(segment) <= 1:
+                            seen_earlier = True
+                            break
+                    if not seen_earlier:
+                        rows_out.append(row)
+                        dist_out.append(distance)
+        starts[q + 1] = len(rows_out)
+    rows = np.empty(len(rows_out), np.int64)
+    dist = np.empty(len(dist_out), np.int32)
+    for i in range(len(rows_out)):
+        rows[i] = rows_out[i]
+        dist[i] = dist_out[i]
+    return starts, rows, dist

@@ -35,6 +35,7 @@ UNRELATED_SEEDS = range(1000, 1006)
 @dataclass(frozen=True, slots=True)
 class DemoResult:
     folder: Path
+    db_url: str
     report: Path
     summary: TriageSummary
     expected: dict[str, str]  # file name in the seized folder -> the status triage should give
@@ -105,7 +106,7 @@ def _webp(picture: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def run_demo(folder: Path, workers: int | None = None) -> DemoResult:
+def run_demo(folder: Path, workers: int | None = None, db_url: str | None = None) -> DemoResult:
     """Build the demo in `folder` (replacing an earlier demo there), triage it, write reports."""
     if folder.exists():
         if not (folder / MARKER).exists() and any(folder.iterdir()):
@@ -113,7 +114,7 @@ def run_demo(folder: Path, workers: int | None = None) -> DemoResult:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     (folder / MARKER).write_text("created by `mediamatch demo`; safe to delete\n")
-    db_url = f"sqlite:///{folder / 'catalogue.sqlite'}"
+    db_url = db_url or f"sqlite:///{folder / 'catalogue.sqlite'}"
     build_catalogue(folder, db_url, workers)
     expected = build_seized_folder(folder / "seized")
     engine = open_engine(db_url)
@@ -125,4 +126,4 @@ def run_demo(folder: Path, workers: int | None = None) -> DemoResult:
     finally:
         state.close()
     engine.dispose()
-    return DemoResult(folder=folder, report=reports["html"], summary=summary, expected=expected)
+    return DemoResult(folder=folder, db_url=db_url, report=reports["html"], summary=summary, expected=expected)

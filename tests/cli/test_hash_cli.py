@@ -1,0 +1,51 @@
+"""`mediamatch hash` as a user runs it: JSON lines with the documented fields, errors in place,
+no progress bar when the output is piped."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from mediamatch.services.samples import generated_picture
+
+FIELDS = {"path", "size", "md5", "sha1", "sha256", "pdq", "pdq_quality", "width", "height", "media_type", "error"}
+
+
+def run_hash(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mediamatch.cli.main", "hash", *args], capture_output=True, text=True, timeout=120)
+
+
+def make_collection(folder: Path) -> None:
+    (folder / "sub").mkdir(parents=True)
+    buffer = io.BytesIO()
+    generated_picture(1, (640, 480)).save(buffer, "JPEG", quality=90)
+    (folder / "photo.jpg").write_bytes(buffer.getvalue())
+    (folder / "sub" / "broken.jpg").write_bytes(buffer.getvalue()[:500])
+    (folder / "sub" / "notes.txt").write_text("hello\n")
+
+
+def test_json_lines_for_every_file_with_errors_in_place(tmp_path: Path) -> None:
+    make_collection(tmp_path)
+    result = run_hash(str(tmp_path), "--recursive", "--json", "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [Path(line["path"]).name for line in lines] == ["photo.jpg", "broken.jpg", "notes.txt"]
+    assert all(set(line) == FIELDS for line in lines)
+    photo, broken, notes = lines
+    data = (tmp_path / "photo.jpg").read_bytes()
+    assert photo["sha256"] == hashlib.sha256(data).hexdigest() and photo["md5"] == hashlib.md5(data).hexdigest()
+    assert photo["error"] is None and len(photo["pdq"]) == 64 and photo["pdq"] == photo["pdq"].lower()
+    assert (photo["width"], photo["height"], photo["media_type"]) == (640, 480, "image/jpeg")
+    assert broken["error"] and broken["sha256"] and broken["pdq"] is None
+    assert notes["error"] is None and notes["pdq"] is None and notes["sha1"] == hashlib.sha1(b"hello\n").hexdigest()
+    assert "\x1b[" not in result.stderr  # no progress bar drawn into a pipe
+
+
+def test_folder_without_recursive_is_reported_not_skipped_silently(tmp_path: Path) -> None:
+    make_collection(tmp_path)
+    result = run_hash(str(tmp_path), "--json")
+    assert result.stdout == "" and "--recursive" in result.stderr
