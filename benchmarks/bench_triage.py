@@ -33,7 +33,7 @@ from mediamatch.media.hashing import DEFAULT_LIMITS, hash_bytes
 from mediamatch.media.image import decode_luma
 from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.services.samples import generated_picture
-from mediamatch.services.triage import STATE_FILE, TriageState, triage
+from mediamatch.services.triage import STATE_FILE, TriageState, row_from, triage
 from mediamatch.services.triage_report import write_reports
 from mediamatch.signals.pdq import pdq_dihedral_from_luma
 from mediamatch.store.db import migrate, open_engine
@@ -105,13 +105,12 @@ def stage_shares(paths: list[Path], matcher: CatalogueMatcher, out: Path) -> dic
     limits = replace(DEFAULT_LIMITS, dihedral=True)
     records = [hash_bytes(data, path.name, limits) for data, path in zip(blobs, sample)]
     started = time.perf_counter()
+    matches = []
     for start in range(0, len(records), 64):
-        matcher.match(records[start : start + 64])
+        matches += matcher.match(records[start : start + 64])
     match = time.perf_counter() - started
     state = TriageState(out / "stage-state.sqlite")
-    from mediamatch.services.triage import row_from
-
-    rows = [row_from(number, path.name, record, []) for number, (path, record) in enumerate(zip(sample, records))]
+    rows = [row_from(number, path.name, record, found) for number, (path, record, found) in enumerate(zip(sample, records, matches))]
     started = time.perf_counter()
     for start in range(0, len(rows), 256):
         state.save(rows[start : start + 256])

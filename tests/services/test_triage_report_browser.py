@@ -31,11 +31,12 @@ def test_thumbnails_are_veiled_until_clicked(report: Path) -> None:
         assert thumbs.count() >= 10
         filters = [thumbs.nth(i).locator("img").evaluate("img => getComputedStyle(img).filter") for i in range(thumbs.count())]
         assert all("grayscale(1)" in value and "blur(" in value for value in filters)
+        expect = sync_api.expect
         thumbs.nth(0).click()
-        assert thumbs.nth(0).locator("img").evaluate("img => getComputedStyle(img).filter") == "none"
-        assert "blur(" in thumbs.nth(1).locator("img").evaluate("img => getComputedStyle(img).filter")
+        expect(thumbs.nth(0).locator("img")).to_have_css("filter", "none")  # polls past the transition
+        expect(thumbs.nth(1).locator("img")).to_have_css("filter", "grayscale(1) blur(12px)")
         thumbs.nth(0).click()
-        assert "blur(" in thumbs.nth(0).locator("img").evaluate("img => getComputedStyle(img).filter")
+        expect(thumbs.nth(0).locator("img")).to_have_css("filter", "grayscale(1) blur(12px)")
         statuses = page.locator("#summary tr[data-status]").evaluate_all("rows => rows.map(r => r.dataset.status)")
         assert statuses == ["known_identified", "known_unidentified", "new", "not_media", "error"]
         assert page.locator("svg.chart rect").count() == 5

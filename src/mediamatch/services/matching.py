@@ -19,7 +19,7 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from mediamatch.catalog.records import Match
+from mediamatch.catalog.records import Match, MatchDetail
 from mediamatch.config import data_dir
 from mediamatch.index.hamming import PDQIndex, hashes_from_hex
 from mediamatch.index.persist import IndexFileError, load_index, save_index
@@ -27,7 +27,8 @@ from mediamatch.media.record import HashRecord
 from mediamatch.signals.pdq import DIHEDRAL_NAMES, MATCH_THRESHOLD, MIN_QUALITY
 from mediamatch.store import repo
 
-EXACT_SIGNALS = ("sha256", "md5")  # the strongest first: a sha256 hit is reported as such
+EXACT_SIGNALS = ("sha256", "md5")
+DETAILS_CACHE_LIMIT = 1_000_000  # the strongest first: a sha256 hit is reported as such
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,10 @@ class CatalogueMatcher:
         self.engine = engine
         self.index = index
         self.radius = radius
+        # The same known items match file after file (a drive holds many copies of a series), so
+        # their details are read once per matcher. A matcher lives for one triage run: an item
+        # marked identified meanwhile shows as such in the next run.
+        self._details: dict[int, MatchDetail] = {}
 
     @classmethod
     def open(cls, engine: Engine, cache: Path | None = None) -> CatalogueMatcher:
@@ -89,7 +94,7 @@ class CatalogueMatcher:
                     for media_id in hits.get(value or "", ()):
                         slot.setdefault(media_id, (0, signal, ""))
             self._match_pdq(records, found)
-            details = repo.match_details(session, {media_id for slot in found for media_id in slot})
+            details = self._match_details(session, {media_id for slot in found for media_id in slot})
         return [
             sorted(
                 (
@@ -110,6 +115,14 @@ class CatalogueMatcher:
             )
             for slot in found
         ]
+
+    def _match_details(self, session: Session, media_ids: set[int]) -> dict[int, MatchDetail]:
+        missing = media_ids - self._details.keys()
+        if missing:
+            if len(self._details) > DETAILS_CACHE_LIMIT:
+                self._details.clear()
+            self._details.update(repo.match_details(session, missing))
+        return self._details
 
     def _match_pdq(self, records: Sequence[HashRecord], found: list[dict[int, tuple[int, str, str]]]) -> None:
         queries: list[str] = []

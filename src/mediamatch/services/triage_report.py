@@ -16,7 +16,6 @@ import io
 import json
 import warnings
 from collections.abc import Iterable
-from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from PIL import Image, ImageOps
 from mediamatch.catalog.records import Category
 from mediamatch.media.collection import iter_collection
 from mediamatch.media.record import BytesSource
-from mediamatch.services.triage import KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, STATUSES, TriageRow, TriageState
+from mediamatch.services.triage import KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, STATUSES, TriageRow, TriageState, plain_row
 from mediamatch.signals.pdq import DIHEDRAL_LABELS
 
 MAX_THUMBNAILS = 2000
@@ -60,12 +59,11 @@ def write_reports(state: TriageState, out: Path) -> dict[str, Path]:
 
 
 def row_json(row: TriageRow) -> dict[str, Any]:
-    fields = asdict(row)
+    fields = plain_row(row)
     fields.pop("seq")
-    fields["matches"] = [
-        {**asdict(match), "series": list(match.series), "category_label": Category(match.category).label}
-        for match in row.matches
-    ]
+    for match in fields["matches"]:  # type: ignore[union-attr]
+        match["series"] = list(match["series"])
+        match["category_label"] = Category(match["category"]).label
     return fields
 
 
