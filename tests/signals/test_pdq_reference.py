@@ -122,3 +122,15 @@ def test_python_threatexchange_resources(testdata: Path, name: str, expected: st
         assert record.pdq == expected
     else:  # JPEGs are decoded straight to greyscale (the JPEG's Y channel) here
         assert PDQSignal.distance(record.pdq, expected) <= 10
+
+
+def test_generated_pictures_give_the_reference_hashes_bit_for_bit() -> None:
+    """The same check as above on pictures the code draws, so it runs on a fresh clone too."""
+    from mediamatch.services.samples import generated_pictures
+
+    for picture in generated_pictures(12, size=(640, 480), first_seed=300):
+        rgb = np.asarray(picture)
+        ref_hashes, ref_quality = pdqhash.compute_dihedral(rgb)
+        ours, quality = pdq_dihedral_from_luma(luma_from_rgb(rgb))
+        assert quality == ref_quality
+        assert [pdq_to_hex(h) for h in ours] == [reference_hex(h) for h in ref_hashes]

@@ -19,7 +19,10 @@ rebuilds its whole index every minute).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 import numba
 import numpy as np
@@ -29,6 +32,8 @@ CHUNKS = 16
 CHUNK_VALUES = 1 << 16
 MAX_RADIUS = 31  # the largest radius the 16 x 16-bit pigeonhole guarantees
 MERGE_AT = 65_536
+SEARCH_THREADS = os.cpu_count() or 1
+QUERIES_PER_THREAD = 32  # below this a batch is searched on the calling thread
 
 _ONE_BIT_FLIPS = np.concatenate([[0], 1 << np.arange(16)]).astype(np.uint16)
 
@@ -127,11 +132,21 @@ class PDQIndex:
         found_dist: list[list[np.ndarray]] = [[] for _ in queries]
         if len(self.ids):
             stored = np.ascontiguousarray(self.hashes).view(np.uint64)
-            starts, rows, dist = _search_tables(queries.view(np.uint64), chunk_values(queries), self.order, self.offsets, stored, radius)
-            for number in range(len(queries)):
-                part = slice(starts[number], starts[number + 1])
-                found_ids[number].append(self.ids[rows[part]])
-                found_dist[number].append(dist[part])
+            words, chunks = queries.view(np.uint64), chunk_values(queries)
+            parts = min(SEARCH_THREADS, len(queries) // QUERIES_PER_THREAD) or 1
+            bounds = np.linspace(0, len(queries), parts + 1).astype(int)
+
+            def search_part(part: int) -> tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+                low, high = bounds[part], bounds[part + 1]
+                return low, _search_tables(words[low:high], chunks[low:high], self.order, self.offsets, stored, radius)
+
+            # The kernel releases the GIL, so a large batch is searched on every core.
+            results = [search_part(0)] if parts == 1 else list(_pool().map(search_part, range(parts)))
+            for low, (starts, rows, dist) in results:
+                for offset in range(len(starts) - 1):
+                    part_slice = slice(starts[offset], starts[offset + 1])
+                    found_ids[low + offset].append(self.ids[rows[part_slice]])
+                    found_dist[low + offset].append(dist[part_slice])
         for ids, hashes in zip(self.tail_ids, self.tail_hashes):
             for number, query in enumerate(queries):
                 tail_dist = distances(hashes, query)
@@ -139,6 +154,11 @@ class PDQIndex:
                 found_ids[number].append(ids[hit])
                 found_dist[number].append(tail_dist[hit])
         return [_ranked(ids, dist) for ids, dist in zip(found_ids, found_dist)]
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(SEARCH_THREADS, thread_name_prefix="pdq-search")
 
 
 def _ranked(ids: list[np.ndarray], dist: list[np.ndarray]) -> list[tuple[int, int]]:
