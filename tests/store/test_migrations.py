@@ -20,6 +20,7 @@ from mediamatch.store.models.catalogue import Agency
 EXPECTED_TABLES = {
     "agencies", "cases", "series", "victims", "offenders", "media_items", "media_signals",
     "contributions", "media_series", "media_victims", "series_victims", "series_offenders",
+    "users", "api_tokens", "audit_events", "notifications", "series_interest", "agency_webhooks",
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import typer
 
+from mediamatch.cli import audit as audit_cli
 from mediamatch.cli import db as db_cli
 from mediamatch.cli import demo as demo_cli
 from mediamatch.cli import hash as hash_cli
@@ -27,7 +28,7 @@ def main() -> None:
     """mediamatch: hash media, triage seized collections and match them against known material."""
 
 
-for module in (hash_cli, db_cli, series_cli, triage_cli, demo_cli):
+for module in (hash_cli, db_cli, series_cli, triage_cli, demo_cli, audit_cli):
     module.register(app)
 
 

@@ -51,10 +51,11 @@ def index_cache_path(url: str) -> Path:
 class CatalogueMatcher:
     """Answers, for a batch of HashRecords, which catalogue items each one matches."""
 
-    def __init__(self, engine: Engine, index: PDQIndex, radius: int = MATCH_THRESHOLD) -> None:
+    def __init__(self, engine: Engine, index: PDQIndex, radius: int = MATCH_THRESHOLD, last_row: int = 0) -> None:
         self.engine = engine
         self.index = index
         self.radius = radius
+        self.last_row = last_row
         # The same known items match file after file (a drive holds many copies of a series), so
         # their details are read once per matcher. A matcher lives for one triage run: an item
         # marked identified meanwhile shows as such in the next run.
@@ -81,7 +82,21 @@ class CatalogueMatcher:
             index = _grown(index, ids, hashes)
             last_row = rows[-1][0]
             _save(index, cache, state_file, IndexState(url_key, last_row, len(index)))
-        return cls(engine, index)
+        return cls(engine, index, last_row=last_row)
+
+    def refresh(self) -> int:
+        """Add the PDQ hashes stored since this matcher was opened (a long-running server calls
+        this before answering, so an item contributed a moment ago is found). Returns how many."""
+        with Session(self.engine) as session:
+            rows = list(repo.iter_signal_rows(session, "pdq", after_id=self.last_row, min_quality=MIN_QUALITY))
+        if rows:
+            if not isinstance(self.index.hashes, np.memmap) and len(self.index):
+                self.index.add(np.array([media_id for _, media_id, _ in rows], np.int64), hashes_from_hex([value for _, _, value in rows]))
+            else:
+                self.index = _grown(self.index, np.array([media_id for _, media_id, _ in rows], np.int64), hashes_from_hex([value for _, _, value in rows]))
+            self.last_row = rows[-1][0]
+            self._details.clear()  # an identification may have changed what is known of them
+        return len(rows)
 
     def match(self, records: Sequence[HashRecord]) -> list[list[Match]]:
         """For each record, its matches (closest first); empty when it matches nothing."""

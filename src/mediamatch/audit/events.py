@@ -1,0 +1,76 @@
+"""Typed audit events: what one person did, to what, from where.
+
+An event is built where the action happens (a route, a service, a CLI command) and handed to
+`audit.trail.record`, which stamps the time and chains it. Actions are an enum so a typo cannot
+create a new, unsearchable kind of event; the database column is plain text, so adding an
+action later needs no schema change and old rows stay readable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+
+class AuditAction(StrEnum):
+    """Everything the audit trail records. Values are storage keys: never rename one."""
+
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    LOGOUT = "logout"
+    SEARCH = "search"
+    VIEW_THUMBNAIL = "view_thumbnail"
+    VIEW_CONTENT = "view_content"
+    UPLOAD = "upload"
+    METADATA_CHANGE = "metadata_change"
+    IDENTIFY = "identify"
+    EXPORT = "export"
+    PERMISSION_CHANGE = "permission_change"
+    TOKEN_CREATED = "token_created"
+    TOKEN_REVOKED = "token_revoked"
+    USER_CREATED = "user_created"
+    USER_DISABLED = "user_disabled"
+    HIT_REVIEWED = "hit_reviewed"
+
+
+def canonical_json(detail: Mapping[str, Any]) -> str:
+    """The one text form of `detail` that is stored and hashed: sorted keys, no spaces, UTF-8
+    kept as is. NaN and infinities are refused, since JSON readers disagree about them and a
+    detail one reader cannot parse could not be checked by an auditor's own tools."""
+    return json.dumps(dict(detail), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One action by one person (or service account) of one agency.
+
+    `object_type`/`object_id` name what was acted on (`media`, `42`; `series`, `Lark`; empty
+    for a login). `detail` holds what else an auditor needs (a search's criteria, a changed
+    field's old and new value) and must be JSON-serialisable: it is checked here, so a bad
+    detail fails where the event is built rather than inside someone else's transaction.
+    `source_ip` is empty for local command-line use.
+    """
+
+    actor: str
+    agency: str
+    action: AuditAction
+    object_type: str = ""
+    object_id: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    source_ip: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "action", AuditAction(self.action))
+        object.__setattr__(self, "object_id", str(self.object_id))  # media ids are ints; the column is text
+        object.__setattr__(self, "detail", MappingProxyType(dict(self.detail)))
+        if not self.actor:
+            raise ValueError("an audit event needs an actor")
+        canonical_json(self.detail)
+
+    @property
+    def detail_json(self) -> str:
+        return canonical_json(self.detail)

@@ -1,0 +1,78 @@
+"""Marking a series' victim identified, and telling every agency that worked on it.
+
+ICSE's promise is that nobody keeps working a case another country has solved. So when an
+agency marks a victim identified, every other agency that contributed media of the series, or
+matched media of it, gets a notification (listed in the API, and POSTed to its webhook when it
+configured one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from mediamatch.store import repo
+from mediamatch.store.models.catalogue import Agency, Series, media_series
+from mediamatch.store.models.server import AgencyWebhook, Notification, SeriesInterest
+
+VICTIM_IDENTIFIED = "victim_identified"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A webhook call to make once the transaction that wrote the notification has committed."""
+
+    url: str
+    payload: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifyOutcome:
+    series: str
+    notified: tuple[str, ...]  # agency names
+    deliveries: tuple[Delivery, ...]
+
+
+def note_interest(session: Session, agency_id: int, series_ids: set[int], reason: str) -> None:
+    """Remember that `agency_id` holds or matched media of these series (first reason kept)."""
+    if not series_ids:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    rows = [{"agency_id": agency_id, "series_id": series_id, "reason": reason, "first_at": datetime.now(timezone.utc)} for series_id in sorted(series_ids)]
+    session.execute(insert(SeriesInterest).values(rows).on_conflict_do_nothing())
+
+
+def series_of_media(session: Session, media_ids: set[int]) -> set[int]:
+    if not media_ids:
+        return set()
+    return set(session.scalars(select(media_series.c.series_id).where(media_series.c.media_id.in_(sorted(media_ids)))))
+
+
+def mark_identified(session: Session, series_name: str, agency: Agency, when: datetime | None = None) -> IdentifyOutcome:
+    """Mark the series' victim identified by `agency` and notify the other interested agencies."""
+    series = session.scalar(select(Series).where(Series.name == series_name))
+    if series is None:
+        raise LookupError(f"no series named {series_name!r}")
+    when = when or datetime.now(timezone.utc)
+    repo.mark_series_victim_identified(session, series, agency, when=when)
+    interested = session.execute(
+        select(Agency.id, Agency.name, AgencyWebhook.url)
+        .join(SeriesInterest, SeriesInterest.agency_id == Agency.id)
+        .outerjoin(AgencyWebhook, AgencyWebhook.agency_id == Agency.id)
+        .where(SeriesInterest.series_id == series.id, Agency.id != agency.id)
+        .order_by(Agency.name)
+    ).all()
+    message = f"The victim of series {series.name!r} was identified by {agency.name} ({agency.country}) on {when.date().isoformat()}."
+    deliveries = []
+    for agency_id, _, url in interested:
+        session.add(Notification(agency_id=agency_id, series_id=series.id, kind=VICTIM_IDENTIFIED, message=message, created_at=when))
+        if url:
+            deliveries.append(Delivery(url, {"kind": VICTIM_IDENTIFIED, "series": series.name, "identified_by": agency.name, "at": when.isoformat(), "message": message}))
+    session.flush()
+    return IdentifyOutcome(series.name, tuple(name for _, name, _ in interested), tuple(deliveries))
