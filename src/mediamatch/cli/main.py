@@ -12,6 +12,7 @@ from mediamatch.cli import db as db_cli
 from mediamatch.cli import demo as demo_cli
 from mediamatch.cli import hash as hash_cli
 from mediamatch.cli import series as series_cli
+from mediamatch.cli import serve as serve_cli
 from mediamatch.cli import triage as triage_cli
 
 app = typer.Typer(
@@ -28,7 +29,7 @@ def main() -> None:
     """mediamatch: hash media, triage seized collections and match them against known material."""
 
 
-for module in (hash_cli, db_cli, series_cli, triage_cli, demo_cli, audit_cli):
+for module in (hash_cli, db_cli, series_cli, triage_cli, demo_cli, audit_cli, serve_cli):
     module.register(app)
 
 

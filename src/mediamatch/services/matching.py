@@ -85,8 +85,9 @@ class CatalogueMatcher:
         return cls(engine, index, last_row=last_row)
 
     def refresh(self) -> int:
-        """Add the PDQ hashes stored since this matcher was opened (a long-running server calls
-        this before answering, so an item contributed a moment ago is found). Returns how many."""
+        """Add the PDQ hashes stored since this matcher was opened and forget cached item
+        details (a long-running server calls this after contributions and identifications, so
+        what it answers is current). Returns how many hashes were added."""
         with Session(self.engine) as session:
             rows = list(repo.iter_signal_rows(session, "pdq", after_id=self.last_row, min_quality=MIN_QUALITY))
         if rows:
@@ -95,7 +96,7 @@ class CatalogueMatcher:
             else:
                 self.index = _grown(self.index, np.array([media_id for _, media_id, _ in rows], np.int64), hashes_from_hex([value for _, _, value in rows]))
             self.last_row = rows[-1][0]
-            self._details.clear()  # an identification may have changed what is known of them
+        self._details.clear()  # an identification may have changed what is known of them
         return len(rows)
 
     def match(self, records: Sequence[HashRecord]) -> list[list[Match]]:

@@ -1,0 +1,42 @@
+"""The server's app factory. Nothing is built at import: `create_app(settings)` opens the
+database and the encrypted store, so tests and several deployments can live in one process."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from mediamatch.api.deps import RateLimiter
+from mediamatch.api.routes import admin, audit, auth, media, notifications, query, series
+from mediamatch.api.settings import ServerSettings
+from mediamatch.store.blobs import EncryptedBlobStore
+from mediamatch.store.db import migrate, open_engine
+from mediamatch.store.keys import load_keyring
+
+
+ROUTERS = tuple(module.router for module in (auth, admin, media, query, series, notifications, audit))
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    """The API over the catalogue at `settings.db_url` (migrated to the current schema)."""
+    app = FastAPI(
+        title="mediamatch",
+        summary="A shared database of known material: contribute, query, identify, audit.",
+        version="1",
+    )
+    engine = open_engine(settings.db_url)
+    migrate(engine)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.blobs = EncryptedBlobStore(settings.blob_root, load_keyring(settings.key_file), max_bytes=settings.max_upload_bytes)
+    app.state.rate_limiter = RateLimiter()
+    app.state.matcher = None
+    app.state.matcher_stale = False
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["health"])
+    def health() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    return app

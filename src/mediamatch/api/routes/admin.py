@@ -1,0 +1,95 @@
+"""Agencies, accounts and API tokens: the admin role's work. Every change is audited."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from sqlalchemy import select
+
+from mediamatch.api.deps import Limit, Offset, ObjectId, Principal, SessionDep, audit, require
+from mediamatch.api.schemas import AgencyIn, AgencyOut, TokenIn, TokenOut, UserIn, UserOut
+from mediamatch.audit.events import AuditAction
+from mediamatch.auth.passwords import PasswordPolicyError
+from mediamatch.auth.permissions import Permission
+from mediamatch.auth.tokens import issue_token, revoke_token
+from mediamatch.auth.users import UsernameTaken, create_user, deactivate_user
+from mediamatch.store.models.auth import ApiToken, User
+from mediamatch.store.models.catalogue import Agency
+from mediamatch.store.models.server import AgencyWebhook
+
+router = APIRouter(prefix="/api/v1", tags=["admin"])
+Admin = Annotated[Principal, Depends(require(Permission.MANAGE_AGENCIES))]
+UserAdmin = Annotated[Principal, Depends(require(Permission.MANAGE_USERS))]
+TokenAdmin = Annotated[Principal, Depends(require(Permission.MANAGE_TOKENS))]
+
+
+@router.get("/agencies", response_model=list[AgencyOut])
+def list_agencies(principal: Admin, session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> list[AgencyOut]:
+    """Every agency, by name."""
+    rows = session.scalars(select(Agency).order_by(Agency.name).limit(limit).offset(offset))
+    return [AgencyOut(id=row.id, name=row.name, country=row.country) for row in rows]
+
+
+@router.post("/agencies", response_model=AgencyOut, status_code=status.HTTP_201_CREATED)
+def create_agency(body: AgencyIn, principal: Admin, session: SessionDep) -> AgencyOut:
+    """Register an agency (a country's unit), optionally with a webhook for notifications."""
+    if session.scalar(select(Agency.id).where(Agency.name == body.name)) is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"agency {body.name!r} exists")
+    agency = Agency(name=body.name, country=body.country.upper())
+    session.add(agency)
+    session.flush()
+    if body.webhook_url:
+        session.add(AgencyWebhook(agency_id=agency.id, url=body.webhook_url))
+    audit(session, principal.event(AuditAction.PERMISSION_CHANGE, "agency", agency.id, created=body.name, country=agency.country))
+    return AgencyOut(id=agency.id, name=agency.name, country=agency.country)
+
+
+@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+def add_user(body: UserIn, principal: UserAdmin, session: SessionDep) -> UserOut:
+    """Create an account in an agency with one role."""
+    agency = session.scalar(select(Agency).where(Agency.name == body.agency))
+    if agency is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agency named {body.agency!r}")
+    try:
+        user = create_user(session, agency, body.username, body.password, body.role)
+    except UsernameTaken:
+        raise HTTPException(status.HTTP_409_CONFLICT, "username taken") from None
+    except PasswordPolicyError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+    audit(session, principal.event(AuditAction.USER_CREATED, "user", user.id, username=user.username, role=str(user.role), agency=agency.name))
+    return UserOut(id=user.id, username=user.username, role=user.role, agency=agency.name, active=user.active)
+
+
+@router.delete("/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+def disable_user(user_id: ObjectId, principal: UserAdmin, session: SessionDep) -> None:
+    """Deactivate an account; its tokens stop working."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such user")
+    deactivate_user(session, user, datetime.now(timezone.utc))
+    audit(session, principal.event(AuditAction.USER_DISABLED, "user", user.id, username=user.username))
+
+
+@router.post("/users/{user_id}/tokens", response_model=TokenOut, status_code=status.HTTP_201_CREATED)
+def create_token(user_id: ObjectId, body: TokenIn, principal: TokenAdmin, session: SessionDep) -> TokenOut:
+    """Issue an API token for an account (e.g. a platform's service account); shown once."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such user")
+    try:
+        issued = issue_token(session, user, body.name, timedelta(days=body.days), datetime.now(timezone.utc))
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+    audit(session, principal.event(AuditAction.TOKEN_CREATED, "token", issued.token_id, user=user.username, days=body.days))
+    return TokenOut(id=issued.token_id, token=issued.plaintext)
+
+
+@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_token(token_id: ObjectId, principal: TokenAdmin, session: SessionDep) -> None:
+    """Revoke an API token at once."""
+    if session.get(ApiToken, token_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such token")
+    revoke_token(session, token_id, datetime.now(timezone.utc))
+    audit(session, principal.event(AuditAction.TOKEN_REVOKED, "token", token_id))

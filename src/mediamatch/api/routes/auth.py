@@ -1,0 +1,60 @@
+"""Logging in and out. A login issues a session token (also set as a Secure, HttpOnly,
+SameSite=Strict cookie for browsers); failures answer with one message whatever the reason,
+and the reason goes to the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from sqlalchemy.orm import Session
+
+from mediamatch.api.deps import SESSION_COOKIE, CurrentPrincipal, SessionDep, audit, bearer_token, client_ip
+from mediamatch.api.schemas import LoginRequest, SessionOut
+from mediamatch.audit.events import AuditAction, AuditEvent
+from mediamatch.auth.errors import AuthError
+from mediamatch.auth.tokens import issue_token, revoke_token
+from mediamatch.auth.users import authenticate_password
+from mediamatch.store.models.auth import ApiToken
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.post("/login", response_model=SessionOut)
+def login(body: LoginRequest, request: Request, response: Response, session: SessionDep) -> SessionOut:
+    """Exchange a username and password for a session token (throttled after repeated failures)."""
+    now = datetime.now(timezone.utc)
+    try:
+        user = authenticate_password(session, body.username, body.password, now)
+    except AuthError as exc:
+        session.rollback()  # release SQLite's write lock before the failure is recorded apart
+        _record_failure(request, body.username, exc.reason)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
+    settings = request.app.state.settings
+    issued = issue_token(session, user, "session", settings.session_ttl, now)
+    audit(session, AuditEvent(actor=user.username, agency=user.agency.name, action=AuditAction.LOGIN, source_ip=client_ip(request)))
+    expires = now + settings.session_ttl
+    response.set_cookie(
+        SESSION_COOKIE, issued.plaintext, max_age=int(settings.session_ttl.total_seconds()),
+        httponly=True, secure=settings.secure_cookies, samesite="strict",
+    )  # fmt: skip
+    return SessionOut(token=issued.plaintext, expires_at=expires, role=user.role, agency=user.agency.name)
+
+
+def _record_failure(request: Request, username: str, reason: str) -> None:
+    # Its own unit of work: the request's session is rolled back when the 401 is raised.
+    with Session(request.app.state.engine) as session:
+        audit(session, AuditEvent(actor=username[:200] or "?", agency="", action=AuditAction.LOGIN_FAILED, detail={"reason": str(reason)}, source_ip=client_ip(request)))
+        session.commit()
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(request: Request, response: Response, principal: CurrentPrincipal, session: SessionDep) -> None:
+    """End this session: its token stops working at once."""
+    token = bearer_token(request) or ""
+    prefix = token.split("_")[1] if token.count("_") >= 2 else ""
+    token_id = session.query(ApiToken.id).filter(ApiToken.prefix == prefix).scalar()
+    if token_id is not None:
+        revoke_token(session, token_id, datetime.now(timezone.utc))
+    audit(session, principal.event(AuditAction.LOGOUT))
+    response.delete_cookie(SESSION_COOKIE)

@@ -1,0 +1,113 @@
+"""Contributing media and viewing it. Content is stored encrypted; a view returns a blurred
+greyscale thumbnail unless the full picture is asked for explicitly, and every view is audited."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
+from fastapi.responses import Response
+from PIL import Image, ImageFilter
+
+from mediamatch.api.deps import ObjectId, Principal, SessionDep, audit, require
+from mediamatch.api.schemas import ContributionOut
+from mediamatch.audit.events import AuditAction
+from mediamatch.auth.permissions import Permission
+from mediamatch.catalog.records import Category
+from mediamatch.media.record import BytesSource
+from mediamatch.services.contribute import ContributionRequest, contribute
+from mediamatch.services.identify import note_interest
+from mediamatch.store.blobs import BlobKeyError, BlobNotFound
+from mediamatch.store.models.catalogue import MediaItem, Series
+
+router = APIRouter(prefix="/api/v1/media", tags=["media"])
+Contributor = Annotated[Principal, Depends(require(Permission.CONTRIBUTE_MEDIA))]
+ThumbnailViewer = Annotated[Principal, Depends(require(Permission.VIEW_THUMBNAIL))]
+ContentViewer = Annotated[Principal, Depends(require(Permission.VIEW_CONTENT))]
+THUMBNAIL_SIZE = 256
+
+
+async def read_uploads(request: Request, files: list[UploadFile]) -> list[BytesSource]:
+    settings = request.app.state.settings
+    if len(files) > settings.max_files_per_upload:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"at most {settings.max_files_per_upload} files per request")
+    sources, total = [], 0
+    for upload in files:
+        data = await upload.read(settings.max_upload_bytes + 1)
+        total += len(data)
+        if total > settings.max_upload_bytes:
+            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"uploads are limited to {settings.max_upload_bytes:,} bytes per request")
+        sources.append(BytesSource((upload.filename or "upload")[:500], data))
+    return sources
+
+
+@router.post("", response_model=list[ContributionOut])
+async def contribute_media(
+    request: Request,
+    principal: Contributor,
+    session: SessionDep,
+    files: Annotated[list[UploadFile], File(description="Known media to contribute.")],
+    series: Annotated[str, Form(min_length=1, max_length=200)],
+    category: Annotated[int, Form(ge=0, le=4)] = int(Category.CHILD_ABUSE_MATERIAL),
+    baseline: Annotated[bool, Form()] = False,
+    victim_identified: Annotated[bool, Form()] = False,
+    case: Annotated[str | None, Form(max_length=200)] = None,
+) -> list[ContributionOut]:
+    """Contribute files to a series for the caller's agency. The answer says, per file, whether it
+    was already known, from which agency and case, and whether its victim is identified."""
+    sources = await read_uploads(request, files)
+    contribution = ContributionRequest(series=series, category=category, baseline=baseline, victim_identified=victim_identified, agency=principal.agency, case=case)
+    outcomes = contribute(request.app.state.engine, sources, contribution, workers=1)
+    store = request.app.state.blobs
+    by_name = {source.name: source.data for source in sources}
+    for outcome in outcomes:
+        if outcome.status != "error" and outcome.path in by_name:
+            store.put(by_name[outcome.path])
+    series_id = session.query(Series.id).filter(Series.name == series).scalar()
+    note_interest(session, principal.agency_id, {series_id} if series_id else set(), "contributed")
+    audit(session, principal.event(AuditAction.UPLOAD, "series", series, files=len(sources), added=sum(o.status == "added" for o in outcomes)))
+    request.app.state.matcher_stale = True
+    return [
+        ContributionOut(file=o.path, status=o.status, media_id=o.media_id, sha256=o.sha256, known_from=list(o.known_from), victim_identified=o.victim_identified, error=o.error)  # type: ignore[arg-type]
+        for o in outcomes
+    ]
+
+
+def _content(request: Request, session: SessionDep, media_id: int) -> bytes:
+    item = session.get(MediaItem, media_id)
+    if item is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such media item")
+    try:
+        return request.app.state.blobs.get(item.sha256)
+    except BlobNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored copy of this item (contributed as hashes only)") from None
+    except BlobKeyError as exc:  # a deployment fault, said plainly: the keyring does not fit the store
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"stored content cannot be decrypted with this server's keys: {exc}") from None
+
+
+@router.get("/{media_id}/thumbnail", responses={200: {"content": {"image/jpeg": {}}}})
+def thumbnail(media_id: ObjectId, request: Request, principal: ThumbnailViewer, session: SessionDep, reveal: bool = False) -> Response:
+    """A 256-px thumbnail, greyscale and blurred unless `reveal=true`; both are audited."""
+    data = _content(request, session, media_id)
+    try:
+        picture = Image.open(io.BytesIO(data))
+        picture.draft("RGB", (THUMBNAIL_SIZE * 2, THUMBNAIL_SIZE * 2))
+        picture = picture.convert("RGB")
+        picture.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+    except Exception:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "this item has no picture to show") from None
+    if not reveal:
+        picture = picture.convert("L").filter(ImageFilter.GaussianBlur(8))
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=80)
+    audit(session, principal.event(AuditAction.VIEW_THUMBNAIL, "media", media_id, revealed=reveal))
+    return Response(out.getvalue(), media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/{media_id}/content", responses={200: {"content": {"application/octet-stream": {}}}})
+def content(media_id: ObjectId, request: Request, principal: ContentViewer, session: SessionDep) -> Response:
+    """The full, decrypted original. Investigators only; audited."""
+    data = _content(request, session, media_id)
+    audit(session, principal.event(AuditAction.VIEW_CONTENT, "media", media_id, bytes=len(data)))
+    return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="media-{media_id}"'})

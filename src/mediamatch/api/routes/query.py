@@ -1,0 +1,97 @@
+"""Is this known? By hashes (single or batch) or by an uploaded file (hashed, never stored).
+
+Investigators and contributors get the catalogue's answer (series, category, identification,
+who contributed it); platforms get `/match`, which says only which indicator matched."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile, status
+
+from mediamatch.api.deps import Principal, SessionDep, audit, require
+from mediamatch.api.routes.media import read_uploads
+from mediamatch.api.schemas import HashQuery, HashQueryBatch, MatchOut, PlatformMatch, PlatformResult, QueryResult
+from mediamatch.audit.events import AuditAction
+from mediamatch.auth.permissions import Permission
+from mediamatch.media.hashing import DEFAULT_LIMITS, hash_bytes
+from mediamatch.media.record import HashRecord
+from mediamatch.services.identify import note_interest, series_of_media
+from mediamatch.services.matching import CatalogueMatcher
+from mediamatch.store import repo
+
+router = APIRouter(prefix="/api/v1", tags=["query"])
+Searcher = Annotated[Principal, Depends(require(Permission.SEARCH_HASHES))]
+Platform = Annotated[Principal, Depends(require(Permission.MATCH_HASHES))]
+
+
+def matcher(request: Request) -> CatalogueMatcher:
+    state = request.app.state
+    if getattr(state, "matcher", None) is None:
+        state.matcher = CatalogueMatcher.open(state.engine)
+        state.matcher_stale = False
+    elif state.matcher_stale:
+        state.matcher_stale = False
+        state.matcher.refresh()
+    return state.matcher
+
+
+def as_record(query: HashQuery) -> HashRecord:
+    value = query.value.lower()
+    expected = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}[query.signal]
+    if len(value) != expected:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"a {query.signal} value is {expected} hex digits, got {len(value)}")
+    fields: dict[str, object] = {query.signal: value}
+    if query.signal == "pdq":
+        fields["pdq_quality"] = query.quality
+    return HashRecord(path=query.label, **fields)  # type: ignore[arg-type]
+
+
+def answer(request: Request, session: SessionDep, principal: Principal, records: list[HashRecord]) -> list[QueryResult]:
+    found = matcher(request).match(records)
+    matched_ids = {match.media_id for matches in found for match in matches}
+    origins = {media_id: repo.describe_contributions(session, media_id) for media_id in matched_ids}
+    note_interest(session, principal.agency_id, series_of_media(session, matched_ids), "matched")
+    return [
+        QueryResult(
+            label=record.path,
+            known=bool(matches),
+            matches=[
+                MatchOut(media_id=m.media_id, series=list(m.series), category=m.category, baseline=m.baseline, victim_identified=m.victim_identified,
+                         signal=m.signal, distance=m.distance, transform=m.transform, known_from=list(origins[m.media_id]))  # fmt: skip
+                for m in matches
+            ],
+        )
+        for record, matches in zip(records, found)
+    ]
+
+
+@router.post("/query/hashes", response_model=list[QueryResult])
+def query_hashes(body: HashQueryBatch, request: Request, principal: Searcher, session: SessionDep) -> list[QueryResult]:
+    """Look up to 1,000 hashes (md5, sha1, sha256, pdq) at once; PDQ within distance 31,
+    including the query's rotations and flips only when hashed from a file (`/query/file`)."""
+    records = [as_record(query) for query in body.queries]
+    results = answer(request, session, principal, records)
+    audit(session, principal.event(AuditAction.SEARCH, "hashes", "", count=len(records), known=sum(r.known for r in results)))
+    return results
+
+
+@router.post("/query/file", response_model=list[QueryResult])
+async def query_file(request: Request, principal: Searcher, session: SessionDep, files: Annotated[list[UploadFile], File(description="Files to check; hashed here, never stored.")]) -> list[QueryResult]:
+    """Hash uploaded files (all signals, PDQ with its 8 rotations/flips) and look them up. The
+    content is not kept."""
+    sources = await read_uploads(request, files)
+    limits = DEFAULT_LIMITS.__class__(dihedral=True)
+    records = [hash_bytes(source.data, source.name, limits) for source in sources]
+    results = answer(request, session, principal, records)
+    audit(session, principal.event(AuditAction.SEARCH, "files", "", count=len(records), known=sum(r.known for r in results)))
+    return results
+
+
+@router.post("/match", response_model=list[PlatformResult])
+def platform_match(body: HashQueryBatch, request: Request, principal: Platform, session: SessionDep) -> list[PlatformResult]:
+    """For platforms: which indicators a batch of hashes matches, with signal and distance only."""
+    records = [as_record(query) for query in body.queries]
+    found = matcher(request).match(records)
+    audit(session, principal.event(AuditAction.SEARCH, "platform-match", "", count=len(records), hits=sum(bool(m) for m in found)))
+    return [PlatformResult(label=record.path, matches=[PlatformMatch(indicator=m.media_id, signal=m.signal, distance=m.distance) for m in matches]) for record, matches in zip(records, found)]

@@ -1,0 +1,36 @@
+"""The server's settings, read once when the app is built (never at import)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from mediamatch.config import data_dir, default_db_url
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """Limits are part of security: every input the server accepts is bounded here."""
+
+    db_url: str = field(default_factory=default_db_url)
+    blob_root: Path = field(default_factory=lambda: data_dir() / "blobs")
+    key_file: Path | None = None  # else $MEDIAMATCH_CONTENT_KEYS
+    session_ttl: timedelta = timedelta(hours=8)
+    max_upload_bytes: int = 64 * 1024 * 1024  # per request
+    max_files_per_upload: int = 100
+    max_hashes_per_query: int = 1000
+    requests_per_minute: int = 600  # per account
+    page_size_limit: int = 500
+    secure_cookies: bool = True  # False only for plain-HTTP development on loopback
+
+    @classmethod
+    def from_environment(cls, db_url: str | None = None) -> ServerSettings:
+        key_file = os.environ.get("MEDIAMATCH_KEY_FILE")
+        blob_root = os.environ.get("MEDIAMATCH_BLOB_ROOT")
+        return cls(
+            db_url=db_url or default_db_url(),
+            key_file=Path(key_file) if key_file else None,
+            **({"blob_root": Path(blob_root)} if blob_root else {}),
+        )
