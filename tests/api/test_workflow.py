@@ -156,3 +156,6 @@ def test_inputs_are_bounded(server) -> None:
     wrong_length = {"queries": [{"signal": "sha256", "value": "ab" * 16}]}
     assert server.client.post("/api/v1/query/hashes", headers=server.headers(Role.INVESTIGATOR), json=wrong_length).status_code == 422
     assert server.client.get("/api/v1/series", headers=server.headers(Role.INVESTIGATOR), params={"limit": 100000}).status_code == 422
+    huge = b"x" * (server.settings.max_upload_bytes + 2 * 1024 * 1024)
+    response = server.client.post("/api/v1/query/file", headers=server.headers(Role.INVESTIGATOR), files=[("files", ("big.bin", huge, "application/octet-stream"))])
+    assert response.status_code == 413 and "limit" in response.json()["detail"]

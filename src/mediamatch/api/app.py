@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from mediamatch.api.deps import RateLimiter
+from mediamatch.api.limits import BodySizeLimit
 from mediamatch.api.routes import admin, audit, auth, media, notifications, query, series
 from mediamatch.api.settings import ServerSettings
 from mediamatch.store.blobs import EncryptedBlobStore
@@ -33,6 +34,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.matcher_stale = False
     for router in ROUTERS:
         app.include_router(router)
+    # Multipart framing adds a little to the files themselves; the routes enforce the exact limit.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
 
     @app.get("/healthz", tags=["health"])
     def health() -> dict[str, str]:

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from mediamatch.cli.common import DbOption, WorkersOption, console, progress, resolve_db, workers_or_default
+from mediamatch.services.remote import RemoteError, RemoteMatcher
 from mediamatch.services.triage import STATE_FILE, STATUSES, TriageError, TriageRow, TriageState, count_entries, triage
 from mediamatch.services.triage_report import STATUS_TITLES, write_reports
 from mediamatch.store.db import migrate, open_engine
@@ -21,11 +22,21 @@ def triage_command(
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted triage saved in --out.")] = False,
     workers: WorkersOption = None,
     db: DbOption = None,
+    server: Annotated[str | None, typer.Option("--server", help="Match against a mediamatch server (https://…) instead of a local catalogue; only hashes are sent.")] = None,
+    token: Annotated[str | None, typer.Option("--token", envvar="MEDIAMATCH_TOKEN", help="API token for --server (or $MEDIAMATCH_TOKEN).", show_default=False)] = None,
 ) -> None:
     """Hash every file of SOURCE, match it against the catalogue and classify it: known (victim
-    identified or not), new, not media, or error. Resumable with --resume after an interruption."""
-    engine = open_engine(resolve_db(db))
-    migrate(engine)
+    identified or not), new, not media, or error. Resumable with --resume after an interruption.
+    With --server, the catalogue is a remote server and only hashes leave this machine."""
+    engine, matcher, catalogue = None, None, None
+    if server:
+        if not token:
+            console.print("[red]error:[/] --server needs --token (or $MEDIAMATCH_TOKEN)")
+            raise typer.Exit(code=2)
+        matcher, catalogue = RemoteMatcher(server, token), server
+    else:
+        engine = open_engine(resolve_db(db))
+        migrate(engine)
     total = count_entries(source) if source.exists() else None
     already = _rows_done(out) if resume else 0
     with progress(total) as bar:
@@ -39,8 +50,8 @@ def triage_command(
             bar.update(task, advance=1, rate=f"{seen / max(time.perf_counter() - started, 1e-9):.0f} files/s")
 
         try:
-            summary = triage(source, out, engine, workers=workers_or_default(workers), resume=resume, on_row=advance)
-        except TriageError as exc:
+            summary = triage(source, out, engine, workers=workers_or_default(workers), resume=resume, on_row=advance, matcher=matcher, catalogue=catalogue)
+        except (TriageError, RemoteError) as exc:
             console.print(f"[red]error:[/] {exc}")
             raise typer.Exit(code=2) from None
     state = TriageState(out / STATE_FILE)

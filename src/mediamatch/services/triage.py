@@ -15,10 +15,11 @@ import json
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import Engine
 
@@ -200,24 +201,37 @@ def iter_collection_names(source: Path) -> Iterator[str]:
         yield entry.name
 
 
+class Matcher(Protocol):
+    """What triage needs of a catalogue: the local one (`CatalogueMatcher`) or a server
+    (`RemoteMatcher`, which receives hashes only)."""
+
+    def match(self, records: Sequence[HashRecord]) -> list[list[Match]]: ...
+
+
 def triage(
     source: Path,
     out: Path,
-    engine: Engine,
+    engine: Engine | None,
     *,
     workers: int | None = None,
     resume: bool = False,
     on_row: Callable[[TriageRow], None] | None = None,
-    matcher: CatalogueMatcher | None = None,
+    matcher: Matcher | None = None,
+    catalogue: str | None = None,
 ) -> TriageSummary:
-    """Hash, match and classify every file of `source`, saving rows to `out` as they are made."""
+    """Hash, match and classify every file of `source`, saving rows to `out` as they are made.
+
+    Matches come from `matcher`, else from the catalogue behind `engine`; `catalogue` names
+    where they come from in the reports (default: the database URL, password hidden)."""
     if not source.exists():
         raise TriageError(f"{source}: no such file or folder")
-    catalogue = engine.url.render_as_string(hide_password=True)
+    if matcher is None and engine is None:
+        raise ValueError("triage needs a catalogue: an engine or a matcher")
+    catalogue = catalogue or (engine.url.render_as_string(hide_password=True) if engine is not None else "remote")
     state = open_state(source, out, catalogue, resume)
     try:
         done = state.done()
-        matcher = matcher or CatalogueMatcher.open(engine)
+        matcher = matcher or CatalogueMatcher.open(engine)  # type: ignore[arg-type]
         pending: list[TriageRow] = []
         last_commit = time.monotonic()
         for row in _rows(source, done, matcher, workers):
@@ -234,7 +248,7 @@ def triage(
         state.close()
 
 
-def _rows(source: Path, done: dict[int, str], matcher: CatalogueMatcher, workers: int | None) -> Iterator[TriageRow]:
+def _rows(source: Path, done: dict[int, str], matcher: Matcher, workers: int | None) -> Iterator[TriageRow]:
     """Rows for the entries not yet done, in collection order, hashed on all cores."""
     waiting: deque[tuple[int, Entry]] = deque()
 
@@ -272,7 +286,7 @@ def _rows(source: Path, done: dict[int, str], matcher: CatalogueMatcher, workers
     yield from _matched(batch, matcher)
 
 
-def _matched(batch: list[tuple[int, str, HashRecord]], matcher: CatalogueMatcher) -> Iterator[TriageRow]:
+def _matched(batch: list[tuple[int, str, HashRecord]], matcher: Matcher) -> Iterator[TriageRow]:
     if not batch:
         return
     all_matches = matcher.match([record for _, _, record in batch])

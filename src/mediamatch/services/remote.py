@@ -1,0 +1,71 @@
+"""Matching against a remote mediamatch server, sending hashes only.
+
+An agency triaging a seized drive against the shared database must not send the drive's
+content anywhere: each file is hashed locally and only its digests and PDQ hashes (with its 8
+rotations/flips) travel, in batches, to `POST /api/v1/query/hashes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import httpx
+
+from mediamatch.catalog.records import Match
+from mediamatch.media.record import HashRecord
+from mediamatch.signals.pdq import DIHEDRAL_NAMES, MIN_QUALITY
+
+MAX_QUERIES_PER_REQUEST = 1000
+TIMEOUT_S = 60.0
+
+
+class RemoteError(Exception):
+    """The server refused or failed a query; the message says what it answered."""
+
+
+class RemoteMatcher:
+    """The same `match(records)` as `CatalogueMatcher`, answered by a server over HTTPS."""
+
+    def __init__(self, base_url: str, token: str, client: httpx.Client | None = None) -> None:
+        self.client = client or httpx.Client(base_url=base_url, timeout=TIMEOUT_S)
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def match(self, records: Sequence[HashRecord]) -> list[list[Match]]:
+        queries, owners = self._queries(records)
+        found: list[dict[int, Match]] = [{} for _ in records]
+        for start in range(0, len(queries), MAX_QUERIES_PER_REQUEST):
+            batch = queries[start : start + MAX_QUERIES_PER_REQUEST]
+            for (position, transform), answer in zip(owners[start : start + len(batch)], self._post(batch)):
+                for item in answer["matches"]:
+                    match = Match(
+                        media_id=item["media_id"], series=tuple(item["series"]), category=item["category"], baseline=item["baseline"],
+                        victim_identified=item["victim_identified"], signal=item["signal"], distance=item["distance"], transform=transform,
+                    )  # fmt: skip
+                    best = found[position].get(match.media_id)
+                    if best is None or match.distance < best.distance:
+                        found[position][match.media_id] = match
+        return [sorted(slot.values(), key=lambda match: (match.distance, match.media_id)) for slot in found]
+
+    @staticmethod
+    def _queries(records: Sequence[HashRecord]) -> tuple[list[dict[str, object]], list[tuple[int, str]]]:
+        queries: list[dict[str, object]] = []
+        owners: list[tuple[int, str]] = []
+        for position, record in enumerate(records):
+            for signal in ("sha256", "md5"):
+                if value := getattr(record, signal):
+                    queries.append({"signal": signal, "value": value})
+                    owners.append((position, ""))
+            if record.pdq and (record.pdq_quality or 0) >= MIN_QUALITY:
+                for name, value in zip(DIHEDRAL_NAMES, record.pdq_dihedral or (record.pdq,)):
+                    queries.append({"signal": "pdq", "value": value, "quality": record.pdq_quality})
+                    owners.append((position, "" if name == "original" else name))
+        return queries, owners
+
+    def _post(self, queries: list[dict[str, object]]) -> list[dict]:
+        try:
+            response = self.client.post("/api/v1/query/hashes", json={"queries": queries}, headers=self.headers)
+        except httpx.HTTPError as exc:
+            raise RemoteError(f"cannot reach the server: {exc}") from None
+        if response.status_code != 200:
+            raise RemoteError(f"the server answered {response.status_code}: {response.text[:300]}")
+        return response.json()
