@@ -121,8 +121,10 @@ def measure(label: str, paths: Sequence[Path], workers: int) -> list[str]:
     ours_single = rate_single(ours_hash, paths)
     ceiling = rate_single(ceiling_decode, paths)
     batch = list(islice(cycle(paths), max(len(paths), ALL_CORES_SECONDS_OF_WORK * int(ours_single))))
-    peer_all = rate_all_cores_peer(batch, workers)
+    # Ours first: the forkserver is one per process, and `hash_many` asks it to preload the
+    # hashing modules, which it can only do when it is the one that starts it (as in the CLI).
     ours_all = rate_all_cores_ours(batch, workers)
+    peer_all = rate_all_cores_peer(batch, workers)
     pairs = [(peer_hash(path), ours_hash(path)) for path in paths]
     distances = [distance(peer[0], ours[0]) for peer, ours in pairs]
     good = [d for (peer, _), d in zip(pairs, distances) if peer[1] >= 50]

@@ -42,6 +42,10 @@ def note_interest(session: Session, agency_id: int, series_ids: set[int], reason
     """Remember that `agency_id` holds or matched media of these series (first reason kept)."""
     if not series_ids:
         return
+    known = set(session.scalars(select(SeriesInterest.series_id).where(SeriesInterest.agency_id == agency_id, SeriesInterest.series_id.in_(sorted(series_ids)))))
+    series_ids = series_ids - known  # the usual case writes nothing, so queries do not queue on row locks
+    if not series_ids:
+        return
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     rows = [{"agency_id": agency_id, "series_id": series_id, "reason": reason, "first_at": datetime.now(timezone.utc)} for series_id in sorted(series_ids)]

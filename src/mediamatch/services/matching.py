@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import nullcontext
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -99,10 +100,12 @@ class CatalogueMatcher:
         self._details.clear()  # an identification may have changed what is known of them
         return len(rows)
 
-    def match(self, records: Sequence[HashRecord]) -> list[list[Match]]:
-        """For each record, its matches (closest first); empty when it matches nothing."""
+    def match(self, records: Sequence[HashRecord], session: Session | None = None) -> list[list[Match]]:
+        """For each record, its matches (closest first); empty when it matches nothing.
+
+        A server passes its request's `session`, so one request holds one database connection."""
         found: list[dict[int, tuple[int, str, str]]] = [{} for _ in records]
-        with Session(self.engine) as session:
+        with nullcontext(session) if session is not None else Session(self.engine) as session:
             for signal in EXACT_SIGNALS:
                 values = [getattr(record, signal) for record in records]
                 hits = repo.lookup_exact(session, signal, [value for value in values if value])

@@ -55,7 +55,8 @@ def open_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # Sized for a server: its thread pool runs up to 40 requests at once, one connection each.
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=30, pool_timeout=60)
 
 
 def alembic_config(engine: Engine) -> Config:

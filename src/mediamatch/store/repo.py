@@ -124,15 +124,24 @@ def add_media(
 
 
 def describe_contributions(session: Session, media_id: int) -> tuple[str, ...]:
-    rows = session.execute(
-        select(Agency.name, Case.reference)
-        .select_from(Contribution)
-        .join(Agency, Contribution.agency_id == Agency.id)
-        .outerjoin(Case, Contribution.case_id == Case.id)
-        .where(Contribution.media_id == media_id)
-        .order_by(Contribution.contributed_at, Contribution.id)
-    )
-    return tuple(dict.fromkeys(f"{agency} ({case})" if case else agency for agency, case in rows))
+    return describe_contributions_of(session, [media_id]).get(media_id, ())
+
+
+def describe_contributions_of(session: Session, media_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+    """"agency (case)" of each item's contributions, oldest first, in one query per 500 items."""
+    wanted = sorted(set(media_ids))
+    found: dict[int, dict[str, None]] = defaultdict(dict)
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(Contribution.media_id, Agency.name, Case.reference)
+            .join(Agency, Contribution.agency_id == Agency.id)
+            .outerjoin(Case, Contribution.case_id == Case.id)
+            .where(Contribution.media_id.in_(wanted[start : start + 500]))
+            .order_by(Contribution.contributed_at, Contribution.id)
+        )
+        for media_id, agency, case in rows:
+            found[media_id][f"{agency} ({case})" if case else agency] = None
+    return {media_id: tuple(names) for media_id, names in found.items()}
 
 
 def add_signal(session: Session, media_id: int, signal: str, value: str, quality: int | None = None) -> None:

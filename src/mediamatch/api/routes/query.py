@@ -48,9 +48,9 @@ def as_record(query: HashQuery) -> HashRecord:
 
 
 def answer(request: Request, session: SessionDep, principal: Principal, records: list[HashRecord]) -> list[QueryResult]:
-    found = matcher(request).match(records)
+    found = matcher(request).match(records, session)
     matched_ids = {match.media_id for matches in found for match in matches}
-    origins = {media_id: repo.describe_contributions(session, media_id) for media_id in matched_ids}
+    origins = repo.describe_contributions_of(session, matched_ids)
     note_interest(session, principal.agency_id, series_of_media(session, matched_ids), "matched")
     return [
         QueryResult(
@@ -58,7 +58,7 @@ def answer(request: Request, session: SessionDep, principal: Principal, records:
             known=bool(matches),
             matches=[
                 MatchOut(media_id=m.media_id, series=list(m.series), category=m.category, baseline=m.baseline, victim_identified=m.victim_identified,
-                         signal=m.signal, distance=m.distance, transform=m.transform, known_from=list(origins[m.media_id]))  # fmt: skip
+                         signal=m.signal, distance=m.distance, transform=m.transform, known_from=list(origins.get(m.media_id, ())))  # fmt: skip
                 for m in matches
             ],
         )
@@ -92,6 +92,6 @@ async def query_file(request: Request, principal: Searcher, session: SessionDep,
 def platform_match(body: HashQueryBatch, request: Request, principal: Platform, session: SessionDep) -> list[PlatformResult]:
     """For platforms: which indicators a batch of hashes matches, with signal and distance only."""
     records = [as_record(query) for query in body.queries]
-    found = matcher(request).match(records)
+    found = matcher(request).match(records, session)
     audit(session, principal.event(AuditAction.SEARCH, "platform-match", "", count=len(records), hits=sum(bool(m) for m in found)))
     return [PlatformResult(label=record.path, matches=[PlatformMatch(indicator=m.media_id, signal=m.signal, distance=m.distance) for m in matches]) for record, matches in zip(records, found)]
