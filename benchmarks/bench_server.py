@@ -21,6 +21,7 @@ import hashlib
 import io
 import os
 import statistics
+from collections import Counter
 import subprocess
 import sys
 import tempfile
@@ -45,7 +46,7 @@ if os.environ.get("BENCH_NO_AUDIT") == "1":
     from mediamatch.api.routes import query
     query.audit = lambda session, event: session.commit()  # the same commit, without the event
 settings = ServerSettings(db_url=sys.argv[1], blob_root=Path(sys.argv[2]), key_file=Path(sys.argv[3]), requests_per_minute=10**9, secure_cookies=False)
-uvicorn.run(create_app(settings), host="127.0.0.1", port=int(sys.argv[4]), log_level="warning", backlog=4096)
+uvicorn.run(create_app(settings), host="127.0.0.1", port=int(sys.argv[4]), log_level="warning", backlog=4096, timeout_keep_alive=120)
 """
 
 
@@ -129,13 +130,12 @@ def start_server(url: str, workdir: Path, port: int, audit: bool) -> subprocess.
 
 async def load(port: int, token: str, bodies: list[dict], clients: int, seconds: float) -> dict[str, float]:
     latencies: list[float] = []
-    errors = 0
+    errors: Counter[str] = Counter()
     stop = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}, timeout=60, limits=limits) as client:
 
         async def one_client(offset: int) -> None:
-            nonlocal errors
             number = offset
             while time.monotonic() < stop:
                 body = bodies[number % len(bodies)]
@@ -143,11 +143,11 @@ async def load(port: int, token: str, bodies: list[dict], clients: int, seconds:
                 started = time.perf_counter()
                 try:
                     response = await client.post("/api/v1/query/hashes", json=body)
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
+                    if response.status_code != 200:
+                        errors[f"HTTP {response.status_code}"] += 1
+                except httpx.HTTPError as exc:
+                    errors[type(exc).__name__] += 1
                 latencies.append(time.perf_counter() - started)
-                errors += not ok
 
         started = time.monotonic()
         await asyncio.gather(*(one_client(i) for i in range(clients)))
@@ -157,7 +157,8 @@ async def load(port: int, token: str, bodies: list[dict], clients: int, seconds:
         "requests_s": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
-        "errors": errors,
+        "errors": sum(errors.values()),
+        "error_kinds": ", ".join(f"{kind} x{count}" for kind, count in errors.items()),
         "requests": len(latencies),
     }
 
@@ -207,7 +208,7 @@ def main() -> None:
                 server.terminate()
                 server.wait(timeout=30)
     table = "\n".join(
-        f"| {'on' if audit else 'off'} | {clients} | {r['requests_s']:,.0f} | {r['requests_s'] * 10:,.0f} | {r['p50_ms']:,.0f} | {r['p99_ms']:,.0f} | {r['errors']} of {r['requests']:,} | {warm:.1f} s |"
+        f"| {'on' if audit else 'off'} | {clients} | {r['requests_s']:,.0f} | {r['requests_s'] * 10:,.0f} | {r['p50_ms']:,.0f} | {r['p99_ms']:,.0f} | {r['errors']} of {r['requests']:,}{' (' + r['error_kinds'] + ')' if r['errors'] else ''} | {warm:.1f} s |"
         for audit, clients, warm, r in rows
     )
     on = {clients: r["requests_s"] for audit, clients, _, r in rows if audit}

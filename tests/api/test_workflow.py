@@ -159,3 +159,13 @@ def test_inputs_are_bounded(server) -> None:
     huge = b"x" * (server.settings.max_upload_bytes + 2 * 1024 * 1024)
     response = server.client.post("/api/v1/query/file", headers=server.headers(Role.INVESTIGATOR), files=[("files", ("big.bin", huge, "application/octet-stream"))])
     assert response.status_code == 413 and "limit" in response.json()["detail"]
+
+
+def test_metadata_corrections_are_applied_and_audited_with_old_and_new_values(server) -> None:
+    media_id = contribute(server, {"m.jpg": jpeg(77)}, "Finch")[0]["media_id"]
+    response = server.client.patch(f"/api/v1/media/{media_id}", headers=server.headers(Role.INVESTIGATOR), json={"category": 2, "baseline": True, "add_series": "Finch II"})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"media_id": media_id, "category": 2, "baseline": True, "series": ["Finch", "Finch II"]}
+    events = server.client.get("/api/v1/audit/events", headers=server.headers(Role.AUDITOR), params={"action": "metadata_change"}).json()
+    assert len(events) == 1 and json.loads(events[0]["detail"]) == {"category": [1, 2], "baseline": [False, True], "series_added": "Finch II"}
+    assert server.client.patch(f"/api/v1/media/{media_id}", headers=server.headers(Role.PLATFORM), json={"category": 0}).status_code == 403

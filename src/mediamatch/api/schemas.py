@@ -118,6 +118,21 @@ class ContributionOut(BaseModel):
     error: str | None
 
 
+class MediaMetadataIn(Strict):
+    """Fields a contributor or investigator may correct on an item; omitted fields stay."""
+
+    category: int | None = Field(default=None, ge=0, le=4)
+    baseline: bool | None = None
+    add_series: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class MediaMetadataOut(BaseModel):
+    media_id: int
+    category: int
+    baseline: bool
+    series: list[str]
+
+
 class SeriesOut(BaseModel):
     name: str
     items: int

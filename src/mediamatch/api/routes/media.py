@@ -11,13 +11,14 @@ from fastapi.responses import Response
 from PIL import Image, ImageFilter
 
 from mediamatch.api.deps import ObjectId, Principal, SessionDep, audit, require
-from mediamatch.api.schemas import ContributionOut
+from mediamatch.api.schemas import ContributionOut, MediaMetadataIn, MediaMetadataOut
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
 from mediamatch.catalog.records import Category
 from mediamatch.media.record import BytesSource
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.services.identify import note_interest
+from mediamatch.store import repo
 from mediamatch.store.blobs import BlobKeyError, BlobNotFound
 from mediamatch.store.models.catalogue import MediaItem, Series
 
@@ -25,6 +26,7 @@ router = APIRouter(prefix="/api/v1/media", tags=["media"])
 Contributor = Annotated[Principal, Depends(require(Permission.CONTRIBUTE_MEDIA))]
 ThumbnailViewer = Annotated[Principal, Depends(require(Permission.VIEW_THUMBNAIL))]
 ContentViewer = Annotated[Principal, Depends(require(Permission.VIEW_CONTENT))]
+Editor = Annotated[Principal, Depends(require(Permission.EDIT_METADATA))]
 THUMBNAIL_SIZE = 256
 
 
@@ -72,6 +74,33 @@ async def contribute_media(
         ContributionOut(file=o.path, status=o.status, media_id=o.media_id, sha256=o.sha256, known_from=list(o.known_from), victim_identified=o.victim_identified, error=o.error)  # type: ignore[arg-type]
         for o in outcomes
     ]
+
+
+@router.patch("/{media_id}", response_model=MediaMetadataOut)
+def edit_metadata(media_id: ObjectId, body: MediaMetadataIn, request: Request, principal: Editor, session: SessionDep) -> MediaMetadataOut:
+    """Correct an item's category or Baseline flag, or add it to a series; the audit event keeps
+    the old and new values."""
+    item = session.get(MediaItem, media_id)
+    if item is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such media item")
+    changes: dict[str, object] = {}
+    if body.category is not None and body.category != item.category:
+        changes["category"] = [item.category, body.category]
+        item.category = body.category
+    if body.baseline is not None and body.baseline != item.baseline:
+        changes["baseline"] = [item.baseline, body.baseline]
+        item.baseline = body.baseline
+    if body.add_series:
+        series = repo.get_or_create_series(session, body.add_series)
+        if series not in item.series:
+            item.series.append(series)
+            changes["series_added"] = series.name
+    series_names = sorted(s.name for s in item.series)
+    result = MediaMetadataOut(media_id=item.id, category=item.category, baseline=item.baseline, series=series_names)
+    if changes:
+        request.app.state.matcher_stale = True
+        audit(session, principal.event(AuditAction.METADATA_CHANGE, "media", media_id, **changes))
+    return result
 
 
 def _content(request: Request, session: SessionDep, media_id: int) -> bytes:
