@@ -219,7 +219,9 @@ def main() -> None:
         f"Each request: 10 hashes (5 SHA-256, about half known; 5 PDQ, radius 31). Server: uvicorn, 1 process; clients "
         f"on the same 2-core machine, {args.seconds:.0f} s per row.\n\n"
         "| audit | concurrent clients | requests/s | hashes/s | p50 ms | p99 ms | errors | first query (builds the PDQ index) |\n"
-        "|---|---:|---:|---:|---:|---:|---|---:|\n" + table + f"\n\nCost of auditing every query (throughput lost): {cost}."
+        "|---|---:|---:|---:|---:|---:|---|---:|\n" + table + f"\n\nCost of auditing every query (throughput lost): {cost}. The asyncio clients run on the server's "
+        "two cores; at 200 clients they take most of the CPU, so differences at that level are noise "
+        "(a negative cost means the run without auditing happened to get less CPU)."
     )
     print(body)
     write_section("server", f"python -m benchmarks.bench_server --items {args.items} --seconds {args.seconds:.0f}", body)
