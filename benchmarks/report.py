@@ -6,6 +6,7 @@ benchmarks can be re-run one at a time without disturbing the others' figures.
 
 from __future__ import annotations
 
+import fcntl
 import platform
 import re
 from datetime import date
@@ -23,6 +24,12 @@ def machine_line() -> str:
 def write_section(name: str, command: str, body: str) -> None:
     """Replace (or append) the section NAME with the command that produced it and the figures."""
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    with open(BENCHMARKS_MD.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # benchmarks run side by side must not undo each other's sections
+        _replace_section(start, end, command, body)
+
+
+def _replace_section(start: str, end: str, command: str, body: str) -> None:
     section = f"{start}\n\nCommand: `{command}`  \nMachine: {machine_line()}\n\n{body.strip()}\n\n{end}"
     text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else "# Benchmarks\n\nFigures written by the scripts in `benchmarks/`; each section names the command that produced it.\n"
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
