@@ -168,7 +168,9 @@ class _ParallelHasher:
             while pending:
                 yield from self._next(pending)
         finally:
-            self.pool.shutdown(cancel_futures=True)
+            # Not waiting: joining a pool that a crash broke can hang (CPython 3.11); its
+            # management thread still reaps the workers in the background.
+            self.pool.shutdown(wait=False, cancel_futures=True)
 
     def _next(self, pending: deque[tuple[list[Source], Future[list[HashRecord]]]]) -> list[HashRecord]:
         batch, future = pending.popleft()
@@ -184,7 +186,7 @@ class _ParallelHasher:
             self.crashes_in_a_row += 1
             if self.crashes_in_a_row > MAX_CRASHES_IN_A_ROW:
                 raise
-            self.pool.shutdown(cancel_futures=True)
+            self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = self._pool()
             retry = [([source], None) for source in batch] if len(batch) > 1 else []
             others = [([source], None) for sources, _ in pending for source in sources]
@@ -198,10 +200,12 @@ class _ParallelHasher:
     def _alone(self, source: Source) -> HashRecord:
         """Hash one file in a pool of its own: every future in flight fails when any worker
         dies, so only a crash with nothing else running proves this file is the culprit."""
-        with ProcessPoolExecutor(1, mp_context=get_context("forkserver")) as solo:
-            try:
-                record = solo.submit(hash_source, source, self.limits).result()
-            except BrokenProcessPool:
-                return HashRecord(path=source_name(source), size=source_size(source), error="hashing process crashed on this file")
+        solo = ProcessPoolExecutor(1, mp_context=get_context("forkserver"))
+        try:
+            record = solo.submit(hash_source, source, self.limits).result()
+        except BrokenProcessPool:
+            return HashRecord(path=source_name(source), size=source_size(source), error="hashing process crashed on this file")
+        finally:
+            solo.shutdown(wait=False)
         self.crashes_in_a_row = 0
         return record
