@@ -162,7 +162,7 @@ class _ParallelHasher:
         pending: deque[tuple[list[Source], Future[list[HashRecord]]]] = deque()
         try:
             while batch := list(islice(sources, FILES_PER_TASK)):
-                pending.append((batch, self.pool.submit(hash_batch, batch, self.limits)))
+                pending.append((batch, self._submit(batch)))
                 while len(pending) >= self.workers * IN_FLIGHT_PER_WORKER:
                     yield from self._next(pending)
             while pending:
@@ -171,6 +171,16 @@ class _ParallelHasher:
             # Not waiting: joining a pool that a crash broke can hang (CPython 3.11); its
             # management thread still reaps the workers in the background.
             self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _submit(self, sources: list[Source]) -> Future[list[HashRecord]]:
+        """Submit a batch; a pool that broke meanwhile (a resubmitted crasher can break it while
+        the rest is still being resubmitted) yields a failed future, handled like any crash."""
+        try:
+            return self.pool.submit(hash_batch, sources, self.limits)
+        except BrokenProcessPool as exc:
+            failed: Future[list[HashRecord]] = Future()
+            failed.set_exception(exc)
+            return failed
 
     def _next(self, pending: deque[tuple[list[Source], Future[list[HashRecord]]]]) -> list[HashRecord]:
         batch, future = pending.popleft()
@@ -192,7 +202,7 @@ class _ParallelHasher:
             others = [([source], None) for sources, _ in pending for source in sources]
             pending.clear()
             for sources, _ in retry + others:
-                pending.append((sources, self.pool.submit(hash_batch, sources, self.limits)))
+                pending.append((sources, self._submit(sources)))
             if retry:
                 return []
             return [self._alone(batch[0])]
