@@ -14,7 +14,6 @@ import csv
 import io
 import json
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -23,18 +22,10 @@ import sqlalchemy as sa
 from mediamatch.audit import export, trail
 from mediamatch.audit.chain import GENESIS_HASH, RECORD_FIELDS, AuditRecord, check_chain
 from mediamatch.audit.events import AuditAction, AuditEvent
-from mediamatch.store.db import migrate, open_engine, session_scope
+from mediamatch.store.db import session_scope
 from mediamatch.store.models.audit import AuditEventRow
 
 ACTIONS = list(AuditAction)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[sa.Engine]:
-    engine = open_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def event(i: int, **changes: object) -> AuditEvent:

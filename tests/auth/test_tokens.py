@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -20,21 +19,13 @@ from mediamatch.auth.permissions import Role
 from mediamatch.auth.tokens import MAX_TTL, authenticate_token, issue_token, revoke_token
 from mediamatch.auth.users import change_role, create_user, deactivate_user
 from mediamatch.store import repo
-from mediamatch.store.db import migrate, open_engine, session_scope
+from mediamatch.store.db import session_scope
 from mediamatch.store.models import Base
 from mediamatch.store.models.auth import ApiToken, User
 
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
 TOKEN_FORM = re.compile(r"mm_([a-z0-9]{8})_([A-Za-z0-9_-]{43})")
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[sa.Engine]:
-    engine = open_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

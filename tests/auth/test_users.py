@@ -5,7 +5,7 @@ failures and unlocks after the period (with `now` injected), and hashes renewed 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -25,20 +25,12 @@ from mediamatch.auth.users import (
     lock_period,
 )
 from mediamatch.store import repo
-from mediamatch.store.db import migrate, open_engine, session_scope
+from mediamatch.store.db import session_scope
 from mediamatch.store.models.auth import User
 
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
 PASSWORD = "a sufficiently long passphrase"
 WRONG = "not the passphrase at all"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[sa.Engine]:
-    engine = open_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def new_user(engine: sa.Engine, username: str = "Investigator.NL", role: Role = Role.INVESTIGATOR,

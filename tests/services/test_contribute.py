@@ -5,7 +5,6 @@ contributions that say who had it first, and a corrupt file is reported without 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,8 @@ from mediamatch.media.record import BytesSource
 from mediamatch.services import contribute as contribute_module
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.store import repo
-from mediamatch.store.db import migrate, open_engine, session_scope
+from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import Contribution, MediaItem, MediaSignal
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[sa.Engine]:
-    engine = open_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def make_jpegs(folder: Path, count: int) -> list[Path]:

@@ -6,7 +6,6 @@ and the series views investigators read.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pytest
@@ -16,16 +15,8 @@ from sqlalchemy.orm import Session
 
 from mediamatch.media.record import HashRecord
 from mediamatch.store import repo
-from mediamatch.store.db import migrate, open_engine, session_scope
+from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import Contribution, MediaItem, MediaSignal
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[sa.Engine]:
-    engine = open_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def record(seed: str, name: str | None = None, pdq: str | None = None) -> HashRecord:
