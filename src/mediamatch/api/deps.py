@@ -22,25 +22,20 @@ from mediamatch.audit.trail import record
 from mediamatch.auth.errors import AuthError
 from mediamatch.auth.permissions import Permission, Role, allowed
 from mediamatch.auth.tokens import authenticate_token
+from mediamatch.store.db import session_scope
 
 SESSION_COOKIE = "mm_session"
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """One unit of work per request: committed when the route returns, rolled back on error.
+    """One unit of work per request (`session_scope`): committed when the route returns,
+    rolled back on error.
 
     Async on purpose: the teardown then runs on the event loop. A sync generator's teardown
     needs a free worker thread, and under load every worker can be waiting on a lock that only
     this teardown's commit would release (observed with 200 concurrent clients)."""
-    session = Session(request.app.state.engine, expire_on_commit=False)
-    try:
+    with session_scope(request.app.state.engine) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

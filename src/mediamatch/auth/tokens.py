@@ -66,16 +66,28 @@ def issue_token(session: Session, user: User, name: str, ttl: timedelta, now: da
     return IssuedToken(token.id, f"{SCHEME}_{prefix}_{secret}")
 
 
+def _parts(plaintext: str) -> tuple[str, str]:
+    """(prefix, secret) of a well-formed `mm_<prefix>_<secret>` token, else ("", "")."""
+    scheme, _, rest = plaintext.partition("_")
+    prefix, _, secret = rest.partition("_")
+    if scheme == SCHEME and len(prefix) == PREFIX_LENGTH and secret:
+        return prefix, secret
+    return "", ""
+
+
+def token_id_of(session: Session, plaintext: str) -> int | None:
+    """The id of the token `plaintext` names (not authenticated: for revoking one's own)."""
+    prefix, _ = _parts(plaintext)
+    return session.scalar(select(ApiToken.id).where(ApiToken.prefix == prefix)) if prefix else None
+
+
 def authenticate_token(session: Session, plaintext: str, now: datetime) -> User:
     """The user `plaintext` acts for, or `AuthError` if it is unknown, expired, revoked or its
     user inactive. Records `last_used_at` on success, at most once per LAST_USED_PRECISION: a
     platform sends many concurrent requests with one token, and a write to the same row on
     every request would queue them all behind its row lock."""
-    scheme, _, rest = plaintext.partition("_")
-    prefix, _, secret = rest.partition("_")
-    token = None
-    if scheme == SCHEME and len(prefix) == PREFIX_LENGTH and secret:
-        token = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
+    prefix, secret = _parts(plaintext)
+    token = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix)) if prefix else None
     matches = hmac.compare_digest(token.token_hash if token else _MISSING_HASH, _digest(secret))
     if token is None or not matches:
         raise AuthError(AuthFailure.UNKNOWN_TOKEN)

@@ -16,8 +16,8 @@ from rich.text import Text
 from mediamatch.audit import export, trail
 from mediamatch.audit.chain import format_time
 from mediamatch.audit.events import AuditAction, AuditEvent
-from mediamatch.cli.common import DbOption, console, resolve_db
-from mediamatch.store.db import migrate, open_engine, session_scope
+from mediamatch.cli.common import DbOption, console, open_catalogue
+from mediamatch.store.db import session_scope
 from mediamatch.store.repo import DEFAULT_AGENCY
 
 audit_app = typer.Typer(help="Verify the tamper-evident audit trail; list and export its events.", no_args_is_help=True)
@@ -42,8 +42,7 @@ UntilOption = Annotated[datetime | None, typer.Option("--until", parser=_parse_t
 @audit_app.command("verify")
 def verify(db: DbOption = None) -> None:
     """Check every row of the hash chain; exit 1 naming the first edited, deleted or reordered row."""
-    engine = open_engine(resolve_db(db))
-    migrate(engine)
+    engine = open_catalogue(db)
     result = trail.verify(engine)
     if not result.ok:
         console.print(f"[red]audit trail BROKEN at seq {result.first_bad_seq}: {result.reason}[/] ({result.checked} row(s) before it are intact)")
@@ -65,8 +64,7 @@ def list_events(
 ) -> None:
     """The newest events matching the filters: who did what, to which object, when and from where."""
     where = trail.AuditFilter(actor=actor, agency=agency, actions=tuple(action or ()), object_type=object_type, object_id=object_id, since=since, until=until)
-    engine = open_engine(resolve_db(db))
-    migrate(engine)
+    engine = open_catalogue(db)
     with session_scope(engine) as session:
         records = trail.query(session, where, limit=limit, newest_first=True)
     if not records:
@@ -97,8 +95,7 @@ def export_events(
 ) -> None:
     """Write every event matching the filters, in seq order, with their hashes. The export is itself audited."""
     where = trail.AuditFilter(actor=actor, agency=agency, actions=tuple(action or ()), object_type=object_type, object_id=object_id, since=since, until=until)
-    engine = open_engine(resolve_db(db))
-    migrate(engine)
+    engine = open_catalogue(db)
     out.parent.mkdir(parents=True, exist_ok=True)
     with session_scope(engine) as session, out.open("w", encoding="utf-8", newline="") as handle:
         count = export.WRITERS[fmt](trail.iter_events(session, where), handle)

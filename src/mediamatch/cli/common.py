@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from mediamatch.config import default_db_url
+from mediamatch.store.db import migrate, open_engine
 
 DbOption = Annotated[
     str | None,
@@ -25,6 +27,13 @@ console = Console(stderr=True, soft_wrap=True)  # messages name files: never bre
 
 def resolve_db(db: str | None) -> str:
     return db or default_db_url()
+
+
+def open_catalogue(db: str | None) -> Engine:
+    """The catalogue at `--db` (or the default), migrated to the current schema."""
+    engine = open_engine(resolve_db(db))
+    migrate(engine)
+    return engine
 
 
 def workers_or_default(workers: int | None) -> int:

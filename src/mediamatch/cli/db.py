@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from mediamatch.catalog.records import Category, ContributionOutcome
-from mediamatch.cli.common import DbOption, WorkersOption, console, iter_files, progress, resolve_db, workers_or_default
+from mediamatch.cli.common import DbOption, WorkersOption, console, iter_files, open_catalogue, progress, resolve_db, workers_or_default
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.store.db import migrate, open_engine
 
@@ -47,8 +47,7 @@ def add(
     db: DbOption = None,
 ) -> None:
     """Contribute known media: each distinct file is stored once; repeats become new contributions."""
-    engine = open_engine(resolve_db(db))
-    migrate(engine)
+    engine = open_catalogue(db)
     files = list(iter_files(paths, recursive))
     request = ContributionRequest(series=series, category=category, baseline=baseline, victim_identified=victim_identified, agency=agency, country=country, case=case)
     counts: Counter[str] = Counter()

@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mediamatch.cli.common import DbOption, console, resolve_db
+from mediamatch.cli.common import DbOption, console, open_catalogue
 from mediamatch.store import repo
-from mediamatch.store.db import migrate, open_engine, session_scope
+from mediamatch.store.db import session_scope
 
 series_app = typer.Typer(help="List series and show one series' victims and timeline.", no_args_is_help=True)
 
@@ -17,8 +17,7 @@ series_app = typer.Typer(help="List series and show one series' victims and time
 @series_app.command("list")
 def list_series(db: DbOption = None) -> None:
     """Every series with its item count and identification state."""
-    engine = open_engine(resolve_db(db))
-    migrate(engine)
+    engine = open_catalogue(db)
     with session_scope(engine) as session:
         rows = repo.list_series(session)
     table = Table("series", "items", "victims", "identified", "agencies")
@@ -30,8 +29,7 @@ def list_series(db: DbOption = None) -> None:
 @series_app.command("show")
 def show(name: Annotated[str, typer.Argument(help="Series name.")], db: DbOption = None) -> None:
     """One series: its victims (opaque references) and the timeline of contributions and identifications."""
-    engine = open_engine(resolve_db(db))
-    migrate(engine)
+    engine = open_catalogue(db)
     with session_scope(engine) as session:
         detail = repo.series_detail(session, name)
     if detail is None:

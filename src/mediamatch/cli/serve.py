@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from mediamatch.cli.common import DbOption, console, resolve_db
+from mediamatch.cli.common import DbOption, console, open_catalogue, resolve_db
 from mediamatch.store.keys import Keyring, generate_key, write_key_file
 
 user_app = typer.Typer(help="Manage server accounts from the command line (the first admin, typically).", no_args_is_help=True)
@@ -57,7 +57,7 @@ def add_user(
     from mediamatch.auth.permissions import Role
     from mediamatch.auth.users import UsernameTaken, create_user
     from mediamatch.store import repo
-    from mediamatch.store.db import migrate, open_engine, session_scope
+    from mediamatch.store.db import session_scope
 
     try:
         chosen = Role(role)
@@ -65,8 +65,7 @@ def add_user(
         console.print(f"[red]error:[/] unknown role {role!r}; one of {', '.join(r.value for r in Role)}")
         raise typer.Exit(code=2) from None
     password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    engine = open_engine(resolve_db(db))
-    migrate(engine)
+    engine = open_catalogue(db)
     try:
         with session_scope(engine) as session:
             home = repo.get_or_create_agency(session, agency, country)

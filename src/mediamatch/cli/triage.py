@@ -9,11 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mediamatch.cli.common import DbOption, WorkersOption, console, progress, resolve_db, workers_or_default
+from mediamatch.cli.common import DbOption, WorkersOption, console, open_catalogue, progress, workers_or_default
 from mediamatch.services.remote import RemoteError, RemoteMatcher
 from mediamatch.services.triage import STATE_FILE, STATUSES, TriageError, TriageRow, TriageState, count_entries, triage
 from mediamatch.services.triage_report import STATUS_TITLES, write_reports
-from mediamatch.store.db import migrate, open_engine
 
 
 def triage_command(
@@ -35,8 +34,7 @@ def triage_command(
             raise typer.Exit(code=2)
         matcher, catalogue = RemoteMatcher(server, token), server
     else:
-        engine = open_engine(resolve_db(db))
-        migrate(engine)
+        engine = open_catalogue(db)
     total = count_entries(source) if source.exists() else None
     already = _rows_done(out) if resume else 0
     with progress(total) as bar:

@@ -75,13 +75,10 @@ class CatalogueMatcher:
                 index, last_row = load_index(cache), state.last_row
         except (OSError, ValueError, TypeError, IndexFileError):
             pass  # no usable saved index: build from the catalogue
-        with Session(engine) as session:
-            rows = list(repo.iter_signal_rows(session, "pdq", after_id=last_row, min_quality=MIN_QUALITY))
-        if rows:
-            ids = np.array([media_id for _, media_id, _ in rows], np.int64)
-            hashes = hashes_from_hex([value for _, _, value in rows])
+        added = _rows_after(engine, last_row)
+        if added:
+            ids, hashes, last_row = added
             index = _grown(index, ids, hashes)
-            last_row = rows[-1][0]
             _save(index, cache, state_file, IndexState(url_key, last_row, len(index)))
         return cls(engine, index, last_row=last_row)
 
@@ -89,16 +86,13 @@ class CatalogueMatcher:
         """Add the PDQ hashes stored since this matcher was opened and forget cached item
         details (a long-running server calls this after contributions and identifications, so
         what it answers is current). Returns how many hashes were added."""
-        with Session(self.engine) as session:
-            rows = list(repo.iter_signal_rows(session, "pdq", after_id=self.last_row, min_quality=MIN_QUALITY))
-        if rows:
-            if not isinstance(self.index.hashes, np.memmap) and len(self.index):
-                self.index.add(np.array([media_id for _, media_id, _ in rows], np.int64), hashes_from_hex([value for _, _, value in rows]))
-            else:
-                self.index = _grown(self.index, np.array([media_id for _, media_id, _ in rows], np.int64), hashes_from_hex([value for _, _, value in rows]))
-            self.last_row = rows[-1][0]
+        added = _rows_after(self.engine, self.last_row)
         self._details.clear()  # an identification may have changed what is known of them
-        return len(rows)
+        if not added:
+            return 0
+        ids, hashes, self.last_row = added
+        self.index = _grown(self.index, ids, hashes)
+        return len(ids)
 
     def match(self, records: Sequence[HashRecord], session: Session | None = None) -> list[list[Match]]:
         """For each record, its matches (closest first); empty when it matches nothing.
@@ -168,9 +162,23 @@ def _url_key(engine: Engine) -> str:
     return hashlib.sha256(engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
 
 
+def _rows_after(engine: Engine, last_row: int) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """(media ids, hashes, last row id) of the usable PDQ rows stored after `last_row`, if any."""
+    with Session(engine) as session:
+        rows = list(repo.iter_signal_rows(session, "pdq", after_id=last_row, min_quality=MIN_QUALITY))
+    if not rows:
+        return None
+    ids = np.array([media_id for _, media_id, _ in rows], np.int64)
+    return ids, hashes_from_hex([value for _, _, value in rows]), rows[-1][0]
+
+
 def _grown(index: PDQIndex, ids: np.ndarray, hashes: np.ndarray) -> PDQIndex:
+    """`index` with the new rows: added in place to an in-memory index, else built anew."""
     if not len(index):
         return PDQIndex.from_arrays(ids, hashes)
+    if not isinstance(index.hashes, np.memmap):
+        index.add(ids, hashes)
+        return index
     # A loaded index is memory-mapped and read-only: rebuild it in memory with the new rows.
     return PDQIndex.from_arrays(np.concatenate([np.asarray(index.ids), ids]), np.concatenate([np.asarray(index.hashes), hashes]))
 

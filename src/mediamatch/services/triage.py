@@ -192,13 +192,8 @@ def open_state(source: Path, out: Path, catalogue: str, resume: bool) -> TriageS
 def count_entries(source: Path) -> int | None:
     """How many entries the collection has (for progress and ETA), when cheap to know."""
     if source.is_dir():
-        return sum(1 for _ in iter_collection_names(source))
+        return sum(1 for _ in iter_collection(source))
     return None
-
-
-def iter_collection_names(source: Path) -> Iterator[str]:
-    for entry in iter_collection(source):
-        yield entry.name
 
 
 class Matcher(Protocol):

@@ -13,9 +13,8 @@ from mediamatch.api.deps import SESSION_COOKIE, CurrentPrincipal, SessionDep, au
 from mediamatch.api.schemas import LoginRequest, SessionOut
 from mediamatch.audit.events import AuditAction, AuditEvent
 from mediamatch.auth.errors import AuthError
-from mediamatch.auth.tokens import issue_token, revoke_token
+from mediamatch.auth.tokens import issue_token, revoke_token, token_id_of
 from mediamatch.auth.users import authenticate_password
-from mediamatch.store.models.auth import ApiToken
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -52,8 +51,7 @@ def _record_failure(request: Request, username: str, reason: str) -> None:
 def logout(request: Request, response: Response, principal: CurrentPrincipal, session: SessionDep) -> None:
     """End this session: its token stops working at once."""
     token = bearer_token(request) or ""
-    prefix = token.split("_")[1] if token.count("_") >= 2 else ""
-    token_id = session.query(ApiToken.id).filter(ApiToken.prefix == prefix).scalar()
+    token_id = token_id_of(session, token)
     if token_id is not None:
         revoke_token(session, token_id, datetime.now(timezone.utc))
     audit(session, principal.event(AuditAction.LOGOUT))

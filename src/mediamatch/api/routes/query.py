@@ -5,6 +5,7 @@ who contributed it); platforms get `/match`, which says only which indicator mat
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile, status
@@ -81,8 +82,7 @@ async def query_file(request: Request, principal: Searcher, session: SessionDep,
     """Hash uploaded files (all signals, PDQ with its 8 rotations/flips) and look them up. The
     content is not kept."""
     sources = await read_uploads(request, files)
-    limits = DEFAULT_LIMITS.__class__(dihedral=True)
-    records = [hash_bytes(source.data, source.name, limits) for source in sources]
+    records = [hash_bytes(source.data, source.name, replace(DEFAULT_LIMITS, dihedral=True)) for source in sources]
     results = answer(request, session, principal, records)
     audit(session, principal.event(AuditAction.SEARCH, "files", "", count=len(records), known=sum(r.known for r in results)))
     return results
