@@ -208,3 +208,25 @@ def test_a_worker_crash_does_not_blame_the_file_hashed_beside_it(tmp_path: Path)
     assert records[1].error is not None and "crash" in records[1].error
     assert records[0] == hash_file(slow)
     assert records[2:] == [hash_file(path) for path in quick]
+
+
+def test_a_pool_that_cannot_start_a_worker_is_handled_like_a_crash(
+    mixed_files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CPython 3.11 can fail a submit with EBADF while a crashed pool is torn down (seen in CI):
+    the batch is retried in a fresh pool and no file is lost or blamed."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    real_submit = ProcessPoolExecutor.submit
+    calls = {"n": 0}
+
+    def submit_failing_once(self: ProcessPoolExecutor, *args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError(9, "Bad file descriptor")
+        return real_submit(self, *args, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", submit_failing_once)
+    records = list(hash_many(mixed_files, workers=2))
+    assert calls["n"] > 1
+    assert records == [hash_file(path) for path in mixed_files]

@@ -174,13 +174,21 @@ class _ParallelHasher:
 
     def _submit(self, sources: list[Source]) -> Future[list[HashRecord]]:
         """Submit a batch; a pool that broke meanwhile (a resubmitted crasher can break it while
-        the rest is still being resubmitted) yields a failed future, handled like any crash."""
+        the rest is still being resubmitted) yields a failed future, handled like any crash.
+
+        CPython 3.11 marks a pool broken without the lock that `submit` holds, so a submit can
+        still start a worker while the pool's manager thread closes the queues that worker
+        needs: that surfaces as OSError (EBADF) and means the same thing as BrokenProcessPool."""
+        failed: Future[list[HashRecord]] = Future()
         try:
             return self.pool.submit(hash_batch, sources, self.limits)
         except BrokenProcessPool as exc:
-            failed: Future[list[HashRecord]] = Future()
             failed.set_exception(exc)
-            return failed
+        except OSError as exc:
+            broken = BrokenProcessPool(f"could not start a hashing process: {exc}")
+            broken.__cause__ = exc
+            failed.set_exception(broken)
+        return failed
 
     def _next(self, pending: deque[tuple[list[Source], Future[list[HashRecord]]]]) -> list[HashRecord]:
         batch, future = pending.popleft()
