@@ -10,5 +10,8 @@ PY="${PYTHON:-python3}"
 if [ "$(id -u)" = 0 ] && ! command -v chromium >/dev/null; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser tests will skip" >&2
 fi
+if [ "$(id -u)" = 0 ] && ! command -v ffmpeg >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null) || echo "ffmpeg not installed: loopback stream tests will skip" >&2
+fi
 export MEDIAMATCH_TEST_PG_URL="${MEDIAMATCH_TEST_PG_URL:-$(bash scripts/postgres.sh)}"
 exec .venv/bin/python -m pytest "$@"

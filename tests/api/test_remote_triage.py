@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from mediamatch.auth.permissions import Role
 from mediamatch.services.remote import RemoteMatcher
 from mediamatch.services.triage import STATE_FILE, TriageState, triage
@@ -44,3 +46,37 @@ def test_remote_triage_sends_hashes_only_and_classifies_like_a_local_one(server,
     for data in [*files.values(), (seized / "new.jpg").read_bytes()]:
         window = data[len(data) // 2 : len(data) // 2 + 32]
         assert all(window not in body for body in sent)  # no content left the machine
+
+
+def test_remote_triage_of_videos_sends_frame_hashes_and_gets_time_ranges(server, tmp_path: Path) -> None:
+    """A known video is uploaded; a seized compilation that contains it is triaged against the
+    server: it is known, with where the known clip sits, and only hashes travelled."""
+    pytest.importorskip("av", reason="video support is the [video] extra")
+    from mediamatch.services.samples import generated_video
+
+    clip = generated_video(tmp_path / "known.mp4", seconds=6, fps=10, seed=21)
+    response = server.client.post(
+        "/api/v1/media", headers=server.headers(Role.CONTRIBUTOR),
+        files=[("files", ("known.mp4", clip.read_bytes(), "video/mp4"))], data={"series": "Egret"},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    seized = tmp_path / "seized"
+    seized.mkdir()
+    generated_video(seized / "compilation.mp4", seconds=10, fps=10, seed=22, insert=(clip, 4.0))
+    generated_video(seized / "other.mp4", seconds=5, fps=10, seed=23)
+
+    sent: list[bytes] = []
+    server.client.event_hooks["request"].append(lambda request: sent.append(request.read()))
+    matcher = RemoteMatcher("http://testserver", server.tokens[(next(iter(server.tokens))[0], Role.INVESTIGATOR)], client=server.client)
+    triage(seized, tmp_path / "out", None, workers=1, matcher=matcher, catalogue="http://testserver")
+    state = TriageState(tmp_path / "out" / STATE_FILE)
+    rows = {row.path: row for row in state.rows()}
+    state.close()
+    assert rows["other.mp4"].status == "new"
+    assert rows["compilation.mp4"].status == "known_unidentified"
+    [match] = rows["compilation.mp4"].matches
+    assert match.signal == "vpdq" and match.series == ("Egret",) and match.known_share >= 0.8
+    assert 3.0 <= match.query_seconds[0][0] <= 5.5 and 9.0 <= match.query_seconds[-1][1] <= 11.5
+    assert sent and all(set(json.loads(body)) <= {"label", "sha256", "md5", "frames"} for body in sent)
+    data = (seized / "compilation.mp4").read_bytes()
+    assert all(data[len(data) // 2 : len(data) // 2 + 32] not in body for body in sent)

@@ -74,7 +74,9 @@ def test_two_agencies_share_a_series_and_the_identification_reaches_both(server)
     by_hash = server.client.post("/api/v1/query/hashes", headers=server.headers(Role.INVESTIGATOR, BR), json=hashes).json()
     assert [entry["known"] for entry in by_hash] == [True, False]
     platform = server.client.post("/api/v1/match", headers=server.headers(Role.PLATFORM, BR), json=hashes).json()
-    assert platform[0]["matches"] == [{"indicator": first[0]["media_id"], "signal": "sha256", "distance": 0}]
+    with engine.connect() as conn:  # the indicator is the stored hash (what hash lists publish), not the item
+        indicator = conn.execute(sa.text("SELECT id FROM media_signals WHERE signal = 'sha256' AND value = :v"), {"v": sha}).scalar_one()
+    assert platform[0]["matches"] == [{"indicator": indicator, "signal": "sha256", "distance": 0}]
     assert "series" not in json.dumps(platform) and "Lark" not in json.dumps(platform)
 
     # NL identifies the victim; BR, which matched media of the series, is told (API and webhook).

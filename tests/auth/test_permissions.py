@@ -31,8 +31,8 @@ def test_every_permission_is_granted_to_some_role(permission: Permission) -> Non
     assert holders(permission), f"{permission} is granted to no role"
 
 
-def test_platform_may_only_match_hashes() -> None:
-    assert ROLE_PERMISSIONS[Role.PLATFORM] == {Permission.MATCH_HASHES}
+def test_platform_may_only_match_hashes_report_hits_and_download_the_list() -> None:
+    assert ROLE_PERMISSIONS[Role.PLATFORM] == {Permission.MATCH_HASHES, Permission.REPORT_HITS, Permission.DOWNLOAD_HASHLIST}
 
 
 def test_auditor_reads_the_audit_trail_and_nothing_else() -> None:

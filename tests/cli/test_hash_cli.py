@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mediamatch.services.samples import generated_picture
 
 FIELDS = {"path", "size", "md5", "sha1", "sha256", "pdq", "pdq_quality", "width", "height", "media_type", "error"}
@@ -49,3 +51,16 @@ def test_folder_without_recursive_is_reported_not_skipped_silently(tmp_path: Pat
     make_collection(tmp_path)
     result = run_hash(str(tmp_path), "--json")
     assert result.stdout == "" and "--recursive" in result.stderr
+
+
+def test_a_video_gives_its_frame_hashes_one_per_second_or_every_frame(tmp_path: Path) -> None:
+    pytest.importorskip("av", reason="video support is the [video] extra")
+    from mediamatch.services.samples import generated_video
+
+    video = generated_video(tmp_path / "pan.mp4", seconds=3, fps=10, seed=5)
+    sampled, every = (json.loads(run_hash(str(video), "--json", *extra).stdout) for extra in ((), ("--every-frame",)))
+    assert set(sampled) == FIELDS | {"frames", "duration"} and sampled["media_type"] == "video/mp4"
+    assert sampled["duration"] == every["duration"] == 3.0
+    assert [frame["number"] for frame in sampled["frames"]] == [0, 10, 20]
+    assert len(every["frames"]) > 10 and every["frames"][0] == sampled["frames"][0]  # consecutive near-repeats collapsed
+    assert all(0 <= frame["quality"] <= 100 and len(frame["pdq"]) == 64 for frame in every["frames"])

@@ -21,6 +21,8 @@ EXPECTED_TABLES = {
     "agencies", "cases", "series", "victims", "offenders", "media_items", "media_signals",
     "contributions", "media_series", "media_victims", "series_victims", "series_offenders",
     "users", "api_tokens", "audit_events", "notifications", "series_interest", "agency_webhooks",
+    "hits", "hit_reviews", "hit_reports", "indicator_disputes",
+    "hashlist_versions", "platform_sharing_consents",
 }
 
 

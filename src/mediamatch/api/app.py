@@ -7,14 +7,14 @@ from fastapi import FastAPI
 
 from mediamatch.api.deps import RateLimiter
 from mediamatch.api.limits import BodySizeLimit
-from mediamatch.api.routes import admin, audit, auth, media, notifications, query, series
+from mediamatch.api.routes import admin, audit, auth, hashlists, hits, media, notifications, query, series
 from mediamatch.api.settings import ServerSettings
 from mediamatch.store.blobs import EncryptedBlobStore
 from mediamatch.store.db import migrate, open_engine
 from mediamatch.store.keys import load_keyring
 
 
-ROUTERS = tuple(module.router for module in (auth, admin, media, query, series, notifications, audit))
+ROUTERS = tuple(module.router for module in (auth, admin, media, query, series, notifications, audit, hits, hashlists))
 
 
 def create_app(settings: ServerSettings) -> FastAPI:

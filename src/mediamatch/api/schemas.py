@@ -77,6 +77,25 @@ class HashQueryBatch(Strict):
     queries: list[HashQuery] = Field(min_length=1, max_length=1000)
 
 
+class FrameQuery(Strict):
+    """One sampled frame of a video: its PDQ hash and where it is."""
+
+    number: int = Field(ge=0)
+    timestamp: float = Field(ge=0)
+    pdq: str = Field(min_length=64, max_length=64, pattern="^[0-9a-fA-F]+$")
+    quality: int = Field(ge=0, le=100)
+
+
+class VideoQuery(Strict):
+    """A video hashed by the caller: its digests and frame hashes, never its content. 36,000
+    frames is ten hours at the default one frame per second."""
+
+    label: str = Field(default="", max_length=500)
+    sha256: str | None = Field(default=None, min_length=64, max_length=64, pattern="^[0-9a-fA-F]+$")
+    md5: str | None = Field(default=None, min_length=32, max_length=32, pattern="^[0-9a-fA-F]+$")
+    frames: list[FrameQuery] = Field(min_length=1, max_length=36_000)
+
+
 class MatchOut(BaseModel):
     media_id: int
     series: list[str]
@@ -87,6 +106,10 @@ class MatchOut(BaseModel):
     distance: int
     transform: str
     known_from: list[str] = []  # "agency (case)" of the contributions
+    query_seconds: list[tuple[float, float]] = []  # where in the queried video
+    known_seconds: list[tuple[float, float]] = []  # where in the known video
+    query_share: float | None = None  # video-to-video: share of the queried video's frames found
+    known_share: float | None = None  # ... and of the known video's
 
 
 class QueryResult(BaseModel):

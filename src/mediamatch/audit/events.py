@@ -29,12 +29,20 @@ class AuditAction(StrEnum):
     METADATA_CHANGE = "metadata_change"
     IDENTIFY = "identify"
     EXPORT = "export"
+    EXCHANGE_EXPORTED = "exchange_exported"  # Project VIC / ICSE / CSV hash list written
+    EXCHANGE_IMPORTED = "exchange_imported"
     PERMISSION_CHANGE = "permission_change"
     TOKEN_CREATED = "token_created"
     TOKEN_REVOKED = "token_revoked"
     USER_CREATED = "user_created"
     USER_DISABLED = "user_disabled"
     HIT_REVIEWED = "hit_reviewed"
+    HASHLIST_EXPORTED = "hashlist_exported"
+    HASHLIST_DOWNLOADED = "hashlist_downloaded"
+    SHARING_CONSENT = "sharing_consent"
+    HIT_REPORTED = "hit_reported"
+    HIT_CONTENT_UPLOADED = "hit_content_uploaded"
+    VIEW_HIT_COMPARISON = "view_hit_comparison"
 
 
 def canonical_json(detail: Mapping[str, Any]) -> str:

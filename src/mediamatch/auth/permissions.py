@@ -44,7 +44,11 @@ class Permission(StrEnum):
     EXPORT_AUDIT = "export_audit"
     MATCH_HASHES = "match_hashes"  # a platform's yes/no: no metadata, no content
     EXPORT_HASHLIST = "export_hashlist"
+    DOWNLOAD_HASHLIST = "download_hashlist"  # the signed lists and deltas the operator published
     READ_NOTIFICATIONS = "read_notifications"
+    REPORT_HITS = "report_hits"  # a platform reports its matches and, after one, the matched upload
+    VIEW_ERROR_RATES = "view_error_rates"  # confirmed/rejected counts per indicator and per list
+    READ_HIT_REPORTS = "read_hit_reports"  # the report records confirmed hits produce
 
 
 #: Permissions that show abuse material itself, however reduced.
@@ -58,6 +62,7 @@ _P = Permission
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType({
     Role.ADMIN: frozenset({
         _P.MANAGE_AGENCIES, _P.MANAGE_USERS, _P.MANAGE_TOKENS, _P.READ_NOTIFICATIONS,
+        _P.VIEW_ERROR_RATES,
     }),
     Role.CONTRIBUTOR: frozenset({
         _P.CONTRIBUTE_MEDIA, _P.EDIT_METADATA, _P.SEARCH_HASHES, _P.TRIAGE, _P.VIEW_THUMBNAIL,
@@ -66,12 +71,14 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType({
     Role.INVESTIGATOR: frozenset({
         _P.SEARCH_HASHES, _P.SEARCH_METADATA, _P.VIEW_THUMBNAIL, _P.VIEW_CONTENT, _P.TRIAGE,
         _P.EDIT_METADATA, _P.MARK_IDENTIFIED, _P.EXPORT_HASHLIST, _P.READ_NOTIFICATIONS,
+        _P.READ_HIT_REPORTS,
     }),
     Role.REVIEWER: frozenset({
         _P.REVIEW_HITS, _P.SEARCH_HASHES, _P.VIEW_THUMBNAIL, _P.READ_NOTIFICATIONS,
+        _P.READ_HIT_REPORTS,
     }),
     Role.AUDITOR: AUDIT_PERMISSIONS,
-    Role.PLATFORM: frozenset({_P.MATCH_HASHES}),
+    Role.PLATFORM: frozenset({_P.MATCH_HASHES, _P.REPORT_HITS, _P.DOWNLOAD_HASHLIST}),
 })
 """Need-to-know, as a table: each role holds only what its work requires.
 
@@ -85,10 +92,18 @@ for investigators alone.
 - auditor reads and exports the audit trail and nothing else: oversight of who looked at what
   must not itself require looking.
 - platform (a service account of an online service, used through an API token) may only ask
-  whether a hash is known. It never sees metadata (series, victims, agencies) or content, and
-  cannot download the hash list: a leaked platform token then reveals one yes/no at a time.
+  whether a hash is known and report its own hits. It never sees metadata (series, victims, agencies) or content, and
+  downloads the signed hash lists the operator published (hashes and indicator ids only, so
+  it can match where its users' content is, sending nothing to us).
 - only admin manages users and only auditor reads the audit trail, so the people who grant
   access and the people who check its use are different people.
+- hits: a platform reports its own matches (and may upload the matched item afterwards) and
+  learns each hit's status, never another platform's hits. Reviewers decide them. The report
+  record a confirmed hit produces is read by reviewers (who wrote it) and investigators (it is
+  the lead they follow up with the provider under their own legal process); not by platforms
+  (it names our indicator and the reviewer), admins or auditors (the audit trail already
+  records every decision). Error rates are counts, with no content or series: admins see them
+  to decide which lists and indicators to withdraw.
 """
 
 

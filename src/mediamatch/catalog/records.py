@@ -49,7 +49,11 @@ class MatchDetail:
 class Match:
     """A catalogue item a file matched: by which signal, how close, and what is known of it.
 
-    `transform` names the rotation/flip of the file that matched ("" for the file as it is)."""
+    `transform` names the rotation/flip of the file that matched ("" for the file as it is).
+    Where a video is involved, `query_seconds` are the time ranges of the triaged video that
+    matched and `known_seconds` those of the known video (a still found inside it gives one
+    range per place it appears); `query_share` and `known_share` are the shares of each
+    video's frames that found a match (vPDQ's rule), for video-to-video matches."""
 
     media_id: int
     series: tuple[str, ...]
@@ -59,6 +63,10 @@ class Match:
     signal: str
     distance: int
     transform: str = ""
+    query_seconds: tuple[tuple[float, float], ...] = ()
+    known_seconds: tuple[tuple[float, float], ...] = ()
+    query_share: float | None = None
+    known_share: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

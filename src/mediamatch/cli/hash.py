@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from mediamatch.cli.common import WorkersOption, console, iter_files, progress, workers_or_default
-from mediamatch.media.hashing import hash_many
+from mediamatch.cli.common import EveryFrameOption, WorkersOption, console, iter_files, progress, workers_or_default
+from mediamatch.media.hashing import DEFAULT_LIMITS, hash_many
+from mediamatch.media.record import HashRecord
 
 JSON_FIELDS = ("path", "size", "md5", "sha1", "sha256", "pdq", "pdq_quality", "width", "height", "media_type", "error")
 
@@ -22,8 +24,10 @@ def hash_command(
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")] = False,
     workers: WorkersOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line per file.")] = False,
+    every_frame: EveryFrameOption = False,
 ) -> None:
-    """Hash files: MD5, SHA-1, SHA-256 and, for images, PDQ with its quality.
+    """Hash files: MD5, SHA-1, SHA-256 and, for images, PDQ with its quality; for videos, the
+    PDQ hashes of their frames (vPDQ), with `--json` as `frames` and `duration`.
 
     A file that cannot be read or decoded is reported with its error; the run goes on.
     """
@@ -33,10 +37,11 @@ def hash_command(
     with progress(len(files)) as bar:
         task = bar.add_task("hashing", total=len(files), rate="")
         started = time.perf_counter()
-        for done, record in enumerate(hash_many(files, workers=workers_or_default(workers)), start=1):
+        limits = replace(DEFAULT_LIMITS, video_every_frame=every_frame)
+        for done, record in enumerate(hash_many(files, workers=workers_or_default(workers), limits=limits), start=1):
             failures += record.error is not None
             if as_json:
-                sys.stdout.write(json.dumps({field: getattr(record, field) for field in JSON_FIELDS}) + "\n")
+                sys.stdout.write(json.dumps(json_fields(record)) + "\n")
             elif sys.stdout.isatty():
                 table.add_row(record.path, record.sha256 or "", record.pdq or "", str(record.pdq_quality or ""), record.error or "")
             else:
@@ -46,6 +51,15 @@ def hash_command(
         console.print(table)
     if failures:
         console.print(f"[yellow]{failures} of {len(files)} file(s) could not be hashed (see error)[/]")
+
+
+def json_fields(record: HashRecord) -> dict[str, object]:
+    """The documented fields, plus a video's frame hashes and duration."""
+    fields = {field: getattr(record, field) for field in JSON_FIELDS}
+    if record.frames or record.duration is not None:
+        fields["duration"] = record.duration
+        fields["frames"] = [{"number": f.number, "timestamp": f.timestamp, "pdq": f.pdq, "quality": f.quality} for f in record.frames]
+    return fields
 
 
 def register(app: typer.Typer) -> None:

@@ -10,10 +10,13 @@ import typer
 from mediamatch.cli import audit as audit_cli
 from mediamatch.cli import db as db_cli
 from mediamatch.cli import demo as demo_cli
+from mediamatch.cli import exchange as exchange_cli
 from mediamatch.cli import hash as hash_cli
+from mediamatch.cli import hashlist as hashlist_cli
 from mediamatch.cli import series as series_cli
 from mediamatch.cli import serve as serve_cli
 from mediamatch.cli import triage as triage_cli
+from mediamatch.cli import watch as watch_cli
 
 app = typer.Typer(
     name="mediamatch",
@@ -29,7 +32,7 @@ def main() -> None:
     """mediamatch: hash media, triage seized collections and match them against known material."""
 
 
-for module in (hash_cli, db_cli, series_cli, triage_cli, demo_cli, audit_cli, serve_cli):
+for module in (hash_cli, db_cli, series_cli, triage_cli, demo_cli, audit_cli, serve_cli, hashlist_cli, watch_cli, exchange_cli):
     module.register(app)
 
 

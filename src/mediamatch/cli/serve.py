@@ -23,10 +23,21 @@ def serve_command(
     key_file: Annotated[Path | None, typer.Option("--key-file", help="Content key file (mode 0600); default: $MEDIAMATCH_CONTENT_KEYS.")] = None,
     blob_root: Annotated[Path | None, typer.Option("--blob-root", help="Folder for encrypted content (default: the data folder's blobs/).")] = None,
     insecure_cookies: Annotated[bool, typer.Option("--insecure-cookies", help="Allow session cookies over plain HTTP (development on loopback only).")] = False,
+    role: Annotated[str, typer.Option("--role", help="server: the shared database; matcher: a platform's read-only matcher over a signed hash list.")] = "server",
+    hashlist: Annotated[Path | None, typer.Option("--hashlist", help="matcher: the signed hash list to load.", show_default=False)] = None,
+    public_key: Annotated[Path | None, typer.Option("--public-key", help="matcher: the publisher's public key (KEY.pub).", show_default=False)] = None,
+    updates: Annotated[Path | None, typer.Option("--updates", help="matcher: folder polled for delta files (*.delta).", show_default=False)] = None,
+    token_file: Annotated[Path | None, typer.Option("--token-file", help="matcher: file holding the bearer token for /v1/* (and to enable /v1/admin/reload).", show_default=False)] = None,
 ) -> None:
-    """Run the shared database server (FastAPI; OpenAPI at /docs). Use --db postgresql://… for a
-    multi-user deployment; put TLS in front of it."""
+    """Run the shared database server (FastAPI; OpenAPI at /docs), or with --role matcher a
+    platform's read-only matcher. Use --db postgresql://… for a multi-user deployment; put TLS
+    in front of it."""
     import uvicorn
+
+    if role != "server":
+        from mediamatch.cli.hashlist import serve_matcher
+
+        return serve_matcher(role, host, port, hashlist, public_key, updates, token_file)
 
     from mediamatch.api.app import create_app
     from mediamatch.api.settings import ServerSettings

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mediamatch.cli.common import DbOption, WorkersOption, console, open_catalogue, progress, workers_or_default
+from mediamatch.cli.common import DbOption, EveryFrameOption, WorkersOption, console, open_catalogue, progress, workers_or_default
 from mediamatch.services.remote import RemoteError, RemoteMatcher
 from mediamatch.services.triage import STATE_FILE, STATUSES, TriageError, TriageRow, TriageState, count_entries, triage
 from mediamatch.services.triage_report import STATUS_TITLES, write_reports
@@ -23,6 +23,7 @@ def triage_command(
     db: DbOption = None,
     server: Annotated[str | None, typer.Option("--server", help="Match against a mediamatch server (https://…) instead of a local catalogue; only hashes are sent.")] = None,
     token: Annotated[str | None, typer.Option("--token", envvar="MEDIAMATCH_TOKEN", help="API token for --server (or $MEDIAMATCH_TOKEN).", show_default=False)] = None,
+    every_frame: EveryFrameOption = False,
 ) -> None:
     """Hash every file of SOURCE, match it against the catalogue and classify it: known (victim
     identified or not), new, not media, or error. Resumable with --resume after an interruption.
@@ -48,7 +49,10 @@ def triage_command(
             bar.update(task, advance=1, rate=f"{seen / max(time.perf_counter() - started, 1e-9):.0f} files/s")
 
         try:
-            summary = triage(source, out, engine, workers=workers_or_default(workers), resume=resume, on_row=advance, matcher=matcher, catalogue=catalogue)
+            summary = triage(
+                source, out, engine, workers=workers_or_default(workers), resume=resume, on_row=advance, matcher=matcher, catalogue=catalogue,
+                every_frame=every_frame,
+            )
         except (TriageError, RemoteError) as exc:
             console.print(f"[red]error:[/] {exc}")
             raise typer.Exit(code=2) from None

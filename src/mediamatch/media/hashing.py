@@ -16,17 +16,19 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
-from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
 
 from mediamatch.media.image import MAX_PIXELS, ImageDecodeError, decode_luma
-from mediamatch.media.record import BytesSource, HashRecord, Source
+from mediamatch.media.record import BytesSource, FrameHash, HashRecord, Source
 from mediamatch.media.sniff import SNIFF_BYTES, sniff
 from mediamatch.signals.pdq import pdq_dihedral_from_luma, pdq_from_luma, pdq_to_hex
+from mediamatch.signals.vpdq import collapse
 
 IN_FLIGHT_PER_WORKER = 3
 FILES_PER_TASK = 8
+BYTES_PER_TASK = 32 * 1024 * 1024  # a batch closes early past this, so a video travels alone
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".flv", ".3gp", ".wmv", ".mpg", ".mpeg"})
 MAX_CRASHES_IN_A_ROW = 8
 
 
@@ -37,6 +39,16 @@ class Limits:
     max_file_bytes: int = 512 * 1024 * 1024
     max_pixels: int = MAX_PIXELS
     dihedral: bool = False  # also compute the PDQ hashes of the 8 rotations/flips (for search)
+    # Videos (media/video.py): a stated or decoded length past these is refused or cut off with
+    # an error, so a hostile header cannot make one file cost hours; 8K is the largest frame.
+    max_video_seconds: float = 6 * 3600.0
+    max_video_frames: int = 2_000_000
+    max_video_pixels: int = 7680 * 4320
+    max_video_bytes: int = 64 * 1024**3  # videos past max_file_bytes are streamed, not held in memory
+    video_every_frame: bool = False  # hash every frame instead of one per video_seconds_per_hash
+    video_seconds_per_hash: float = 1.0
+    video_collapse: bool = True  # drop frames near-identical to the last one kept (signals/vpdq.py)
+    video_threads: int = 1  # decoder threads per file: a batch already keeps every core busy
 
 
 DEFAULT_LIMITS = Limits()
@@ -65,6 +77,8 @@ def _read(source: Source, limits: Limits) -> bytes:
 def hash_source(source: Source, limits: Limits = DEFAULT_LIMITS) -> HashRecord:
     """Hash one file or archive member; never raises for bad input."""
     name = source_name(source)
+    if (video := _large_video(source, limits)) is not None:
+        return video
     try:
         data = _read(source, limits)
     except OSError as exc:
@@ -95,6 +109,8 @@ def hash_bytes(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> HashR
     )
     if not data:
         return replace(record, error="empty file (0 bytes)")
+    if kind.kind == "video":
+        return hash_video(data, record, limits)
     if kind.kind != "image":
         return record
     try:
@@ -117,6 +133,67 @@ def hash_bytes(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> HashR
     )
 
 
+def hash_video(data: bytes | Path, record: HashRecord, limits: Limits = DEFAULT_LIMITS) -> HashRecord:
+    """Add vPDQ frame hashes (signals/vpdq.py) to the record of a video's digests.
+
+    Frames decoded before a video proved damaged, truncated or over a limit are kept, with the
+    error saying where it stopped: an investigator still gets whatever could be read."""
+    try:
+        from mediamatch.media.video import Video, VideoError, frame_luma
+    except ImportError:
+        return replace(record, error="video support is not installed: pip install 'mediamatch[video]'")
+    frames: list[FrameHash] = []
+    error, shape, video = None, None, None
+    try:
+        with Video(data, limits) as video:
+            sampled = video.frames(every_frame=limits.video_every_frame, seconds_per_hash=limits.video_seconds_per_hash)
+            for number, seconds, frame in sampled:
+                luma = frame_luma(frame)
+                pdq, quality = pdq_from_luma(luma)
+                frames.append(FrameHash(number, round(seconds, 6), pdq_to_hex(pdq), quality))
+                shape = luma.shape
+    except VideoError as exc:
+        error = str(exc)
+    if video is None:
+        return replace(record, error=error)
+    kept = tuple(collapse(frames)) if limits.video_collapse else tuple(frames)
+    info = video.info
+    duration = info.duration if info.duration is not None else video.decoded / info.fps
+    note = f"video ({info.codec}, {info.fps:.3g} fps): {len(frames)} of {video.decoded} frames hashed"
+    if len(kept) < len(frames):
+        note += f", {len(frames) - len(kept)} near-repeats collapsed"
+    height, width = shape if shape is not None else (info.height, info.width)
+    return replace(record, frames=kept, duration=round(duration, 6), width=width, height=height, note=note, error=error)
+
+
+def _large_video(source: Source, limits: Limits) -> HashRecord | None:
+    """The record of a video file too large to hold in memory (over max_file_bytes, within
+    max_video_bytes), or None for anything else. A seized video often runs to gigabytes: its
+    digests are computed in one streaming pass, then its frames are decoded from the file."""
+    if isinstance(source, BytesSource):
+        return None
+    path = Path(source)
+    try:
+        if not limits.max_file_bytes < path.stat().st_size <= limits.max_video_bytes:
+            return None
+        with path.open("rb") as file:
+            head = file.read(SNIFF_BYTES)
+            kind = sniff(head)
+            if kind.kind != "video":
+                return None
+            digests = hashlib.md5(head), hashlib.sha1(head), hashlib.sha256(head)
+            size = len(head)
+            while chunk := file.read(1 << 20):
+                size += len(chunk)
+                for digest in digests:
+                    digest.update(chunk)
+    except OSError:
+        return None  # the ordinary path reports it
+    md5, sha1, sha256 = (digest.hexdigest() for digest in digests)
+    record = HashRecord(path=source_name(source), size=size, md5=md5, sha1=sha1, sha256=sha256, media_type=kind.media_type)
+    return hash_video(path, record, limits)
+
+
 def hash_file(source: Source, limits: Limits = DEFAULT_LIMITS) -> HashRecord:
     return hash_source(source, limits)
 
@@ -135,6 +212,20 @@ def hash_many(
 
 def hash_batch(sources: list[Source], limits: Limits) -> list[HashRecord]:
     return [hash_source(source, limits) for source in sources]
+
+
+def _next_batch(sources: Iterator[Source]) -> list[Source]:
+    """Up to FILES_PER_TASK sources, fewer once they add up to BYTES_PER_TASK or one looks like
+    a video by its name: a video takes seconds to minutes, so eight in one task would leave the
+    other workers idle at the end. (Only a scheduling hint: the bytes decide how a file is hashed.)"""
+    batch: list[Source] = []
+    total = 0
+    for source in sources:
+        batch.append(source)
+        total += source_size(source) or 0
+        if len(batch) == FILES_PER_TASK or total >= BYTES_PER_TASK or Path(source_name(source)).suffix.lower() in VIDEO_SUFFIXES:
+            break
+    return batch
 
 
 class _ParallelHasher:
@@ -161,7 +252,7 @@ class _ParallelHasher:
         self.pool = self._pool()
         pending: deque[tuple[list[Source], Future[list[HashRecord]]]] = deque()
         try:
-            while batch := list(islice(sources, FILES_PER_TASK)):
+            while batch := _next_batch(sources):
                 pending.append((batch, self._submit(batch)))
                 while len(pending) >= self.workers * IN_FLIGHT_PER_WORKER:
                     yield from self._next(pending)

@@ -20,6 +20,16 @@ class BytesSource:
 
 
 @dataclass(frozen=True, slots=True)
+class FrameHash:
+    """The PDQ hash of one video frame: which frame (numbered as vPDQ counts them), when."""
+
+    number: int
+    timestamp: float  # seconds from the start of the video
+    pdq: str
+    quality: int
+
+
+@dataclass(frozen=True, slots=True)
 class HashRecord:
     """One file's hashes. Hex strings are lower-case; `error` is None on success.
 
@@ -40,11 +50,15 @@ class HashRecord:
     error: str | None = None
     note: str | None = None
     pdq_dihedral: tuple[str, ...] = ()  # the 8 rotations/flips (DIHEDRAL_NAMES order), on request
+    frames: tuple[FrameHash, ...] = ()  # a video's sampled frames, consecutive near-repeats collapsed
+    duration: float | None = None  # seconds, for a video
 
     def to_json(self) -> dict[str, Any]:
         fields = asdict(self)
         if not self.pdq_dihedral:
             del fields["pdq_dihedral"]
+        if not self.frames and self.duration is None:  # not a video
+            del fields["frames"], fields["duration"]
         return fields
 
 

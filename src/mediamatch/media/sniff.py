@@ -40,8 +40,10 @@ def sniff(head: bytes) -> Sniffed:
         if brand in _HEIF_BRANDS:
             return Sniffed("image/avif" if brand in (b"avif", b"avis") else "image/heic", "image")
         return Sniffed("video/quicktime" if brand == b"qt  " else "video/mp4", "video")
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return Sniffed("video/x-matroska", "video")
+    if head.startswith(b"\x1a\x45\xdf\xa3"):  # EBML: Matroska, or WebM (its DocType says which)
+        return Sniffed("video/webm" if b"\x42\x82\x84webm" in head[:64] else "video/x-matroska", "video")
+    if head[4:8] in (b"moov", b"mdat", b"wide"):  # QuickTime files older than the ftyp box
+        return Sniffed("video/quicktime", "video")
     if head[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3") or (head[:1] == b"G" and len(head) > 188 and head[188:189] == b"G"):
         return Sniffed("video/mpeg", "video")
     if head[:4] == b"FLV\x01":

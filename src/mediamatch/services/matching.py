@@ -1,10 +1,11 @@
 """Matching hashed files against the catalogue: exact digests, then PDQ within the radius.
 
-The PDQ index lives in memory, built from the catalogue's `media_signals` rows. Building it
-for millions of hashes means reading millions of rows, so it is saved beside the catalogue
-(`persist.py` format) with the last row id it holds; the next start loads the file (memory
-mapped, under a second) and reads only the rows added since. Exact digests are looked up in
-the database, whose unique index already answers them in one query per batch.
+Two PDQ indexes live in memory, built from the catalogue's `media_signals` rows: stills, and
+the frames of known videos (see `frame_matching.py` for what a frame hit means). Building
+them for millions of hashes means reading millions of rows, so each is saved beside the
+catalogue (`persist.py` format) with the last row id it holds; the next start loads the file
+(memory mapped, under a second) and reads only the rows added since. Exact digests are looked
+up in the database, whose unique index already answers them in one query per batch.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from mediamatch.config import data_dir
 from mediamatch.index.hamming import PDQIndex, hashes_from_hex
 from mediamatch.index.persist import IndexFileError, load_index, save_index
 from mediamatch.media.record import HashRecord
+from mediamatch.services.frame_matching import Evidence, is_video_match, time_ranges, video_shares
 from mediamatch.signals.pdq import DIHEDRAL_NAMES, MATCH_THRESHOLD, MIN_QUALITY
 from mediamatch.store import repo
 
-EXACT_SIGNALS = ("sha256", "md5")
+EXACT_SIGNALS = ("sha256", "sha1", "md5")  # sha1 and md5: items imported from hash lists may have no sha256
 DETAILS_CACHE_LIMIT = 1_000_000  # the strongest first: a sha256 hit is reported as such
 
 
@@ -49,14 +51,68 @@ def index_cache_path(url: str) -> Path:
     return data_dir() / "index-cache" / f"{key}.pdq-index"
 
 
+class SavedIndex:
+    """A PDQ index of one signal's catalogue rows, kept beside the catalogue between runs.
+
+    Stills (signal "pdq") are keyed by media id; video frames (signal "vpdq") by their row id,
+    which says which frame of which video, and so when in it, a hit is."""
+
+    def __init__(self, signal: str, cache: Path, index: PDQIndex, last_row: int) -> None:
+        self.signal = signal
+        self.cache = cache
+        self.index = index
+        self.last_row = last_row
+
+    @classmethod
+    def open(cls, engine: Engine, signal: str, cache: Path) -> SavedIndex:
+        state_file = cache.with_suffix(cache.suffix + ".json")
+        url_key = _url_key(engine)
+        saved = cls(signal, cache, PDQIndex(), 0)
+        try:
+            state = IndexState(**json.loads(state_file.read_text()))
+            if state.url_key == url_key:
+                saved.index, saved.last_row = load_index(cache), state.last_row
+        except (OSError, ValueError, TypeError, IndexFileError):
+            pass  # no usable saved index: build from the catalogue
+        if saved.refresh(engine):
+            _save(saved.index, cache, state_file, IndexState(url_key, saved.last_row, len(saved.index)))
+        return saved
+
+    def refresh(self, engine: Engine) -> int:
+        """Add the rows stored since; returns how many were added."""
+        added = _rows_after(engine, self.signal, self.last_row)
+        if not added:
+            return 0
+        ids, hashes, self.last_row = added
+        self.index = _grown(self.index, ids, hashes)
+        return len(ids)
+
+    def search(self, queries: list[str], radius: int) -> list[list[tuple[int, int]]]:
+        if not queries or not len(self.index):
+            return [[] for _ in queries]
+        results = self.index.search_many(hashes_from_hex(queries), radius=radius)
+        return [[(int(key), int(distance)) for key, distance in hits] for hits in results]
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """One PDQ hash searched for a record: the picture (or one of its flips) or a video frame."""
+
+    position: int  # which record
+    value: str
+    transform: str = ""
+    frame: int | None = None  # the record's frame number, for a video
+    timestamp: float = 0.0
+
+
 class CatalogueMatcher:
     """Answers, for a batch of HashRecords, which catalogue items each one matches."""
 
-    def __init__(self, engine: Engine, index: PDQIndex, radius: int = MATCH_THRESHOLD, last_row: int = 0) -> None:
+    def __init__(self, engine: Engine, stills: SavedIndex, frames: SavedIndex, radius: int = MATCH_THRESHOLD) -> None:
         self.engine = engine
-        self.index = index
+        self.stills = stills
+        self.frames = frames
         self.radius = radius
-        self.last_row = last_row
         # The same known items match file after file (a drive holds many copies of a series), so
         # their details are read once per matcher. A matcher lives for one triage run: an item
         # marked identified meanwhile shows as such in the next run.
@@ -64,69 +120,51 @@ class CatalogueMatcher:
 
     @classmethod
     def open(cls, engine: Engine, cache: Path | None = None) -> CatalogueMatcher:
-        """The matcher for the catalogue behind `engine`, from the saved index when there is one."""
+        """The matcher for the catalogue behind `engine`, from the saved indexes when there are."""
         cache = cache or index_cache_path(engine.url.render_as_string(hide_password=False))
-        state_file = cache.with_suffix(cache.suffix + ".json")
-        url_key = _url_key(engine)
-        index, last_row = PDQIndex(), 0
-        try:
-            state = IndexState(**json.loads(state_file.read_text()))
-            if state.url_key == url_key:
-                index, last_row = load_index(cache), state.last_row
-        except (OSError, ValueError, TypeError, IndexFileError):
-            pass  # no usable saved index: build from the catalogue
-        added = _rows_after(engine, last_row)
-        if added:
-            ids, hashes, last_row = added
-            index = _grown(index, ids, hashes)
-            _save(index, cache, state_file, IndexState(url_key, last_row, len(index)))
-        return cls(engine, index, last_row=last_row)
+        return cls(
+            engine,
+            SavedIndex.open(engine, "pdq", cache),
+            SavedIndex.open(engine, repo.FRAME_SIGNAL, cache.with_name(cache.name + ".frames")),
+        )
 
     def refresh(self) -> int:
         """Add the PDQ hashes stored since this matcher was opened and forget cached item
         details (a long-running server calls this after contributions and identifications, so
         what it answers is current). Returns how many hashes were added."""
-        added = _rows_after(self.engine, self.last_row)
         self._details.clear()  # an identification may have changed what is known of them
-        if not added:
-            return 0
-        ids, hashes, self.last_row = added
-        self.index = _grown(self.index, ids, hashes)
-        return len(ids)
+        return self.stills.refresh(self.engine) + self.frames.refresh(self.engine)
 
     def match(self, records: Sequence[HashRecord], session: Session | None = None) -> list[list[Match]]:
         """For each record, its matches (closest first); empty when it matches nothing.
 
         A server passes its request's `session`, so one request holds one database connection."""
-        found: list[dict[int, tuple[int, str, str]]] = [{} for _ in records]
+        found: list[dict[int, Evidence]] = [{} for _ in records]
         with nullcontext(session) if session is not None else Session(self.engine) as session:
             for signal in EXACT_SIGNALS:
                 values = [getattr(record, signal) for record in records]
                 hits = repo.lookup_exact(session, signal, [value for value in values if value])
                 for slot, value in zip(found, values):
                     for media_id in hits.get(value or "", ()):
-                        slot.setdefault(media_id, (0, signal, ""))
-            self._match_pdq(records, found)
-            details = self._match_details(session, {media_id for slot in found for media_id in slot})
+                        slot.setdefault(media_id, Evidence(0, signal))
+            queries = _queries(records)
+            self._match_stills(queries, found)
+            self._match_frames(session, queries, found)
+            media_ids = {media_id for slot in found for media_id in slot}
+            details = self._match_details(session, media_ids)
+            videos = {media_id for slot in found for media_id, evidence in slot.items() if evidence.known_rows}
+            known_frames = repo.usable_frame_counts(session, videos, MIN_QUALITY) if videos else {}
         return [
             sorted(
                 (
-                    Match(
-                        media_id=media_id,
-                        series=details[media_id].series,
-                        category=details[media_id].category,
-                        baseline=details[media_id].baseline,
-                        victim_identified=details[media_id].victim_identified,
-                        signal=signal,
-                        distance=distance,
-                        transform=transform,
-                    )
-                    for media_id, (distance, signal, transform) in slot.items()
+                    match
+                    for media_id, evidence in slot.items()
                     if media_id in details
+                    and (match := _as_match(details[media_id], evidence, _usable_frames(record), known_frames.get(media_id, 0)))
                 ),
                 key=lambda match: (match.distance, match.media_id),
             )
-            for slot in found
+            for record, slot in zip(records, found)
         ]
 
     def _match_details(self, session: Session, media_ids: set[int]) -> dict[int, MatchDetail]:
@@ -137,38 +175,91 @@ class CatalogueMatcher:
             self._details.update(repo.match_details(session, missing))
         return self._details
 
-    def _match_pdq(self, records: Sequence[HashRecord], found: list[dict[int, tuple[int, str, str]]]) -> None:
-        queries: list[str] = []
-        owners: list[tuple[int, str]] = []
-        for position, record in enumerate(records):
-            if not record.pdq or (record.pdq_quality or 0) < MIN_QUALITY:
-                continue  # the reference's rule: low-quality hashes match noise
-            variants = record.pdq_dihedral or (record.pdq,)
-            for name, value in zip(DIHEDRAL_NAMES, variants):
-                queries.append(value)
-                owners.append((position, "" if name == "original" else name))
-        if not queries or not len(self.index):
-            return
-        results = self.index.search_many(hashes_from_hex(queries), radius=self.radius)
-        for (position, transform), hits in zip(owners, results):
-            slot = found[position]
+    def _match_stills(self, queries: list[_Query], found: list[dict[int, Evidence]]) -> None:
+        """Known stills: matched by a picture (or a flip of it), or by a frame of a video."""
+        for query, hits in zip(queries, self.stills.search([query.value for query in queries], self.radius)):
+            slot = found[query.position]
             for media_id, distance in hits:
-                media_id, distance = int(media_id), int(distance)
-                if media_id not in slot or distance < slot[media_id][0]:
-                    slot[media_id] = (distance, "pdq", transform)
+                evidence = slot.setdefault(media_id, Evidence(distance, "pdq", query.transform))
+                evidence.closer(distance, "pdq", query.transform)
+                if query.frame is not None:
+                    evidence.query_times.add(query.timestamp)
+
+    def _match_frames(self, session: Session, queries: list[_Query], found: list[dict[int, Evidence]]) -> None:
+        """Frames of known videos: matched by a still (found inside the video) or by a frame of a
+        triaged video (the two videos share footage)."""
+        results = self.frames.search([query.value for query in queries], self.radius)
+        rows = repo.frame_rows(session, {row for hits in results for row, _ in hits})
+        for query, hits in zip(queries, results):
+            slot = found[query.position]
+            for row_id, distance in hits:
+                if (row := rows.get(row_id)) is None:
+                    continue
+                signal = "pdq" if query.frame is None else repo.FRAME_SIGNAL
+                evidence = slot.setdefault(row.media_id, Evidence(distance, signal, query.transform))
+                evidence.closer(distance, signal, query.transform)
+                evidence.known_times.add(row.timestamp)
+                if query.frame is not None:
+                    evidence.query_frames.add(query.frame)
+                    evidence.query_times.add(query.timestamp)
+                    evidence.known_rows.add(row_id)
+
+
+def _queries(records: Sequence[HashRecord]) -> list[_Query]:
+    """The PDQ hashes to search: each usable picture in its 8 flips, each usable video frame."""
+    queries: list[_Query] = []
+    for position, record in enumerate(records):
+        for frame in record.frames:
+            if frame.quality >= MIN_QUALITY:
+                queries.append(_Query(position, frame.pdq, frame=frame.number, timestamp=frame.timestamp))
+        if not record.pdq or (record.pdq_quality or 0) < MIN_QUALITY:
+            continue  # the reference's rule: low-quality hashes match noise
+        variants = record.pdq_dihedral or (record.pdq,)
+        for name, value in zip(DIHEDRAL_NAMES, variants):
+            queries.append(_Query(position, value, "" if name == "original" else name))
+    return queries
+
+
+def _usable_frames(record: HashRecord) -> int:
+    return sum(1 for frame in record.frames if frame.quality >= MIN_QUALITY)
+
+
+def _as_match(detail: MatchDetail, evidence: Evidence, query_frames: int, known_frames: int) -> Match | None:
+    """The match to report, or None where two videos share too few frames (vPDQ's rule)."""
+    query_share = known_share = None
+    if evidence.known_rows and evidence.signal == repo.FRAME_SIGNAL:
+        query_share, known_share = video_shares(evidence, query_frames, known_frames)
+        if not is_video_match(query_share, known_share):
+            return None
+    return Match(
+        media_id=detail.media_id,
+        series=detail.series,
+        category=detail.category,
+        baseline=detail.baseline,
+        victim_identified=detail.victim_identified,
+        signal=evidence.signal,
+        distance=evidence.distance,
+        transform=evidence.transform,
+        query_seconds=time_ranges(evidence.query_times),
+        known_seconds=time_ranges(evidence.known_times),
+        query_share=None if query_share is None else round(query_share, 3),
+        known_share=None if known_share is None else round(known_share, 3),
+    )
 
 
 def _url_key(engine: Engine) -> str:
     return hashlib.sha256(engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
 
 
-def _rows_after(engine: Engine, last_row: int) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """(media ids, hashes, last row id) of the usable PDQ rows stored after `last_row`, if any."""
+def _rows_after(engine: Engine, signal: str, last_row: int) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """(keys, hashes, last row id) of the usable rows of `signal` stored after `last_row`, if
+    any. Stills are keyed by media id, video frames by row id (see `SavedIndex`)."""
     with Session(engine) as session:
-        rows = list(repo.iter_signal_rows(session, "pdq", after_id=last_row, min_quality=MIN_QUALITY))
+        rows = list(repo.iter_signal_rows(session, signal, after_id=last_row, min_quality=MIN_QUALITY))
     if not rows:
         return None
-    ids = np.array([media_id for _, media_id, _ in rows], np.int64)
+    by_row = signal == repo.FRAME_SIGNAL
+    ids = np.array([row_id if by_row else media_id for row_id, media_id, _ in rows], np.int64)
     return ids, hashes_from_hex([value for _, _, value in rows]), rows[-1][0]
 
 

@@ -2,12 +2,14 @@
 
 An agency triaging a seized drive against the shared database must not send the drive's
 content anywhere: each file is hashed locally and only its digests and PDQ hashes (with its 8
-rotations/flips) travel, in batches, to `POST /api/v1/query/hashes`.
+rotations/flips) travel, in batches, to `POST /api/v1/query/hashes`; a video travels as its
+frame hashes to `POST /api/v1/query/video`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import httpx
 
@@ -33,6 +35,9 @@ class RemoteMatcher:
     def match(self, records: Sequence[HashRecord]) -> list[list[Match]]:
         queries, owners = self._queries(records)
         found: list[dict[int, Match]] = [{} for _ in records]
+        for position, record in enumerate(records):
+            if record.frames:  # a video travels as its frame hashes, one request each
+                found[position] = {match.media_id: match for match in self._video(record)}
         for start in range(0, len(queries), MAX_QUERIES_PER_REQUEST):
             batch = queries[start : start + MAX_QUERIES_PER_REQUEST]
             for (position, transform), answer in zip(owners[start : start + len(batch)], self._post(batch)):
@@ -51,7 +56,9 @@ class RemoteMatcher:
         queries: list[dict[str, object]] = []
         owners: list[tuple[int, str]] = []
         for position, record in enumerate(records):
-            for signal in ("sha256", "md5"):
+            if record.frames:
+                continue  # asked by `_video`
+            for signal in ("sha256", "sha1", "md5"):  # as the server matches: hash-list items may lack sha256
                 if value := getattr(record, signal):
                     queries.append({"signal": signal, "value": value})
                     owners.append((position, ""))
@@ -61,9 +68,28 @@ class RemoteMatcher:
                     owners.append((position, "" if name == "original" else name))
         return queries, owners
 
+    def _video(self, record: HashRecord) -> list[Match]:
+        body = {
+            "label": record.path, "sha256": record.sha256, "md5": record.md5,
+            "frames": [{"number": f.number, "timestamp": f.timestamp, "pdq": f.pdq, "quality": f.quality} for f in record.frames],
+        }  # fmt: skip
+        answer = self._post_json("/api/v1/query/video", body)
+        return [
+            Match(
+                media_id=item["media_id"], series=tuple(item["series"]), category=item["category"], baseline=item["baseline"],
+                victim_identified=item["victim_identified"], signal=item["signal"], distance=item["distance"], transform=item["transform"],
+                query_seconds=tuple(tuple(pair) for pair in item["query_seconds"]), known_seconds=tuple(tuple(pair) for pair in item["known_seconds"]),
+                query_share=item["query_share"], known_share=item["known_share"],
+            )  # fmt: skip
+            for item in answer["matches"]
+        ]
+
     def _post(self, queries: list[dict[str, object]]) -> list[dict]:
+        return self._post_json("/api/v1/query/hashes", {"queries": queries})
+
+    def _post_json(self, path: str, body: dict[str, object]) -> Any:
         try:
-            response = self.client.post("/api/v1/query/hashes", json={"queries": queries}, headers=self.headers)
+            response = self.client.post(path, json=body, headers=self.headers)
         except httpx.HTTPError as exc:
             raise RemoteError(f"cannot reach the server: {exc}") from None
         if response.status_code != 200:

@@ -1,7 +1,7 @@
 """Benign pictures the code generates, for the demo and for benchmarks on a fresh clone.
 
 A fresh clone has no test photo collection, and nothing may be downloaded, so the demo draws
-its own: seeded scenes of gradients, shapes and texture. They are detailed enough for PDQ to
+its own: seeded scenes of gradients, shapes and texture, and videos that pan and zoom over them. They are detailed enough for PDQ to
 give high-quality hashes (quality well above 50) and different enough from one another that two
 scenes never match, which is what a realistic demo of near-duplicate search needs.
 """
@@ -9,9 +9,13 @@ scenes never match, which is what a realistic demo of near-duplicate search need
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain, islice
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+SCENE_SECONDS = 4.0  # generated videos cut to a new picture this often
 
 
 def generated_picture(seed: int, size: tuple[int, int] = (800, 600)) -> Image.Image:
@@ -45,3 +49,101 @@ def generated_picture(seed: int, size: tuple[int, int] = (800, 600)) -> Image.Im
 def generated_pictures(count: int, size: tuple[int, int] = (800, 600), first_seed: int = 0) -> Iterator[Image.Image]:
     for seed in range(first_seed, first_seed + count):
         yield generated_picture(seed, size)
+
+
+def _video_codec() -> str:
+    """libx264 where PyAV's FFmpeg has it (the usual wheels do), else FFmpeg's own MPEG-4 Part 2."""
+    import av  # the [video] extra: imported here so pictures and the demo work without it
+    try:
+        av.codec.Codec("libx264", "w")
+    except (av.codec.codec.UnknownCodecError, av.FFmpegError):
+        return "mpeg4"
+    return "libx264"
+
+
+def _scene_frames(seconds: float, fps: int, size: tuple[int, int], seed: int, motion: str) -> Iterator[np.ndarray]:
+    """Camera moves over generated pictures, a new picture (scene) every SCENE_SECONDS."""
+    width, height = size
+    frames_per_scene = max(1, int(SCENE_SECONDS * fps))
+    total = round(seconds * fps)
+    for first in range(0, total, frames_per_scene):
+        count = min(frames_per_scene, total - first)
+        scene_seed = seed * 1000 + first // frames_per_scene
+        if motion == "pan":
+            # A picture 1.5x the frame; the window slides diagonally across it at integer steps.
+            picture = np.asarray(generated_picture(scene_seed, (width * 3 // 2, height * 3 // 2)))
+            for k in range(count):
+                x = (width // 2) * k // max(1, count - 1)
+                y = (height // 2) * k // max(1, count - 1)
+                yield picture[y : y + height, x : x + width]
+        elif motion == "zoom":
+            picture = generated_picture(scene_seed, (width * 2, height * 2))
+            for k in range(count):
+                scale = 1.0 - 0.5 * k / max(1, count - 1)  # from the whole picture to its middle half
+                w, h = width * 2 * scale, height * 2 * scale
+                box = (width - w / 2, height - h / 2, width + w / 2, height + h / 2)
+                yield np.asarray(picture.resize((width, height), Image.Resampling.BILINEAR, box=box))
+        else:
+            raise ValueError(f"motion must be 'pan' or 'zoom', not {motion!r}")
+
+
+def _clip_frames(clip: str | Path, fps: int, size: tuple[int, int]) -> list[np.ndarray]:
+    """Every frame of `clip` resampled to `fps` by presentation time and scaled to `size`."""
+    import av
+    with av.open(str(clip)) as container:
+        stream = container.streams.video[0]
+        decoded = [(float(frame.time or 0.0), frame.to_ndarray(format="rgb24", width=size[0], height=size[1])) for frame in container.decode(stream)]
+    if not decoded:
+        raise ValueError(f"{clip}: no video frames")
+    end = decoded[-1][0] + 1 / float(stream.average_rate or fps)
+    frames, index = [], 0
+    for k in range(round(end * fps)):
+        while index + 1 < len(decoded) and decoded[index + 1][0] <= k / fps:
+            index += 1
+        frames.append(decoded[index][1])
+    return frames
+
+
+def generated_video(
+    path: str | Path,
+    *,
+    seconds: float,
+    fps: int = 30,
+    size: tuple[int, int] = (640, 360),
+    seed: int = 0,
+    motion: str = "pan",
+    insert: tuple[str | Path, float] | None = None,
+    rotation: int = 0,
+) -> Path:
+    """Write a benign video: pans or zooms over generated pictures, a new scene every few seconds.
+
+    H.264 (libx264) in the container the suffix names (.mp4, .mkv, .mov …), MPEG-4 Part 2 where
+    libx264 is missing. `insert=(clip, at)` splices every frame of another video in at `at`
+    seconds (the result is longer by the clip's length): a known clip inside a longer video.
+    `rotation` writes a display matrix (degrees counter-clockwise, as players apply it). Odd
+    sizes are encoded as 4:4:4, since 4:2:0 needs even ones. Same arguments, same pictures."""
+    import av
+
+    path = Path(path)
+    frames: Iterator[np.ndarray] = _scene_frames(seconds, fps, size, seed, motion)
+    if insert is not None:
+        clip, at = insert
+        cut = round(at * fps)
+        frames = chain(islice(frames, cut), _clip_frames(clip, fps, size), frames)
+    codec = _video_codec()
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p" if size[0] % 2 == 0 and size[1] % 2 == 0 else "yuv444p"
+        stream.codec_context.thread_count = 1
+        if codec == "libx264":
+            stream.options = {"preset": "veryfast", "crf": "20", "threads": "1"}
+        else:
+            stream.bit_rate = 4_000_000
+        if rotation:
+            stream.set_display_rotation(rotation)
+        for pixels in frames:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path

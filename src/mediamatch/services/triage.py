@@ -19,14 +19,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
 from mediamatch.catalog.records import Match
 from mediamatch.media.archive import ArchiveError, Entry
 from mediamatch.media.collection import iter_collection
-from mediamatch.media.hashing import DEFAULT_LIMITS, hash_many
+from mediamatch.media.hashing import DEFAULT_LIMITS, Limits, hash_many
 from mediamatch.media.record import HashRecord
 from mediamatch.services.matching import CatalogueMatcher
 
@@ -65,6 +65,8 @@ class TriageRow:
     matches: tuple[Match, ...] = ()
     error: str | None = None
     note: str | None = None
+    duration: float | None = None  # seconds, for a video
+    frames: int = 0  # how many frame hashes a video gave
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +87,7 @@ def classify(record: HashRecord, matches: list[Match]) -> str:
         return KNOWN_IDENTIFIED if any(match.victim_identified for match in matches) else KNOWN_UNIDENTIFIED
     if record.error:
         return ERROR
-    if record.pdq is not None:
+    if record.pdq is not None or record.frames:
         return NEW
     return NOT_MEDIA
 
@@ -110,6 +112,8 @@ def row_from(seq: int, name: str, record: HashRecord, matches: list[Match]) -> T
         matches=tuple(matches),
         error=record.error,
         note=note,
+        duration=record.duration,
+        frames=len(record.frames),
     )
 
 
@@ -151,7 +155,7 @@ class TriageState:
     def rows(self) -> Iterator[TriageRow]:
         for (data,) in self.db.execute("SELECT data FROM rows ORDER BY seq"):
             fields = json.loads(data)
-            fields["matches"] = tuple(Match(**{**m, "series": tuple(m["series"])}) for m in fields["matches"])
+            fields["matches"] = tuple(_match_from_json(m) for m in fields["matches"])
             yield TriageRow(**fields)
 
     def counts(self) -> dict[str, int]:
@@ -160,6 +164,12 @@ class TriageState:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _match_from_json(fields: dict[str, Any]) -> Match:
+    """A saved match as it was made: JSON turned its tuples (series, time ranges) into lists."""
+    ranges = {key: tuple(tuple(pair) for pair in fields.get(key, ())) for key in ("query_seconds", "known_seconds")}
+    return Match(**{**fields, "series": tuple(fields["series"]), **ranges})
 
 
 def plain_row(row: TriageRow) -> dict[str, object]:
@@ -213,11 +223,13 @@ def triage(
     on_row: Callable[[TriageRow], None] | None = None,
     matcher: Matcher | None = None,
     catalogue: str | None = None,
+    every_frame: bool = False,
 ) -> TriageSummary:
     """Hash, match and classify every file of `source`, saving rows to `out` as they are made.
 
     Matches come from `matcher`, else from the catalogue behind `engine`; `catalogue` names
-    where they come from in the reports (default: the database URL, password hidden)."""
+    where they come from in the reports (default: the database URL, password hidden).
+    Videos are hashed at one frame per second, or every frame with `every_frame`."""
     if not source.exists():
         raise TriageError(f"{source}: no such file or folder")
     if matcher is None and engine is None:
@@ -229,7 +241,8 @@ def triage(
         matcher = matcher or CatalogueMatcher.open(engine)  # type: ignore[arg-type]
         pending: list[TriageRow] = []
         last_commit = time.monotonic()
-        for row in _rows(source, done, matcher, workers):
+        limits = replace(DEFAULT_LIMITS, dihedral=True, video_every_frame=every_frame)
+        for row in _rows(source, done, matcher, workers, limits):
             pending.append(row)
             if on_row:
                 on_row(row)
@@ -243,7 +256,7 @@ def triage(
         state.close()
 
 
-def _rows(source: Path, done: dict[int, str], matcher: Matcher, workers: int | None) -> Iterator[TriageRow]:
+def _rows(source: Path, done: dict[int, str], matcher: Matcher, workers: int | None, limits: Limits) -> Iterator[TriageRow]:
     """Rows for the entries not yet done, in collection order, hashed on all cores."""
     waiting: deque[tuple[int, Entry]] = deque()
 
@@ -263,7 +276,7 @@ def _rows(source: Path, done: dict[int, str], matcher: Matcher, workers: int | N
             waiting.append((0, Entry(source.name, None, str(exc))))  # nothing was listed: one row
 
     batch: list[tuple[int, str, HashRecord]] = []
-    records = hash_many(to_hash(), workers=workers, limits=replace(DEFAULT_LIMITS, dihedral=True))
+    records = hash_many(to_hash(), workers=workers, limits=limits)
     for record in records:
         while waiting:
             seq, entry = waiting.popleft()

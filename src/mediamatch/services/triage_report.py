@@ -25,6 +25,7 @@ from PIL import Image, ImageOps
 
 from mediamatch.catalog.records import Category
 from mediamatch.media.collection import iter_collection
+from mediamatch.media.contact_sheet import clock_label, contact_sheet
 from mediamatch.media.record import BytesSource
 from mediamatch.services.triage import KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, STATUSES, TriageRow, TriageState, plain_row
 from mediamatch.signals.pdq import DIHEDRAL_LABELS
@@ -35,6 +36,7 @@ THUMBNAIL_MAX_PIXELS = 100_000_000
 CSV_COLUMNS = (
     "path", "status", "sha256", "md5", "sha1", "size", "media_type", "width", "height", "pdq", "pdq_quality",
     "best_distance", "best_signal", "series", "category", "victim_identified", "matched_media_ids", "error", "note",
+    "duration", "matched_seconds", "known_seconds",
 )  # fmt: skip
 STATUS_TITLES = {
     KNOWN_IDENTIFIED: "Known, victim identified",
@@ -98,6 +100,9 @@ def csv_row(row: TriageRow) -> list[str]:
         "category": best.category if best else None,
         "victim_identified": (any(match.victim_identified for match in row.matches) if row.matches else None),
         "matched_media_ids": " ".join(str(match.media_id) for match in row.matches),
+        "duration": row.duration,
+        "matched_seconds": spans_label(best.query_seconds) if best else None,
+        "known_seconds": spans_label(best.known_seconds) if best else None,
     }
     return [defuse(values[column]) for column in CSV_COLUMNS]
 
@@ -111,23 +116,42 @@ def _write_csv(path: Path, rows: list[TriageRow]) -> None:
 
 
 def make_thumbnails(source: Path, rows: Iterable[TriageRow], limit: int = MAX_THUMBNAILS) -> dict[int, str]:
-    """Small JPEG data URIs for matched and new pictures, known first, at most `limit`."""
-    wanted_rows = [row for row in rows if row.status in (KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW) and row.pdq]
+    """Small JPEG data URIs for matched and new pictures, and contact sheets for videos, known
+    first, at most `limit`."""
+    wanted_rows = [row for row in rows if row.status in (KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW) and (row.pdq or row.frames)]
     wanted_rows.sort(key=lambda row: STATUSES.index(row.status))
-    wanted = {row.path: row.seq for row in wanted_rows[:limit]}
+    wanted = {row.path: row for row in wanted_rows[:limit]}
     thumbnails: dict[int, str] = {}
     if not wanted or not source.exists():
         return thumbnails
     for entry in iter_collection(source):
-        seq = wanted.pop(entry.name, None)
-        if seq is None or entry.source is None:
+        row = wanted.pop(entry.name, None)
+        if row is None or entry.source is None:
             continue
-        data = entry.source.data if isinstance(entry.source, BytesSource) else _read(entry.source)
-        if data and (uri := thumbnail_uri(data)):
-            thumbnails[seq] = uri
+        if row.frames:
+            matched = [span for match in row.matches for span in match.query_seconds]
+            uri = sheet_uri(entry.source.data if isinstance(entry.source, BytesSource) else Path(entry.source), matched)
+        else:
+            data = entry.source.data if isinstance(entry.source, BytesSource) else _read(entry.source)
+            uri = thumbnail_uri(data) if data else None
+        if uri:
+            thumbnails[row.seq] = uri
         if not wanted:
             break
     return thumbnails
+
+
+def sheet_uri(source: bytes | Path, matched: list[tuple[float, float]]) -> str | None:
+    """The video's contact sheet as a JPEG data URI, or None when none can be made."""
+    try:
+        sheet = contact_sheet(source, matched)
+    except Exception:  # like a thumbnail, a courtesy: a video that resists gets none
+        return None
+    if sheet is None:
+        return None
+    buffer = io.BytesIO()
+    sheet.save(buffer, "JPEG", quality=70)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def _read(path: Path) -> bytes | None:
@@ -174,6 +198,7 @@ def _write_html(path: Path, rows: list[TriageRow], meta: dict[str, str], counts:
     environment = Environment(loader=PackageLoader("mediamatch.web", "templates"), autoescape=select_autoescape(default=True))
     environment.globals["category_label"] = lambda number: Category(number).label
     environment.globals["transform_label"] = lambda name: DIHEDRAL_LABELS.get(name, name)
+    environment.globals["spans"] = spans_label
     most = max(counts.values(), default=0) or 1
     html = environment.get_template("triage_report.html.j2").render(
         meta=meta,
@@ -185,6 +210,13 @@ def _write_html(path: Path, rows: list[TriageRow], meta: dict[str, str], counts:
         generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
     _atomic_write(path, html)
+
+
+def spans_label(ranges: Iterable[tuple[float, float]]) -> str:
+    """Time ranges as a person reads them: "0:04-0:07, 1:12"."""
+    return ", ".join(
+        clock_label(start) if int(start) == int(end) else f"{clock_label(start)}-{clock_label(end)}" for start, end in ranges
+    )
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from mediamatch.store.models.catalogue import (
     Contribution,
     MediaItem,
     MediaSignal,
+    Offender,
     Series,
     Victim,
     media_series,
@@ -31,6 +33,8 @@ from mediamatch.store.models.catalogue import (
 
 DEFAULT_AGENCY = "local"
 SIGNAL_FIELDS = ("md5", "sha1", "sha256", "pdq")
+FRAME_SIGNAL = "vpdq"  # a video's frame hashes: PDQ values with a timestamp
+_Person = TypeVar("_Person", Victim, Offender)
 
 
 def get_or_create_agency(session: Session, name: str | None, country: str = "XX") -> Agency:
@@ -80,10 +84,13 @@ def add_media(
     category: int,
     baseline: bool,
 ) -> AddedMedia:
-    """Store a hashed file as a media item (once per SHA-256) and record this contribution."""
+    """Store a hashed file as a media item (once per SHA-256) and record this contribution.
+
+    A hash-only item (imported from another system's list) with the same MD5/SHA-1 is the same
+    file: it is completed with this file's hashes rather than duplicated."""
     if record.error or not record.sha256:
         raise ValueError(f"cannot store {record.path}: {record.error or 'no SHA-256'}")
-    item = session.scalar(select(MediaItem).where(MediaItem.sha256 == record.sha256))
+    item = find_item(session, sha256=record.sha256, md5=record.md5, sha1=record.sha1)
     created = item is None
     earlier: tuple[str, ...] = ()
     if item is None:
@@ -95,6 +102,7 @@ def add_media(
             size=record.size or 0,
             width=record.width,
             height=record.height,
+            duration=record.duration,
             category=category,
             baseline=baseline,
         )
@@ -105,9 +113,12 @@ def add_media(
             if value:
                 quality = record.pdq_quality if name == "pdq" else None
                 session.add(MediaSignal(media_id=item.id, signal=name, value=value, quality=quality))
+        _add_frames(session, item.id, record)
     else:
         earlier = describe_contributions(session, item.id)
         item.baseline = item.baseline or baseline
+        if item.sha256 is None:
+            _complete_hash_only(session, item, record)
     if series not in item.series:
         item.series.append(series)
     session.add(
@@ -121,6 +132,113 @@ def add_media(
     )
     session.flush()
     return AddedMedia(item.id, created, earlier)
+
+
+def find_item(session: Session, *, sha256: str | None = None, md5: str | None = None, sha1: str | None = None) -> MediaItem | None:
+    """The item these hashes name: the one with this SHA-256, else one found by MD5 or SHA-1
+    whose other known hashes do not disagree (an MD5 collision is another file)."""
+    if sha256 and (item := session.scalar(select(MediaItem).where(MediaItem.sha256 == sha256))):
+        return item
+    for column, value in ((MediaItem.md5, md5), (MediaItem.sha1, sha1)):
+        if value:
+            query = select(MediaItem).where(column == value).order_by(MediaItem.id)
+            if sha256:  # any item with a SHA-256 has another one: only hash-only items can agree
+                query = query.where(MediaItem.sha256.is_(None))
+            for item in session.scalars(query):
+                if hashes_agree((item.sha256, item.md5, item.sha1), (sha256, md5, sha1)):
+                    return item
+    return None
+
+
+def hashes_agree(mine: tuple[str | None, ...], theirs: tuple[str | None, ...]) -> bool:
+    """No digest known on both sides differs (SHA-256, MD5, SHA-1 in the same order on both):
+    the hashes may describe the same file."""
+    return all(not a or not b or a == b for a, b in zip(mine, theirs, strict=True))
+
+
+def _complete_hash_only(session: Session, item: MediaItem, record: HashRecord) -> None:
+    """The file of an item known until now by hashes only: fill in what hashing it told us."""
+    item.sha256 = record.sha256
+    item.md5 = item.md5 or record.md5 or ""
+    item.sha1 = item.sha1 or record.sha1 or ""
+    item.media_type = record.media_type or item.media_type
+    item.size = record.size or item.size
+    item.width, item.height, item.duration = record.width, record.height, record.duration
+    item.file_available = None  # now answered by the catalogue itself: it has the file's hashes
+    for name in SIGNAL_FIELDS:
+        if value := getattr(record, name):
+            add_signal(session, item.id, name, value, record.pdq_quality if name == "pdq" else None)
+    _add_frames(session, item.id, record)
+
+
+def _add_frames(session: Session, media_id: int, record: HashRecord) -> None:
+    """A video's frame hashes as "vpdq" rows: each distinct hash once, at its first time."""
+    seen: set[str] = set()
+    for frame in record.frames:
+        if frame.pdq not in seen:
+            seen.add(frame.pdq)
+            session.add(
+                MediaSignal(media_id=media_id, signal=FRAME_SIGNAL, value=frame.pdq, quality=frame.quality, timestamp=frame.timestamp)
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRow:
+    """Where a stored frame hash sits: which video, how far into it."""
+
+    media_id: int
+    timestamp: float
+
+
+def frame_rows(session: Session, row_ids: Iterable[int]) -> dict[int, FrameRow]:
+    """The video and time of each frame-hash row, in one query per 500 rows."""
+    wanted = sorted(set(row_ids))
+    found: dict[int, FrameRow] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(MediaSignal.id, MediaSignal.media_id, MediaSignal.timestamp).where(
+                MediaSignal.id.in_(wanted[start : start + 500])
+            )
+        )
+        for row_id, media_id, timestamp in rows:
+            found[row_id] = FrameRow(media_id, timestamp or 0.0)
+    return found
+
+
+def usable_frame_counts(session: Session, media_ids: Iterable[int], min_quality: int) -> dict[int, int]:
+    """How many distinct frame hashes of each video are good enough to match (the denominator
+    of "which share of the known video was found")."""
+    wanted = sorted(set(media_ids))
+    counts: dict[int, int] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(MediaSignal.media_id, func.count())
+            .where(
+                MediaSignal.signal == FRAME_SIGNAL,
+                MediaSignal.media_id.in_(wanted[start : start + 500]),
+                func.coalesce(MediaSignal.quality, 100) >= min_quality,
+            )
+            .group_by(MediaSignal.media_id)
+        )
+        counts.update({media_id: count for media_id, count in rows})
+    return counts
+
+
+def indicator_ids(session: Session, matches: Iterable[tuple[int, str, float | None]]) -> dict[tuple[int, str, float | None], int]:
+    """The indicator (the `media_signals` row a hash list publishes and a platform reports back)
+    behind each (media id, signal, known time) a match names: the item's row of that signal,
+    or for a frame of a known video, the frame row at that time."""
+    found: dict[tuple[int, str, float | None], int] = {}
+    for media_id, signal, timestamp in set(matches):
+        query = select(MediaSignal.id).where(MediaSignal.media_id == media_id)
+        if timestamp is None:
+            query = query.where(MediaSignal.signal == signal)
+        else:
+            # match times are rounded to milliseconds (`time_ranges`)
+            query = query.where(MediaSignal.signal == FRAME_SIGNAL, MediaSignal.timestamp.between(timestamp - 0.001, timestamp + 0.001))
+        if (row_id := session.scalar(query.order_by(MediaSignal.id).limit(1))) is not None:
+            found[(media_id, signal, timestamp)] = row_id
+    return found
 
 
 def describe_contributions(session: Session, media_id: int) -> tuple[str, ...]:
@@ -253,19 +371,46 @@ def mark_series_victim_identified(
     session: Session, series: Series, agency: Agency, victim_reference: str | None = None, when: datetime | None = None
 ) -> Victim:
     """Mark a victim of `series` identified by `agency` (the series' own victim if none named)."""
-    reference = victim_reference or f"{series.name}/victim-1"
-    victim = session.scalar(select(Victim).where(Victim.reference == reference))
-    if victim is None:
-        victim = Victim(reference=reference)
-        session.add(victim)
+    victim = _identified(session, Victim, victim_reference or f"{series.name}/victim-1", agency, when)
     if victim not in series.victims:
         series.victims.append(victim)
-    if not victim.identified:
-        victim.identified = True
-        victim.identified_by_id = agency.id
-        victim.identified_at = when or datetime.now(timezone.utc)
     session.flush()
     return victim
+
+
+def mark_media_victim_identified(session: Session, item: MediaItem, agency: Agency, when: datetime | None = None) -> Victim:
+    """Mark the victim shown in `item` identified, for an item in no series (a hash list record
+    may say "victim identified" without naming a series)."""
+    if item.id is None:
+        session.flush()  # the victim's reference names the item by its id
+    victim = _identified(session, Victim, f"media-{item.id}/victim-1", agency, when)
+    if victim not in item.victims:
+        item.victims.append(victim)
+    session.flush()
+    return victim
+
+
+def mark_series_offender_identified(session: Session, series: Series, agency: Agency, when: datetime | None = None) -> Offender:
+    """Mark the offender of `series` identified by `agency` (Project VIC's and ICSE's
+    "offender identified")."""
+    offender = _identified(session, Offender, f"{series.name}/offender-1", agency, when)
+    if offender not in series.offenders:
+        series.offenders.append(offender)
+    session.flush()
+    return offender
+
+
+def _identified(session: Session, kind: type[_Person], reference: str, agency: Agency, when: datetime | None) -> _Person:
+    """The person with this opaque reference, created if new, marked identified (first agency kept)."""
+    person = session.scalar(select(kind).where(kind.reference == reference))
+    if person is None:
+        person = kind(reference=reference)
+        session.add(person)
+    if not person.identified:
+        person.identified = True
+        person.identified_by_id = agency.id
+        person.identified_at = when or datetime.now(timezone.utc)
+    return person
 
 
 def list_series(session: Session) -> list[SeriesSummary]:

@@ -57,7 +57,7 @@ def add_user(body: UserIn, principal: UserAdmin, session: SessionDep) -> UserOut
     except UsernameTaken:
         raise HTTPException(status.HTTP_409_CONFLICT, "username taken") from None
     except PasswordPolicyError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(422, str(exc)) from None
     audit(session, principal.event(AuditAction.USER_CREATED, "user", user.id, username=user.username, role=str(user.role), agency=agency.name))
     return UserOut(id=user.id, username=user.username, role=user.role, agency=agency.name, active=user.active)
 
@@ -81,7 +81,7 @@ def create_token(user_id: ObjectId, body: TokenIn, principal: TokenAdmin, sessio
     try:
         issued = issue_token(session, user, body.name, timedelta(days=body.days), datetime.now(timezone.utc))
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(422, str(exc)) from None
     audit(session, principal.event(AuditAction.TOKEN_CREATED, "token", issued.token_id, user=user.username, days=body.days))
     return TokenOut(id=issued.token_id, token=issued.plaintext)
 

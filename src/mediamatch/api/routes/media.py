@@ -107,6 +107,8 @@ def _content(request: Request, session: SessionDep, media_id: int) -> bytes:
     item = session.get(MediaItem, media_id)
     if item is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such media item")
+    if item.sha256 is None:  # imported from another system's hash list: there is no file
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored copy of this item (known by hashes only)")
     try:
         return request.app.state.blobs.get(item.sha256)
     except BlobNotFound:
@@ -115,19 +117,30 @@ def _content(request: Request, session: SessionDep, media_id: int) -> bytes:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"stored content cannot be decrypted with this server's keys: {exc}") from None
 
 
-@router.get("/{media_id}/thumbnail", responses={200: {"content": {"image/jpeg": {}}}})
-def thumbnail(media_id: ObjectId, request: Request, principal: ThumbnailViewer, session: SessionDep, reveal: bool = False) -> Response:
-    """A 256-px thumbnail, greyscale and blurred unless `reveal=true`; both are audited."""
-    data = _content(request, session, media_id)
+def thumbnail_picture(data: bytes, *, reveal: bool) -> Image.Image:
+    """A THUMBNAIL_SIZE picture of `data`, greyscale and blurred unless `reveal` (shared with
+    the hit comparison, so every view of known material is reduced the same way).
+    ValueError when `data` is not a picture."""
     try:
         picture = Image.open(io.BytesIO(data))
         picture.draft("RGB", (THUMBNAIL_SIZE * 2, THUMBNAIL_SIZE * 2))
         picture = picture.convert("RGB")
         picture.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
     except Exception:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "this item has no picture to show") from None
+        raise ValueError("no picture to show") from None
     if not reveal:
         picture = picture.convert("L").filter(ImageFilter.GaussianBlur(8))
+    return picture
+
+
+@router.get("/{media_id}/thumbnail", responses={200: {"content": {"image/jpeg": {}}}})
+def thumbnail(media_id: ObjectId, request: Request, principal: ThumbnailViewer, session: SessionDep, reveal: bool = False) -> Response:
+    """A 256-px thumbnail, greyscale and blurred unless `reveal=true`; both are audited."""
+    data = _content(request, session, media_id)
+    try:
+        picture = thumbnail_picture(data, reveal=reveal)
+    except ValueError:
+        raise HTTPException(422, "this item has no picture to show") from None
     out = io.BytesIO()
     picture.save(out, "JPEG", quality=80)
     audit(session, principal.event(AuditAction.VIEW_THUMBNAIL, "media", media_id, revealed=reveal))

@@ -8,15 +8,16 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 
 from mediamatch.api.deps import Principal, SessionDep, audit, require
 from mediamatch.api.routes.media import read_uploads
-from mediamatch.api.schemas import HashQuery, HashQueryBatch, MatchOut, PlatformMatch, PlatformResult, QueryResult
+from mediamatch.api.schemas import HashQuery, HashQueryBatch, MatchOut, PlatformMatch, PlatformResult, QueryResult, VideoQuery
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
+from mediamatch.catalog.records import Match
 from mediamatch.media.hashing import DEFAULT_LIMITS, hash_bytes
-from mediamatch.media.record import HashRecord
+from mediamatch.media.record import FrameHash, HashRecord
 from mediamatch.services.identify import note_interest, series_of_media
 from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.store import repo
@@ -41,7 +42,7 @@ def as_record(query: HashQuery) -> HashRecord:
     value = query.value.lower()
     expected = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}[query.signal]
     if len(value) != expected:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"a {query.signal} value is {expected} hex digits, got {len(value)}")
+        raise HTTPException(422, f"a {query.signal} value is {expected} hex digits, got {len(value)}")
     fields: dict[str, object] = {query.signal: value}
     if query.signal == "pdq":
         fields["pdq_quality"] = query.quality
@@ -59,7 +60,8 @@ def answer(request: Request, session: SessionDep, principal: Principal, records:
             known=bool(matches),
             matches=[
                 MatchOut(media_id=m.media_id, series=list(m.series), category=m.category, baseline=m.baseline, victim_identified=m.victim_identified,
-                         signal=m.signal, distance=m.distance, transform=m.transform, known_from=list(origins.get(m.media_id, ())))  # fmt: skip
+                         signal=m.signal, distance=m.distance, transform=m.transform, known_from=list(origins.get(m.media_id, ())),
+                         query_seconds=list(m.query_seconds), known_seconds=list(m.known_seconds), query_share=m.query_share, known_share=m.known_share)  # fmt: skip
                 for m in matches
             ],
         )
@@ -77,6 +79,17 @@ def query_hashes(body: HashQueryBatch, request: Request, principal: Searcher, se
     return results
 
 
+@router.post("/query/video", response_model=QueryResult)
+def query_video(body: VideoQuery, request: Request, principal: Searcher, session: SessionDep) -> QueryResult:
+    """Look up one video by its frame hashes (and digests): known stills among its frames, known
+    videos it copies, cuts or contains (vPDQ's rule), each with the matched time ranges."""
+    frames = tuple(FrameHash(f.number, f.timestamp, f.pdq.lower(), f.quality) for f in body.frames)
+    record = HashRecord(path=body.label, sha256=body.sha256 and body.sha256.lower(), md5=body.md5 and body.md5.lower(), frames=frames)
+    [result] = answer(request, session, principal, [record])
+    audit(session, principal.event(AuditAction.SEARCH, "video", "", count=1, frames=len(frames), known=result.known))
+    return result
+
+
 @router.post("/query/file", response_model=list[QueryResult])
 async def query_file(request: Request, principal: Searcher, session: SessionDep, files: Annotated[list[UploadFile], File(description="Files to check; hashed here, never stored.")]) -> list[QueryResult]:
     """Hash uploaded files (all signals, PDQ with its 8 rotations/flips) and look them up. The
@@ -90,8 +103,24 @@ async def query_file(request: Request, principal: Searcher, session: SessionDep,
 
 @router.post("/match", response_model=list[PlatformResult])
 def platform_match(body: HashQueryBatch, request: Request, principal: Platform, session: SessionDep) -> list[PlatformResult]:
-    """For platforms: which indicators a batch of hashes matches, with signal and distance only."""
+    """For platforms: which indicators a batch of hashes matches, with signal and distance only.
+    The indicator is the id hash lists publish (a stored hash, not the media item), so a hit
+    reported back names exactly what matched."""
     records = [as_record(query) for query in body.queries]
     found = matcher(request).match(records, session)
     audit(session, principal.event(AuditAction.SEARCH, "platform-match", "", count=len(records), hits=sum(bool(m) for m in found)))
-    return [PlatformResult(label=record.path, matches=[PlatformMatch(indicator=m.media_id, signal=m.signal, distance=m.distance) for m in matches]) for record, matches in zip(records, found)]
+    keys = {match: _indicator_key(match) for matches in found for match in matches}
+    indicators = repo.indicator_ids(session, keys.values())
+    return [
+        PlatformResult(
+            label=record.path,
+            matches=[PlatformMatch(indicator=indicators[keys[m]], signal=m.signal, distance=m.distance) for m in matches if keys[m] in indicators],
+        )
+        for record, matches in zip(records, found)
+    ]
+
+
+def _indicator_key(match: Match) -> tuple[int, str, float | None]:
+    """What identifies the stored hash behind a match: a still's own row, or the frame of a
+    known video at the (first) time the match names."""
+    return (match.media_id, match.signal, match.known_seconds[0][0] if match.known_seconds else None)

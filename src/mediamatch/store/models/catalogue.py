@@ -2,10 +2,12 @@
 the victims shown are identified.
 
 One media item per distinct content (keyed by SHA-256); every further upload of the same bytes
-is a new contribution, never a second item. Signals are rows in `media_signals`, so a new
-signal type (video frame hashes, a future perceptual hash) needs no schema change. Victims and
-offenders carry only an opaque reference: real-world identities stay in the agencies' own case
-systems.
+is a new contribution, never a second item. An item imported from another system's hash list
+(Project VIC, ICSE, NCMEC) may have no SHA-256 yet: it is keyed by MD5/SHA-1 until someone
+contributes the file, which then completes that same item. Signals are rows in
+`media_signals`, so a new signal type (video frame hashes, a future perceptual hash) needs no
+schema change. Victims and offenders carry only an opaque reference: real-world identities
+stay in the agencies' own case systems.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -115,15 +118,21 @@ class MediaItem(Base):
     __tablename__ = "media_items"
     __table_args__ = (CheckConstraint("category BETWEEN 0 AND 4", name="category_range"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), unique=True)  # None: known by hashes only
     md5: Mapped[str] = mapped_column(String(32), index=True)
     sha1: Mapped[str] = mapped_column(String(40), index=True)
     media_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(BigInteger)
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[float | None] = mapped_column(Float)  # seconds, for videos
     category: Mapped[int] = mapped_column(Integer, default=1)
     baseline: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What Project VIC / ICSE records say that the catalogue models nowhere else; None: not stated.
+    distributed: Mapped[bool | None] = mapped_column(Boolean)
+    tags: Mapped[str | None] = mapped_column(Text)
+    submissions: Mapped[int | None] = mapped_column(Integer)  # ICSE "Number of submissions"
+    file_available: Mapped[bool | None] = mapped_column(Boolean)  # ICSE "File Available"
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     series: Mapped[list[Series]] = relationship(secondary=media_series)
     victims: Mapped[list[Victim]] = relationship(secondary=media_victims)
@@ -140,8 +149,10 @@ class MediaSignal(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     media_id: Mapped[int] = mapped_column(ForeignKey("media_items.id", ondelete="CASCADE"))
     signal: Mapped[str] = mapped_column(String(32))
-    value: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str] = mapped_column(String(512))  # PhotoDNA: 192 base64 or 288 hex characters
     quality: Mapped[int | None] = mapped_column(Integer)
+    # Seconds into the video of a frame hash (signal "vpdq"); None for whole-file signals.
+    timestamp: Mapped[float | None] = mapped_column(Float)
     media: Mapped[MediaItem] = relationship(back_populates="signals")
 
 

@@ -1,0 +1,234 @@
+"""The slim, read-only matcher service a platform runs (`mediamatch serve --role matcher`).
+
+It holds one signed hash list and answers lookups with indicator ids, signals and distances;
+it has no database, no catalogue and nothing to write, so it can run inside a platform's own
+network and nothing leaves it. Separate from the central app on purpose: none of the central
+server's routes, accounts or metadata exist here.
+
+- `GET /healthz`: the process answers.
+- `GET /readyz`: 503 until a verified list is loaded; while a delta loads it stays ready on
+  the old version and says which version it is loading.
+- `POST /v1/lookup`: a batch of {signal, value}.
+- Updates: deltas dropped in the `updates` folder are picked up by a poller, or at once by
+  `POST /v1/admin/reload` (only when a token is configured).
+- An optional bearer token guards `/v1/*`, for platforms that run the service centrally.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from mediamatch.exchange.hashlist import HashListError, load_public_key, read_hashlist
+from mediamatch.services.platform_matcher import Matcher
+
+MAX_QUERIES = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class MatcherSettings:
+    hashlist: Path
+    public_key: Path
+    updates: Path | None = None  # folder polled for *.delta files
+    token: str | None = None  # bearer token for /v1/*; None: open (run it inside your network)
+    poll_seconds: float = 30.0
+    max_queries: int = MAX_QUERIES
+
+
+class LookupQuery(BaseModel):
+    signal: Literal["md5", "sha1", "sha256", "pdq", "vpdq"]
+    value: str = Field(min_length=1, max_length=128, description="Hex digits.")
+
+
+class LookupBatch(BaseModel):
+    queries: list[LookupQuery] = Field(min_length=1, max_length=MAX_QUERIES)
+
+
+class HitOut(BaseModel):
+    indicator: int
+    signal: str
+    distance: int
+
+
+class LookupResult(BaseModel):
+    matches: list[HitOut]
+
+
+class LookupOut(BaseModel):
+    list: str
+    version: int
+    results: list[LookupResult]
+
+
+class ReloadOut(BaseModel):
+    version: int
+    applied: list[str]
+
+
+class MatcherService:
+    """The loaded matcher, the updates folder and what went wrong last, for /readyz."""
+
+    def __init__(self, settings: MatcherSettings) -> None:
+        self.settings = settings
+        self.matcher: Matcher | None = None
+        self.error: str | None = None
+        self.refused: dict[str, str] = {}  # delta file name -> why it was refused
+        self._stop = threading.Event()
+        self._updating = threading.Lock()
+        self._refused_as: dict[str, tuple[int, int]] = {}
+
+    def load(self) -> None:
+        try:
+            self.matcher = Matcher.from_hashlist(self.settings.hashlist, load_public_key(self.settings.public_key))
+            self.error = None
+            self.apply_updates()
+        except HashListError as exc:
+            self.error = str(exc)
+
+    def apply_updates(self) -> list[str]:
+        """Apply, in version order, every delta in the updates folder that continues the loaded
+        version; older ones are skipped, newer ones wait for their predecessor. A delta that is
+        refused is remembered with its reason and not retried."""
+        if self.matcher is None or self.settings.updates is None or not self.settings.updates.is_dir():
+            return []
+        applied: list[str] = []
+        with self._updating:
+            pending = {path for path in self.settings.updates.glob("*.delta") if self._refused_as.get(path.name) != _stamp(path)}
+            while pending:
+                chosen = None
+                for candidate in sorted(pending):
+                    try:
+                        delta = read_hashlist(candidate, self.matcher.public_key)
+                    except HashListError as exc:
+                        self._refuse(candidate, exc)
+                        pending.discard(candidate)
+                        continue
+                    if delta.header.get("previous_version") == self.matcher.version and delta.name == self.matcher.name:
+                        chosen = candidate
+                        break
+                    if delta.version <= self.matcher.version:
+                        pending.discard(candidate)  # already in the loaded version
+                if chosen is None:
+                    break
+                pending.discard(chosen)
+                try:
+                    self.matcher.apply_delta(chosen)
+                except HashListError as exc:
+                    self._refuse(chosen, exc)
+                    continue
+                applied.append(chosen.name)
+        return applied
+
+    def _refuse(self, path: Path, exc: HashListError) -> None:
+        """Remember why `path` was refused; it is tried again only once it changes (a copy
+        that was still being written). Drop files in as `NAME.delta.partial` and rename."""
+        self.refused[path.name] = str(exc)
+        self._refused_as[path.name] = _stamp(path)
+
+    def poll(self) -> None:
+        while not self._stop.wait(self.settings.poll_seconds):
+            self.apply_updates()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def authorised(request: Request) -> None:
+    """With a token configured, /v1/* needs `Authorization: Bearer <token>` (compared in
+    constant time)."""
+    token = request.app.state.service.settings.token
+    if token is None:
+        return
+    header = request.headers.get("authorization", "")
+    given = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+
+
+def loaded_matcher(request: Request) -> Matcher:
+    service: MatcherService = request.app.state.service
+    if service.matcher is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, service.error or "the hash list is still loading", headers={"Retry-After": "5"})
+    return service.matcher
+
+
+Loaded = Annotated[Matcher, Depends(loaded_matcher)]
+Authorised = Depends(authorised)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (-1, -1)
+    return stat.st_size, stat.st_mtime_ns
+
+
+def create_matcher_app(settings: MatcherSettings, *, background: bool = True) -> FastAPI:
+    """The matcher service for `settings`. The list loads in a background thread (readiness
+    says when); with `background=False` it loads before this returns (tests, tools)."""
+    service = MatcherService(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if background:
+            threading.Thread(target=service.load, name="hashlist-load", daemon=True).start()
+            if settings.updates is not None:
+                threading.Thread(target=service.poll, name="hashlist-updates", daemon=True).start()
+        yield
+        service.stop()
+
+    app = FastAPI(title="mediamatch matcher", summary="Read-only lookups against a signed hash list.", version="1", lifespan=lifespan)
+    app.state.service = service
+    if not background:
+        service.load()
+
+    @app.get("/healthz", tags=["health"])
+    def health() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def ready() -> JSONResponse:
+        """Ready once a verified list is loaded; during an update, ready on the old version."""
+        matcher = service.matcher
+        if matcher is None:
+            body = {"ready": False, "error": service.error, "loading": service.error is None}
+            return JSONResponse(body, status.HTTP_503_SERVICE_UNAVAILABLE)
+        body = {
+            "ready": True, "list": matcher.name, "version": matcher.version, "updating_to": matcher.updating_to,
+            "counts": matcher.counts(), "refused_updates": service.refused,
+        }  # fmt: skip
+        return JSONResponse(body)
+
+    @app.post("/v1/lookup", response_model=LookupOut, dependencies=[Authorised], tags=["lookup"])
+    def lookup(body: LookupBatch, matcher: Loaded) -> LookupOut:
+        """Which indicators each hash matches: MD5/SHA-1/SHA-256 exactly, PDQ within 31 bits.
+        Only the indicator id, signal and distance are known here."""
+        if len(body.queries) > settings.max_queries:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"at most {settings.max_queries} queries per request")
+        try:
+            found = matcher.lookup_many([(query.signal, query.value) for query in body.queries])
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        results = [LookupResult(matches=[HitOut(indicator=h.indicator, signal=h.signal, distance=h.distance) for h in hits]) for hits in found]
+        return LookupOut(list=matcher.name, version=matcher.version, results=results)
+
+    @app.post("/v1/admin/reload", response_model=ReloadOut, dependencies=[Authorised], tags=["admin"])
+    def reload(matcher: Loaded) -> ReloadOut:
+        """Apply the deltas waiting in the updates folder now. Needs the service's token."""
+        if settings.token is None:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "reload is enabled only when the service has a token (--token-file)")
+        applied = service.apply_updates()
+        return ReloadOut(version=matcher.version, applied=applied)
+
+    return app

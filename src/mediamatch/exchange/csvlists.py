@@ -1,0 +1,145 @@
+"""Platform hash lists as plain text: ThreatExchange "file" lists and NCMEC-style CSV rows.
+
+Two layouts, told apart by the first line:
+
+- **Signal lines**, python-threatexchange's file collaboration (facebook/ThreatExchange,
+  python-threatexchange/threatexchange/exchanges/impl/file_api.py): one signal per line,
+  `signal_type value` (split at the first space), or a bare value when the list's signal type
+  is given separately. We also take a comma or tab as the separator, blank lines and `#`
+  comments. A bare 32- or 40-digit hex value is an MD5 or SHA-1; a bare 64-digit one could be
+  SHA-256 or PDQ, so it needs the signal type.
+- **Rows with a header**, as NCMEC's hash sharing entries carry them (python-threatexchange
+  exchanges/clients/ncmec/hash_api.py: an entry `id`, its `classification` such as "A1", and
+  fingerprints `md5`, `sha1`, `pdna` (PhotoDNA), `pdq`): a comma-separated file whose header
+  names some of `id, md5, sha1, sha256, pdq, pdna|photodna, classification, category,
+  baseline, series, type`. An NCMEC classification is kept as the item's tags; it is not a
+  Project VIC category, so `category` stays unset unless a column gives it.
+
+Signal type names are python-threatexchange's (`pdq`, `video_md5`, `photodna`) plus ours
+(`md5`, `sha1`, `sha256`, `pdna` for NCMEC's PhotoDNA). Other types it knows (`url`,
+`raw_text`, `tmk_pdqf`, `vpdq`) are not kept by the catalogue: such lines are reported, not
+guessed at.
+
+We write rows (`id,md5,sha1,sha256,pdq,photodna,category,baseline`: what a platform needs to
+match and to prioritise, nothing about series or victims) or signal lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from enum import StrEnum
+from typing import IO
+
+from mediamatch.exchange.records import (
+    HEX_LENGTHS,
+    ExchangeFormatError,
+    ExchangeRecord,
+    RecordError,
+    format_flag,
+    parse_flag,
+    parse_int,
+    parse_text,
+)
+
+SIGNAL_TYPES = {
+    "md5": "md5", "video_md5": "md5", "photo_md5": "md5",
+    "sha1": "sha1", "sha256": "sha256", "pdq": "pdq",
+    "photodna": "photodna", "pdna": "photodna",
+}  # fmt: skip
+ROW_COLUMNS = ("id", "md5", "sha1", "sha256", "pdq", "photodna", "category", "baseline")
+_ROW_FIELDS = {
+    "id": "source_id", "md5": "md5", "sha1": "sha1", "sha256": "sha256", "pdq": "pdq", "photodna": "photodna",
+    "pdna": "photodna", "category": "category", "baseline": "baseline", "series": "series", "type": "media_type",
+    "classification": "tags",
+}  # fmt: skip
+_PARSERS = {"category": parse_int, "baseline": parse_flag}
+_HASH_COLUMNS = {"md5", "sha1", "sha256", "pdq", "photodna", "pdna"}
+_HEX = re.compile(r"^[0-9a-f]{32,}$")  # a value, so the line is an entry, not a header
+_SEPARATOR = re.compile(r"[ ,\t]+")
+_BARE_BY_LENGTH = {32: "md5", 40: "sha1"}
+
+
+class Layout(StrEnum):
+    ROWS = "rows"
+    SIGNALS = "signals"
+
+
+def read_csv_list(stream: IO[str], signal_type: str | None = None) -> Iterator[ExchangeRecord | RecordError]:
+    """Every entry of a hash list, in file order, or the error of its line ("line N").
+
+    `signal_type` is the type of bare values (a list of one signal type). `stream` is text
+    opened with newline=""; a byte-order mark is skipped."""
+    if signal_type is not None and signal_type.lower() not in SIGNAL_TYPES:
+        raise ExchangeFormatError(f"unknown signal type {signal_type!r}; known: {', '.join(sorted(SIGNAL_TYPES))}")
+    numbered = ((number, line.lstrip("\ufeff") if number == 1 else line) for number, line in enumerate(stream, start=1))
+    entries = ((number, line) for number, line in numbered if line.strip() and not line.lstrip().startswith("#"))
+    first = next(entries, None)
+    if first is None:
+        return
+    header = [name.strip().lower() for name in next(csv.reader([first[1]]))]
+    if set(header) & _HASH_COLUMNS and not any(_HEX.match(cell) for cell in header):
+        yield from _rows(header, entries)
+    else:
+        yield from _signal_lines([first], signal_type)
+        yield from _signal_lines(entries, signal_type)
+
+
+def _rows(header: list[str], lines: Iterator[tuple[int, str]]) -> Iterator[ExchangeRecord | RecordError]:
+    for number, line in lines:
+        position = f"line {number}"
+        try:
+            cells = next(csv.reader([line]))
+            if len(cells) > len(header):
+                raise ValueError(f"{len(cells)} cells for {len(header)} columns")
+            fields: dict[str, object] = {}
+            for name, cell in zip(header, cells):
+                if name in _ROW_FIELDS:
+                    fields[_ROW_FIELDS[name]] = _PARSERS.get(name, parse_text)(cell, name)
+            yield ExchangeRecord(**fields, position=position)  # type: ignore[arg-type]
+        except (ValueError, csv.Error) as exc:
+            yield RecordError(position, str(exc))
+
+
+def _signal_lines(lines: Iterable[tuple[int, str]], signal_type: str | None) -> Iterator[ExchangeRecord | RecordError]:
+    for number, line in lines:
+        position = f"line {number}"
+        parts = _SEPARATOR.split(line.strip(), maxsplit=1)
+        if len(parts) == 2:
+            kind, value = parts[0].lower(), parts[1].strip()
+        else:
+            value = parts[0]
+            kind = (signal_type or _BARE_BY_LENGTH.get(len(value), "")).lower()
+            if not kind:
+                yield RecordError(position, f"a bare value of {len(value)} characters needs its signal type (sha256 or pdq): give it on the line or for the list")
+                continue
+        if kind not in SIGNAL_TYPES:
+            yield RecordError(position, f"signal type {kind!r} is not kept by this catalogue (known: {', '.join(sorted(SIGNAL_TYPES))})")
+            continue
+        try:
+            yield ExchangeRecord(**{SIGNAL_TYPES[kind]: value}, position=position)  # type: ignore[arg-type]
+        except ValueError as exc:
+            yield RecordError(position, str(exc))
+
+
+def write_csv_list(records: Iterable[ExchangeRecord], out: IO[str], layout: Layout = Layout.ROWS) -> int:
+    """Write `records` as rows (one per item) or signal lines (one per hash); returns how many
+    items were written."""
+    count = 0
+    if layout is Layout.ROWS:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(ROW_COLUMNS)
+        for record in records:
+            writer.writerow([
+                record.source_id or "", record.md5 or "", record.sha1 or "", record.sha256 or "", record.pdq or "",
+                record.photodna or "", "" if record.category is None else record.category, format_flag(record.baseline),
+            ])  # fmt: skip
+            count += 1
+        return count
+    for record in records:
+        for kind in (*HEX_LENGTHS, "photodna"):
+            if value := getattr(record, kind):
+                out.write(f"{kind} {value}\n")
+        count += 1
+    return count

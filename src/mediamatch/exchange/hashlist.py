@@ -1,0 +1,516 @@
+"""Signed hash lists: the versioned file that platforms receive, and deltas between versions.
+
+Never pickle: the file is a fixed prefix, a canonical JSON header, packed arrays, and an
+Ed25519 signature over everything before it. docs/hashlist-format.md describes the layout for
+people who write their own reader; in short (integers little-endian):
+
+    offset  size  field
+    0       8     magic b"MMHLIST\\0"
+    8       4     format version (uint32) = 1
+    12      4     header length H (uint32)
+    16      8     payload length P (uint64)
+    24      40    zero padding to 64
+    64      H     header: canonical JSON (sorted keys, no spaces, ASCII), zero-padded to 64
+    ...     P     payload: per section, ids uint64[n] then hashes uint8[n][w], each 64-aligned
+    ...     64    Ed25519 signature of every byte before it
+
+Why a signature over the whole file AND a SHA-256 of the payload in the header: the signature
+is what a platform trusts; the hash tells a damaged download ("payload does not match its
+SHA-256") apart from a forged or wrongly keyed one ("signature does not verify").
+
+A delta (kind "delta") holds, per signal, the indicators added and removed between version
+N-1 and N, the SHA-256 of the payload it applies to, and the full header and signature of
+version N: applying it rebuilds version N byte for byte, so the result is verified like any
+list and a platform never has to trust the delta's arithmetic.
+
+Loading never loops over entries in Python: the file is memory-mapped and each section is a
+numpy view of it, so 10M PDQ entries open as fast as they can be hashed for verification.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+import os
+import re
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+MAGIC = b"MMHLIST\0"
+FORMAT_VERSION = 1
+FORMAT_NAME = "mediamatch-hashlist"
+SIGNATURE_BYTES = 64
+_PREFIX = struct.Struct("<8sIIQ")
+_ALIGN = 64
+MAX_HEADER_BYTES = 1 << 20  # a header names a few sections and a filter: more is damage
+
+#: Width in bytes of the signals the catalogue knows; others (e.g. "vpdq") state their own.
+KNOWN_WIDTHS: Mapping[str, int] = {"md5": 16, "sha1": 20, "sha256": 32, "pdq": 32, "vpdq": 32}
+FULL_PARTS = ("entries",)
+DELTA_PARTS = ("removed", "added")
+_SIGNAL_NAME = re.compile(r"[a-z0-9_]{1,32}")
+
+Kind = Literal["full", "delta"]
+
+
+class HashListError(ValueError):
+    """A hash list or delta that must not be used, with the reason in words."""
+
+
+# --- keys --------------------------------------------------------------------------------
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    """Fingerprint of a public key: the first 32 hex digits of the SHA-256 of its raw bytes."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def generate_keypair(private_path: Path) -> Path:
+    """Write a new Ed25519 private key (PEM, mode 0600, refused if the file exists) and its
+    public key beside it as `<name>.pub`; returns the public key's path."""
+    public_path = private_path.with_name(private_path.name + ".pub")
+    for path in (private_path, public_path):
+        if path.exists():
+            raise HashListError(f"{path} exists; refusing to overwrite a signing key")
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    public_path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return public_path
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise HashListError(f"{path}: not a readable Ed25519 private key ({exc})") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise HashListError(f"{path}: not an Ed25519 private key")
+    return key
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise HashListError(f"{path}: not a readable Ed25519 public key ({exc})") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise HashListError(f"{path}: not an Ed25519 public key")
+    return key
+
+
+# --- the in-memory form ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One signal's entries of one part: ids ascending and unique, hashes row for row."""
+
+    ids: np.ndarray  # uint64 [n]
+    hashes: np.ndarray  # uint8 [n, width]
+
+    @classmethod
+    def of(cls, ids: np.ndarray, hashes: np.ndarray, width: int) -> Section:
+        """A section from any ids and hashes: sorted by id, duplicates refused."""
+        ids = np.asarray(ids, np.uint64).ravel()
+        hashes = np.asarray(hashes, np.uint8).reshape(-1, width)
+        if len(ids) != len(hashes):
+            raise HashListError(f"{len(ids)} ids for {len(hashes)} hashes")
+        order = np.argsort(ids, kind="stable")
+        ids, hashes = ids[order], hashes[order]
+        if len(ids) > 1 and not np.all(ids[1:] > ids[:-1]):
+            raise HashListError("an indicator id appears twice in one section")
+        return cls(ids, hashes)
+
+    @property
+    def width(self) -> int:
+        return int(self.hashes.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def empty_section(width: int) -> Section:
+    return Section(np.zeros(0, np.uint64), np.zeros((0, width), np.uint8))
+
+
+@dataclass(frozen=True, slots=True)
+class HashList:
+    """A verified list or delta: the header's fields and the sections, keyed (part, signal)."""
+
+    header: Mapping[str, Any]
+    sections: Mapping[tuple[str, str], Section]
+    raw_header: bytes = field(repr=False)
+    signature: bytes = field(repr=False)
+
+    @property
+    def kind(self) -> Kind:
+        return self.header["kind"]
+
+    @property
+    def name(self) -> str:
+        return self.header["name"]
+
+    @property
+    def version(self) -> int:
+        return self.header["version"]
+
+    @property
+    def payload_sha256(self) -> str:
+        return self.header["payload_sha256"]
+
+    @property
+    def signals(self) -> list[str]:
+        return sorted({signal for _, signal in self.sections})
+
+    def section(self, part: str, signal: str) -> Section:
+        found = self.sections.get((part, signal))
+        return found if found is not None else empty_section(KNOWN_WIDTHS.get(signal, 32))
+
+    def counts(self) -> dict[str, int] | dict[str, dict[str, int]]:
+        """{signal: entries} for a list; {"added"|"removed": {signal: n}} for a delta."""
+        if self.kind == "full":
+            return {signal: len(section) for (_, signal), section in sorted(self.sections.items())}
+        return {part: {s: len(sec) for (p, s), sec in sorted(self.sections.items()) if p == part} for part in DELTA_PARTS}
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+def _aligned(offset: int) -> int:
+    return (offset + _ALIGN - 1) // _ALIGN * _ALIGN
+
+
+def canonical(header: Mapping[str, Any]) -> bytes:
+    """The one byte form of a header: what is signed, and what a delta re-creates."""
+    return json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
+
+
+def _section_order(sections: Mapping[tuple[str, str], Section]) -> list[tuple[str, str]]:
+    parts = FULL_PARTS + DELTA_PARTS
+    return sorted(sections, key=lambda key: (parts.index(key[0]), key[1]))
+
+
+def _layout(described: list[dict[str, Any]]) -> tuple[list[tuple[int, int]], int]:
+    """(ids offset, hashes offset) of each described section, relative to the payload, and
+    the payload length. Derived from counts and widths alone, so sections cannot overlap."""
+    offsets, offset = [], 0
+    for entry in described:
+        count, width = entry["count"], entry["hash_bytes"]
+        ids_at = offset
+        hashes_at = _aligned(ids_at + 8 * count)
+        offsets.append((ids_at, hashes_at))
+        offset = _aligned(hashes_at + width * count)
+    return offsets, offset
+
+
+def _payload(sections: Mapping[tuple[str, str], Section]) -> tuple[list[dict[str, Any]], bytearray]:
+    described = [{"part": part, "signal": signal, "count": len(sections[(part, signal)]), "hash_bytes": sections[(part, signal)].width} for part, signal in _section_order(sections)]
+    offsets, length = _layout(described)
+    payload = bytearray(length)
+    view = np.frombuffer(payload, np.uint8)
+    for entry, (ids_at, hashes_at) in zip(described, offsets):
+        section = sections[(entry["part"], entry["signal"])]
+        view[ids_at : ids_at + 8 * len(section)] = np.ascontiguousarray(section.ids, "<u8").view(np.uint8)
+        view[hashes_at : hashes_at + section.width * len(section)] = np.ascontiguousarray(section.hashes).ravel()
+    return described, payload
+
+
+def _assemble(header: Mapping[str, Any], payload: bytes | bytearray, private_key: Ed25519PrivateKey) -> tuple[bytearray, bytes]:
+    raw = canonical(header)
+    header_end = _aligned(_ALIGN + len(raw))
+    body = bytearray(header_end + len(payload) + SIGNATURE_BYTES)
+    body[: _PREFIX.size] = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(raw), len(payload))
+    body[_ALIGN : _ALIGN + len(raw)] = raw
+    body[header_end : header_end + len(payload)] = payload
+    signed = memoryview(body)[: len(body) - SIGNATURE_BYTES]
+    signature = private_key.sign(signed)
+    signed.release()
+    body[-SIGNATURE_BYTES:] = signature
+    return body, signature
+
+
+def _check_sections(sections: Mapping[tuple[str, str], Section], parts: tuple[str, ...]) -> None:
+    for part, signal in sections:
+        if part not in parts:
+            raise HashListError(f"a {'/'.join(parts)} file has no {part!r} section")
+        if not _SIGNAL_NAME.fullmatch(signal):
+            raise HashListError(f"signal name {signal!r} is not 1-32 of a-z, 0-9, _")
+        width = sections[(part, signal)].width
+        if KNOWN_WIDTHS.get(signal, width) != width:
+            raise HashListError(f"a {signal} hash is {KNOWN_WIDTHS[signal]} bytes, not {width}")
+
+
+def _write_atomically(path: Path, data: bytes | bytearray) -> None:
+    temp = path.with_name(path.name + ".partial")
+    with open(temp, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    temp.replace(path)
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    return (moment or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What was written: the file's SHA-256 and size, and the signed header (for a delta)."""
+
+    path: Path
+    sha256: str
+    size: int
+    header: Mapping[str, Any]
+    signature: bytes
+
+
+def write_hashlist(
+    path: Path,
+    sections: Mapping[tuple[str, str], Section],
+    private_key: Ed25519PrivateKey,
+    *,
+    name: str,
+    version: int,
+    previous_version: int | None = None,
+    list_filter: Mapping[str, Any] | None = None,
+    created_at: str | None = None,
+) -> Written:
+    """Sign and write a full list (sections keyed ("entries", signal)), atomically."""
+    _check_sections(sections, FULL_PARTS)
+    if version < 1 or (previous_version is not None and previous_version != version - 1):
+        raise HashListError(f"version {version} cannot follow version {previous_version}")
+    described, payload = _payload(sections)
+    header = {
+        "format": FORMAT_NAME, "kind": "full", "name": name, "version": version, "previous_version": previous_version,
+        "created_at": created_at or utc_timestamp(), "filter": dict(list_filter or {}), "key_id": key_id(private_key.public_key()),
+        "payload_sha256": hashlib.sha256(payload).hexdigest(), "sections": described,
+    }  # fmt: skip
+    body, signature = _assemble(header, payload, private_key)
+    _write_atomically(path, body)
+    return Written(path, hashlib.sha256(body).hexdigest(), len(body), header, signature)
+
+
+def diff(old: HashList, new: HashList) -> dict[tuple[str, str], Section]:
+    """Per signal, the entries of `old` absent from `new` ("removed") and of `new` absent from
+    `old` ("added"), matched on (id, hash) with sorted-array operations."""
+    found: dict[tuple[str, str], Section] = {}
+    for signal in sorted(set(old.signals) | set(new.signals)):
+        before, after = old.section("entries", signal), new.section("entries", signal)
+        width = max(before.width, after.width)
+        for part, source, other in (("removed", before, after), ("added", after, before)):
+            keep = ~_present(source, other)
+            if keep.any():
+                found[(part, signal)] = Section(np.asarray(source.ids)[keep], np.asarray(source.hashes)[keep].reshape(-1, width))
+    return found
+
+
+def _present(section: Section, other: Section) -> np.ndarray:
+    """Whether each entry of `section` is in `other` with the same hash (both sorted by id)."""
+    if not len(other) or not len(section):
+        return np.zeros(len(section), bool)
+    rows = np.minimum(np.searchsorted(other.ids, section.ids), len(other) - 1)
+    same_id = np.asarray(other.ids)[rows] == np.asarray(section.ids)
+    same_hash = np.all(np.asarray(other.hashes)[rows] == np.asarray(section.hashes), axis=1)
+    return same_id & same_hash
+
+
+def write_delta(path: Path, old: HashList, new: HashList, target: Written, private_key: Ed25519PrivateKey) -> Written:
+    """Sign and write the delta that turns `old` into `new` (whose written form is `target`)."""
+    if old.name != new.name or new.version != old.version + 1:
+        raise HashListError(f"a delta goes from one version to the next of one list, not {old.name} v{old.version} to {new.name} v{new.version}")
+    sections = diff(old, new)
+    described, payload = _payload(sections)
+    header = {
+        "format": FORMAT_NAME, "kind": "delta", "name": new.name, "version": new.version, "previous_version": old.version,
+        "created_at": new.header["created_at"], "filter": new.header["filter"], "key_id": key_id(private_key.public_key()),
+        "payload_sha256": hashlib.sha256(payload).hexdigest(), "sections": described,
+        "base_payload_sha256": old.payload_sha256, "target_header": dict(target.header), "target_signature": target.signature.hex(),
+    }  # fmt: skip
+    body, signature = _assemble(header, payload, private_key)
+    _write_atomically(path, body)
+    return Written(path, hashlib.sha256(body).hexdigest(), len(body), header, signature)
+
+
+# --- reading and verifying ---------------------------------------------------------------
+
+
+def read_hashlist(path: Path, public_key: Ed25519PublicKey) -> HashList:
+    """Open, check and verify a list or delta; its arrays are views of the memory-mapped file.
+
+    Refused with a HashListError saying what is wrong: not a hash list, an unknown format
+    version, a truncated or extended file, a damaged header or payload, a signature that does
+    not verify with `public_key`, or entries out of order."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size < _ALIGN + SIGNATURE_BYTES:
+                raise HashListError(f"{path}: too short to be a hash list ({size} bytes); truncated?")
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except OSError as exc:
+        raise HashListError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return parse(memoryview(mapped), public_key, str(path))
+
+
+def parse(data: memoryview | bytes, public_key: Ed25519PublicKey, label: str = "hash list") -> HashList:
+    """`read_hashlist` for bytes already in memory."""
+    data = memoryview(data)
+    size = len(data)
+    if size < _ALIGN + SIGNATURE_BYTES:
+        raise HashListError(f"{label}: too short to be a hash list ({size} bytes); truncated?")
+    magic, version, header_length, payload_length = _PREFIX.unpack(data[: _PREFIX.size])
+    if magic != MAGIC:
+        raise HashListError(f"{label}: not a mediamatch hash list (bad magic {bytes(magic)!r})")
+    if version != FORMAT_VERSION:
+        raise HashListError(f"{label}: hash list format version {version}; this mediamatch reads version {FORMAT_VERSION} (upgrade it)")
+    if header_length > MAX_HEADER_BYTES:
+        raise HashListError(f"{label}: header length {header_length} is implausible; the file is damaged")
+    header_end = _aligned(_ALIGN + header_length)
+    expected = header_end + payload_length + SIGNATURE_BYTES
+    if size != expected:
+        what = "truncated" if size < expected else "has extra bytes at the end"
+        raise HashListError(f"{label}: {what} ({size} bytes; its prefix says {expected})")
+    if any(data[_PREFIX.size : _ALIGN]):
+        raise HashListError(f"{label}: damaged prefix (padding is not zero)")
+    raw = bytes(data[_ALIGN : _ALIGN + header_length])
+    header = _decode_header(raw, label)
+    described = header["sections"]
+    offsets, length = _layout(described)
+    if length != payload_length:
+        raise HashListError(f"{label}: header describes {length} payload bytes, prefix says {payload_length}; the file is damaged")
+    payload = data[header_end : header_end + payload_length]
+    if hashlib.sha256(payload).hexdigest() != header["payload_sha256"]:
+        raise HashListError(f"{label}: payload does not match its SHA-256; the file is damaged or was altered")
+    signature = bytes(data[size - SIGNATURE_BYTES :])
+    expected_key = key_id(public_key)
+    if header["key_id"] != expected_key:
+        raise HashListError(f"{label}: signed with key {header['key_id']}, but the public key given is {expected_key}")
+    try:
+        public_key.verify(signature, data[: size - SIGNATURE_BYTES])
+    except InvalidSignature:
+        raise HashListError(f"{label}: signature does not verify with key {expected_key}; the file was altered") from None
+    sections: dict[tuple[str, str], Section] = {}
+    for entry, (ids_at, hashes_at) in zip(described, offsets):
+        count, width = entry["count"], entry["hash_bytes"]
+        ids = np.frombuffer(payload, "<u8", count, ids_at)
+        hashes = np.frombuffer(payload, np.uint8, count * width, hashes_at).reshape(count, width)
+        if count > 1 and not np.all(ids[1:] > ids[:-1]):
+            raise HashListError(f"{label}: {entry['part']} {entry['signal']} ids are not in ascending order without repeats")
+        sections[(entry["part"], entry["signal"])] = Section(ids, hashes)
+    return HashList(header, sections, raw, signature)
+
+
+def _decode_header(raw: bytes, label: str) -> dict[str, Any]:
+    try:
+        header = json.loads(raw.decode("ascii"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise HashListError(f"{label}: header is not readable JSON; the file is damaged") from None
+    if not isinstance(header, dict) or canonical(header) != raw:
+        raise HashListError(f"{label}: header is not in canonical form; the file is damaged or was altered")
+    try:
+        _check_header(header)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise HashListError(f"{label}: header is invalid ({exc}); the file is damaged") from None
+    return header
+
+
+def _check_header(header: dict[str, Any]) -> None:
+    if header["format"] != FORMAT_NAME or header["kind"] not in ("full", "delta"):
+        raise ValueError(f"format {header['format']!r} kind {header['kind']!r}")
+    if not isinstance(header["name"], str) or not isinstance(header["version"], int) or header["version"] < 1:
+        raise ValueError("name or version")
+    if not all(isinstance(header[name], str) for name in ("key_id", "payload_sha256", "created_at")) or not isinstance(header["filter"], dict):
+        raise ValueError("key id, payload SHA-256, creation time or filter")
+    if header["previous_version"] is not None and header["previous_version"] != header["version"] - 1:
+        raise ValueError(f"version {header['version']} cannot follow {header['previous_version']!r}")
+    parts = FULL_PARTS if header["kind"] == "full" else DELTA_PARTS
+    seen = set()
+    for entry in header["sections"]:
+        part, signal, count, width = entry["part"], entry["signal"], entry["count"], entry["hash_bytes"]
+        if part not in parts or not isinstance(signal, str) or not _SIGNAL_NAME.fullmatch(signal) or (part, signal) in seen:
+            raise ValueError(f"section {part!r} {signal!r}")
+        if not (isinstance(count, int) and isinstance(width, int) and count >= 0 and 1 <= width <= 256):
+            raise ValueError(f"section {part} {signal}: count {count!r}, width {width!r}")
+        if KNOWN_WIDTHS.get(signal, width) != width:
+            raise ValueError(f"a {signal} hash is {KNOWN_WIDTHS[signal]} bytes, not {width}")
+        seen.add((part, signal))
+    if header["kind"] == "delta":
+        _check_header(header["target_header"])
+        if header["target_header"]["kind"] != "full" or header["target_header"]["version"] != header["version"]:
+            raise ValueError("target header is not the full list of this version")
+        bytes.fromhex(header["target_signature"])
+
+
+# --- applying a delta --------------------------------------------------------------------
+
+
+def check_delta_fits(base: HashList, delta: HashList) -> None:
+    """Refuse a delta meant for another list or version than `base`."""
+    if delta.kind != "delta":
+        raise HashListError(f"{delta.name} v{delta.version} is a full list, not a delta")
+    if base.kind != "full":
+        raise HashListError("a delta applies to a full list, not to another delta")
+    if delta.name != base.name:
+        raise HashListError(f"this delta is for list {delta.name!r}, not {base.name!r}")
+    if delta.header["previous_version"] != base.version:
+        raise HashListError(f"this delta turns version {delta.header['previous_version']} into {delta.version}; the list given is version {base.version}")
+    if delta.header["base_payload_sha256"] != base.payload_sha256:
+        raise HashListError(f"this delta was made from a different version {base.version} of {base.name!r} (payload SHA-256 differs)")
+
+
+def applied_sections(base: HashList, delta: HashList) -> dict[tuple[str, str], Section]:
+    """The sections of the next version: `base` minus the delta's removals plus its additions."""
+    check_delta_fits(base, delta)
+    result: dict[tuple[str, str], Section] = {}
+    for entry in delta.header["target_header"]["sections"]:
+        signal = entry["signal"]
+        current = base.section("entries", signal)
+        removed, added = delta.section("removed", signal), delta.section("added", signal)
+        gone = _present(removed, current)
+        if not gone.all():
+            raise HashListError(f"this delta removes {signal} indicator {int(removed.ids[~gone][0])}, which version {base.version} does not hold")
+        keep = np.ones(len(current), bool)
+        if len(removed):
+            keep[np.searchsorted(current.ids, removed.ids)] = False
+        ids = np.concatenate([np.asarray(current.ids)[keep], np.asarray(added.ids)])
+        hashes = np.concatenate([np.asarray(current.hashes)[keep].reshape(-1, entry["hash_bytes"]), np.asarray(added.hashes).reshape(-1, entry["hash_bytes"])])
+        try:
+            result[("entries", signal)] = Section.of(ids, hashes, entry["hash_bytes"])
+        except HashListError:
+            raise HashListError(f"this delta adds a {signal} indicator that version {base.version} already holds") from None
+    return result
+
+
+def apply_delta(base: HashList, delta: HashList, public_key: Ed25519PublicKey) -> bytes:
+    """The full next version, byte for byte as the publisher signed it, verified."""
+    _, payload = _payload(applied_sections(base, delta))
+    header = delta.header["target_header"]
+    raw = canonical(header)
+    header_end = _aligned(_ALIGN + len(raw))
+    body = bytearray(header_end + len(payload) + SIGNATURE_BYTES)
+    body[: _PREFIX.size] = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(raw), len(payload))
+    body[_ALIGN : _ALIGN + len(raw)] = raw
+    body[header_end : header_end + len(payload)] = payload
+    body[-SIGNATURE_BYTES:] = bytes.fromhex(delta.header["target_signature"])
+    parse(memoryview(body), public_key, f"{base.name} v{delta.version} rebuilt from the delta")
+    return bytes(body)
+
+
+def apply_delta_file(base: Path, delta: Path, public_key: Ed25519PublicKey, out: Path) -> HashList:
+    """Verify `base` and `delta`, write the verified next version to `out` and return it."""
+    body = apply_delta(read_hashlist(base, public_key), read_hashlist(delta, public_key), public_key)
+    _write_atomically(out, body)
+    return read_hashlist(out, public_key)

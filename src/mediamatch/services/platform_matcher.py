@@ -1,0 +1,354 @@
+"""The platform matcher: a verified hash list in memory, answering "is this known?" with an
+indicator id, a signal and a distance, and nothing else.
+
+It holds no series, victim, case or agency data, because the list it loads holds none: what a
+platform learns from a hit is exactly what it would learn from the list itself.
+
+Updates without downtime: `apply_delta` builds the next state beside the current one and
+replaces it with one attribute assignment (atomic in Python), and every lookup reads the
+state once, so a lookup during an update is answered wholly by the old version or wholly by
+the new one. The next state does not rebuild what it keeps: removed indicators are masked out
+of the loaded arrays (one boolean per entry) and added ones go to a small overlay index, so a
+delta of 100k changes to a 10M list costs about as much as indexing 100k hashes. When the
+overlay grows past a quarter of the base, the state is rebuilt once (still beside the old one).
+
+Loading verifies the whole list (SHA-256 and Ed25519 over every byte) and memory-maps it: the
+hashes are never copied. The PDQ tables are built on the first load and saved beside the list
+(`<list>.pdq-index`, the index/persist.py format), so a restart only verifies and maps.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from mediamatch.exchange.hashlist import HashList, HashListError, Section, check_delta_fits, empty_section, load_public_key, read_hashlist
+from mediamatch.index.hamming import HASH_BYTES, MAX_RADIUS, PDQIndex
+from mediamatch.index.persist import IndexFileError, load_index, save_index
+from mediamatch.signals.registry import get_signal
+
+COMPACT_FRACTION = 4  # rebuild when the overlay holds more than base / 4 entries ...
+COMPACT_MIN = 65_536  # ... and more than this many
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A match: which indicator, on which signal, how far (0 for exact digests)."""
+
+    indicator: int
+    signal: str
+    distance: int
+
+
+class _Exact:
+    """Sorted fixed-width digests with their ids; looked up by binary search, batched."""
+
+    def __init__(self, ids: np.ndarray, hashes: np.ndarray) -> None:
+        width = hashes.shape[1]
+        keys = np.ascontiguousarray(hashes).view(f"V{width}").ravel()
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.ids = keys[order], np.asarray(ids)[order]
+        self.width = width
+
+    def search_many(self, queries: np.ndarray, radius: int = 0) -> list[list[tuple[int, int]]]:
+        wanted = np.ascontiguousarray(queries).view(f"V{self.width}").ravel()
+        low = np.searchsorted(self.keys, wanted, "left")
+        high = np.searchsorted(self.keys, wanted, "right")
+        return [[(int(i), 0) for i in self.ids[a:b]] for a, b in zip(low, high)]
+
+
+def _nearest(hit: tuple[int, int]) -> tuple[int, int]:
+    return hit[1], hit[0]
+
+
+def _build(kind: str, ids: np.ndarray, hashes: np.ndarray) -> PDQIndex | _Exact:
+    if kind == "hamming":
+        return PDQIndex.from_arrays(np.asarray(ids).view(np.int64), hashes)
+    return _Exact(ids, hashes)
+
+
+@dataclass(frozen=True, slots=True)
+class _SignalIndex:
+    """One signal's entries: a base (from the loaded list) with a mask of what was removed
+    since, and an overlay of what was added since. Never changed once built."""
+
+    signal: str
+    kind: str  # "exact" or "hamming", from the signal's own declaration
+    radius: int
+    width: int
+    base_ids: np.ndarray  # sorted
+    base_hashes: np.ndarray
+    base: PDQIndex | _Exact
+    live: np.ndarray | None = None  # per base row; None: every row
+    extra_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))  # sorted
+    extra_hashes: np.ndarray | None = None
+    extra: PDQIndex | _Exact | None = None
+
+    @classmethod
+    def of(cls, signal: str, kind: str, radius: int, section: Section, built: PDQIndex | _Exact | None = None) -> _SignalIndex:
+        return cls(signal, kind, radius, section.width, section.ids, section.hashes, built or _build(kind, section.ids, section.hashes))
+
+    def __len__(self) -> int:
+        live = len(self.base_ids) if self.live is None else int(self.live.sum())
+        return live + len(self.extra_ids)
+
+    def _base_rows(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row in the base of each id and whether it is there and live."""
+        rows = np.minimum(np.searchsorted(self.base_ids, ids), max(len(self.base_ids) - 1, 0))
+        there = (self.base_ids[rows] == ids) if len(self.base_ids) else np.zeros(len(ids), bool)
+        if self.live is not None:
+            there &= self.live[rows]
+        return rows, there
+
+    def search_many(self, queries: np.ndarray) -> list[list[Hit]]:
+        """Hits per query, nearest first (ties by indicator id)."""
+        found = self.base.search_many(queries, self.radius)
+        if self.live is not None:
+            found = [self._still_live(hits) for hits in found]
+        if self.extra is not None:
+            found = [sorted(a + b, key=_nearest) if b else a for a, b in zip(found, self.extra.search_many(queries, self.radius))]
+        signal = self.signal
+        return [[Hit(i, signal, d) for i, d in hits] for hits in found]
+
+    def _still_live(self, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        if not hits:
+            return hits
+        live = self._base_rows(np.fromiter((i for i, _ in hits), np.uint64, len(hits)))[1]
+        return [hit for hit, keep in zip(hits, live.tolist()) if keep]
+
+    def applied(self, removed: Section, added: Section) -> _SignalIndex:
+        """The next state of this signal: `removed` masked or dropped, `added` overlaid."""
+        rows, in_base = self._base_rows(np.asarray(removed.ids))
+        in_extra = np.isin(removed.ids, self.extra_ids)
+        if not np.all(in_base | in_extra):
+            missing = int(np.asarray(removed.ids)[~(in_base | in_extra)][0])
+            raise HashListError(f"the delta removes {self.signal} indicator {missing}, which the loaded version does not hold")
+        if len(added) and (self._base_rows(np.asarray(added.ids))[1].any() or np.isin(added.ids, self.extra_ids).any()):
+            raise HashListError(f"the delta adds a {self.signal} indicator the loaded version already holds")
+        live = self.live
+        if in_base.any():
+            live = np.ones(len(self.base_ids), bool) if live is None else live.copy()
+            live[rows[in_base]] = False
+        keep = ~np.isin(self.extra_ids, removed.ids)
+        extra_hashes = self.extra_hashes if self.extra_hashes is not None else np.zeros((0, self.width), np.uint8)
+        ids = np.concatenate([self.extra_ids[keep], np.asarray(added.ids, np.uint64)])
+        hashes = np.concatenate([extra_hashes[keep], np.asarray(added.hashes).reshape(-1, self.width)])
+        order = np.argsort(ids, kind="stable")
+        ids, hashes = ids[order], hashes[order]
+        base_live = len(self.base_ids) if live is None else int(live.sum())
+        if len(ids) > max(COMPACT_MIN, base_live // COMPACT_FRACTION):
+            mask = slice(None) if live is None else live
+            merged = Section.of(np.concatenate([self.base_ids[mask], ids]), np.concatenate([np.asarray(self.base_hashes)[mask], hashes]), self.width)
+            return _SignalIndex.of(self.signal, self.kind, self.radius, merged)
+        extra = _build(self.kind, ids, hashes) if len(ids) else None
+        return replace(self, live=live, extra_ids=ids, extra_hashes=hashes, extra=extra)
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    name: str
+    version: int
+    payload_sha256: str
+    signals: Mapping[str, _SignalIndex]
+    skipped: tuple[str, ...]  # signals in the list this installation cannot match
+
+    def counts(self) -> dict[str, int]:
+        return {signal: len(index) for signal, index in sorted(self.signals.items())}
+
+
+def _matching(signal: str, width: int) -> tuple[str, int] | None:
+    """(index kind, radius) for a signal, from its own declaration; None when unknown here."""
+    try:
+        declared = get_signal(signal)
+    except KeyError:
+        return None
+    if declared.index_kind == "hamming":
+        return ("hamming", min(declared.default_threshold, MAX_RADIUS)) if width == HASH_BYTES else None
+    return "exact", 0
+
+
+def _state_of(hashlist: HashList, cache_beside: Path | None = None) -> _State:
+    if hashlist.kind != "full":
+        raise HashListError(f"{hashlist.name} v{hashlist.version} is a delta; load the full list first")
+    signals, skipped = {}, []
+    for (_, signal), section in sorted(hashlist.sections.items()):
+        how = _matching(signal, section.width)
+        if how is None:
+            skipped.append(signal)
+            continue
+        kind, radius = how
+        built = _cached_tables(cache_beside, signal, hashlist.payload_sha256, section) if kind == "hamming" and cache_beside else None
+        signals[signal] = _SignalIndex.of(signal, kind, radius, section, built)
+    return _State(hashlist.name, hashlist.version, hashlist.payload_sha256, signals, tuple(skipped))
+
+
+def _cached_tables(list_path: Path, signal: str, payload_sha256: str, section: Section) -> PDQIndex:
+    """The Hamming index of a verified list's section, from `<list>.<signal>-index` (persist.py
+    format) when that was built from this very list, else built and saved there for next time.
+
+    Building the tables is most of a load (16 sorts of every hash: seconds at 10M); a restart
+    with the same list then only verifies the list and maps the saved tables. The saved file is
+    used only when its ids and hashes equal the verified list's, and searches run on the list's
+    own verified arrays, so a stale or damaged cache costs a rebuild, never a wrong answer."""
+    ids = np.asarray(section.ids).view(np.int64)
+    cache = list_path.with_name(f"{list_path.name}.{signal}-index")
+    state = cache.with_name(cache.name + ".json")
+    try:
+        if json.loads(state.read_text()) == {"payload_sha256": payload_sha256}:
+            cached = load_index(cache)
+            if np.array_equal(cached.ids, ids) and np.array_equal(cached.hashes, section.hashes) and (not len(ids) or int(cached.order.max()) < len(ids)):
+                cached.ids, cached.hashes = ids, section.hashes
+                return cached
+    except (OSError, ValueError, TypeError, IndexFileError):
+        pass  # no usable cache: build
+    index = PDQIndex.from_arrays(ids, section.hashes)
+    try:
+        state.unlink(missing_ok=True)  # never a state that describes another file
+        save_index(index, cache)
+        state.write_text(json.dumps({"payload_sha256": payload_sha256}))
+    except OSError:
+        pass  # a read-only folder: the next start builds again
+    return index
+
+
+class Matcher:
+    """Lookups against one verified hash list, kept current by deltas.
+
+    Thread-safe: lookups never lock; one update runs at a time."""
+
+    def __init__(self, public_key: Ed25519PublicKey, state: _State) -> None:
+        self.public_key = public_key
+        self._state = state
+        self._update = threading.Lock()
+        self.updating_to: int | None = None  # the version being loaded, while an update runs
+
+    @classmethod
+    def from_hashlist(cls, path: Path, public_key: Ed25519PublicKey | Path, *, cache: bool = True) -> Matcher:
+        """Verify the list at `path` with `public_key` (a key or a PEM file) and load it. With
+        `cache`, PDQ tables are kept beside the list (`<list>.pdq-index`) for a faster restart."""
+        key = load_public_key(public_key) if isinstance(public_key, Path) else public_key
+        return cls(key, _state_of(read_hashlist(path, key), path if cache else None))
+
+    @property
+    def ready(self) -> bool:
+        return self._state is not None
+
+    @property
+    def name(self) -> str:
+        return self._state.name
+
+    @property
+    def version(self) -> int:
+        return self._state.version
+
+    @property
+    def skipped_signals(self) -> tuple[str, ...]:
+        return self._state.skipped
+
+    def counts(self) -> dict[str, int]:
+        return self._state.counts()
+
+    def lookup(self, signal: str, value: str) -> list[Hit]:
+        return self.lookup_many([(signal, value)])[0]
+
+    def lookup_many(self, queries: Sequence[tuple[str, str]]) -> list[list[Hit]]:
+        """Hits for each (signal, hex value), nearest first. A signal the list does not hold
+        has no hits; a malformed value raises ValueError before anything is searched."""
+        state = self._state  # one version answers the whole batch
+        parsed = [_parse(signal, value) for signal, value in queries]
+        results: list[list[Hit]] = [[] for _ in queries]
+        for signal in {signal for signal, _ in parsed}:
+            index = state.signals.get(signal)
+            positions = [i for i, (s, _) in enumerate(parsed) if s == signal]
+            if index is None:
+                continue
+            if any(len(parsed[i][1]) != index.width for i in positions):
+                raise ValueError(f"a {signal} value is {index.width} bytes ({2 * index.width} hex digits)")
+            batch = np.frombuffer(b"".join(parsed[i][1] for i in positions), np.uint8).reshape(-1, index.width)
+            for position, hits in zip(positions, index.search_many(batch)):
+                results[position] = hits
+        return results
+
+    def apply_delta(self, path: Path) -> int:
+        """Verify the delta at `path`, build the next version beside the current one and swap
+        to it; returns the new version. A delta for another version or list is refused and
+        the current version keeps answering."""
+        with self._update:
+            delta = read_hashlist(path, self.public_key)
+            current = self._state
+            self.updating_to = delta.version
+            try:
+                self._state = _next_state(current, delta)
+            finally:
+                self.updating_to = None
+            return self._state.version
+
+    def load(self, path: Path) -> int:
+        """Replace the list with a newer full version (verified), e.g. after a key rotation."""
+        with self._update:
+            hashlist = read_hashlist(path, self.public_key)
+            if hashlist.name != self._state.name or hashlist.version <= self._state.version:
+                raise HashListError(f"{path}: {hashlist.name!r} v{hashlist.version} is not newer than the loaded {self._state.name!r} v{self._state.version}")
+            self.updating_to = hashlist.version
+            try:
+                self._state = _state_of(hashlist, path)
+            finally:
+                self.updating_to = None
+            return self._state.version
+
+
+def _next_state(current: _State, delta: HashList) -> _State:
+    check_delta_fits(_AsBase(current), delta)  # type: ignore[arg-type]
+    target = delta.header["target_header"]
+    signals = {}
+    for entry in target["sections"]:
+        signal = entry["signal"]
+        index = current.signals.get(signal)
+        if index is None:
+            how = _matching(signal, entry["hash_bytes"])
+            if how is None:
+                continue
+            index = _SignalIndex.of(signal, how[0], how[1], empty_section(entry["hash_bytes"]))
+        index = index.applied(delta.section("removed", signal), delta.section("added", signal))
+        if len(index) != entry["count"]:
+            raise HashListError(f"the delta leaves {len(index)} {signal} entries; version {delta.version} holds {entry['count']}")
+        signals[signal] = index
+    skipped = tuple(sorted({e["signal"] for e in target["sections"]} - signals.keys()))
+    return _State(current.name, delta.version, target["payload_sha256"], signals, skipped)
+
+
+@dataclass(frozen=True, slots=True)
+class _AsBase:
+    """The few fields of a loaded list that `check_delta_fits` compares."""
+
+    state: _State
+    kind: str = "full"
+
+    @property
+    def name(self) -> str:
+        return self.state.name
+
+    @property
+    def version(self) -> int:
+        return self.state.version
+
+    @property
+    def payload_sha256(self) -> str:
+        return self.state.payload_sha256
+
+
+def _parse(signal: str, value: str) -> tuple[str, bytes]:
+    text = value.strip().lower() if isinstance(value, str) else ""
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise ValueError(f"a {signal} value must be hex digits, got {str(value)[:80]!r}") from None
+    if not raw or len(raw) * 2 != len(text):
+        raise ValueError(f"a {signal} value must be hex digits, got {str(value)[:80]!r}")
+    return signal, raw

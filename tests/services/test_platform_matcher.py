@@ -1,0 +1,191 @@
+"""The platform matcher on real signed files: exact and near lookups (31 found, 32 not), only
+indicator, signal and distance revealed, deltas applied beside the live state, and lookups
+from other threads answered throughout an update."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from mediamatch.exchange.hashlist import HashListError, Section, read_hashlist, write_delta, write_hashlist
+from mediamatch.services import platform_matcher
+from mediamatch.services.platform_matcher import Hit, Matcher
+
+WIDTHS = {"md5": 16, "sha1": 20, "sha256": 32, "pdq": 32}
+
+
+def flipped(value: np.ndarray, bits: int, rng: np.random.Generator) -> np.ndarray:
+    mask = np.zeros(256, bool)
+    mask[rng.choice(256, bits, replace=False)] = True
+    return value ^ np.packbits(mask)
+
+
+def random_entries(rng: np.random.Generator, ids: range) -> dict[str, np.ndarray]:
+    return {signal: rng.integers(0, 256, (len(ids), width), dtype=np.uint8) for signal, width in WIDTHS.items()}
+
+
+@pytest.fixture
+def key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+def write(path: Path, key, entries: dict[str, tuple[np.ndarray, np.ndarray]], version: int):
+    sections = {("entries", s): Section.of(ids, hashes, WIDTHS[s]) for s, (ids, hashes) in entries.items()}
+    return write_hashlist(path, sections, key, name="l", version=version, previous_version=version - 1 if version > 1 else None)
+
+
+@pytest.fixture
+def lists(tmp_path: Path, key):
+    """v1: 2,000 indicators per signal (ids 1..2000 pdq, 10001.. others); v2: 300 pdq removed,
+    500 pdq and 10 md5 added; and the delta between them."""
+    rng = np.random.default_rng(7)
+    pdq_ids = np.arange(1, 2001, dtype=np.uint64)
+    pdq = rng.integers(0, 256, (2000, 32), dtype=np.uint8)
+    others = {s: (np.arange(10_001, 12_001, dtype=np.uint64) + 10_000 * n, rng.integers(0, 256, (2000, WIDTHS[s]), dtype=np.uint8)) for n, s in enumerate(("md5", "sha1", "sha256"))}
+    v1 = {"pdq": (pdq_ids, pdq), **others}
+    keep = np.ones(2000, bool)
+    keep[rng.choice(2000, 300, replace=False)] = False
+    new_pdq = rng.integers(0, 256, (500, 32), dtype=np.uint8)
+    md5_ids, md5 = others["md5"]
+    v2 = {
+        "pdq": (np.concatenate([pdq_ids[keep], np.arange(5001, 5501, dtype=np.uint64)]), np.concatenate([pdq[keep], new_pdq])),
+        "md5": (np.concatenate([md5_ids, np.arange(90_001, 90_011, dtype=np.uint64)]), np.concatenate([md5, rng.integers(0, 256, (10, 16), dtype=np.uint8)])),
+        "sha1": others["sha1"], "sha256": others["sha256"],
+    }
+    write(tmp_path / "v1", key, v1, 1)
+    target = write(tmp_path / "v2", key, v2, 2)
+    old, new = read_hashlist(tmp_path / "v1", key.public_key()), read_hashlist(tmp_path / "v2", key.public_key())
+    write_delta(tmp_path / "v2.delta", old, new, target, key)
+    return {"v1": v1, "v2": v2, "removed": pdq_ids[~keep], "dir": tmp_path}
+
+
+def test_exact_digests_and_pdq_within_31_not_32(lists, key) -> None:
+    matcher = Matcher.from_hashlist(lists["dir"] / "v1", key.public_key())
+    assert (matcher.name, matcher.version, matcher.ready) == ("l", 1, True)
+    assert matcher.counts() == {"md5": 2000, "pdq": 2000, "sha1": 2000, "sha256": 2000}
+    rng = np.random.default_rng(8)
+    for signal in ("md5", "sha1", "sha256"):
+        ids, hashes = lists["v1"][signal]
+        assert matcher.lookup(signal, hashes[17].tobytes().hex().upper()) == [Hit(int(ids[17]), signal, 0)]
+        assert matcher.lookup(signal, (hashes[17] ^ 1).tobytes().hex()) == []
+    ids, pdq = lists["v1"]["pdq"]
+    queries = []
+    for bits in (0, 1, 16, 30, 31, 32, 40):
+        queries.append(("pdq", flipped(pdq[100], bits, rng).tobytes().hex()))
+    found = matcher.lookup_many(queries)
+    for bits, hits in zip((0, 1, 16, 30, 31, 32, 40), found):
+        expected = [Hit(int(ids[100]), "pdq", bits)] if bits <= 31 else []
+        assert [h for h in hits if h.indicator == int(ids[100])] == expected, bits
+    assert [f.name for f in dataclasses.fields(Hit)] == ["indicator", "signal", "distance"]  # nothing else to leak
+
+
+def test_batches_mix_signals_and_bad_values_are_refused(lists, key) -> None:
+    pem = lists["dir"] / "signing.key.pub"
+    pem.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    matcher = Matcher.from_hashlist(lists["dir"] / "v1", pem)  # the key as a platform receives it: a PEM file
+    md5_ids, md5 = lists["v1"]["md5"]
+    pdq_ids, pdq = lists["v1"]["pdq"]
+    answers = matcher.lookup_many([("md5", md5[3].tobytes().hex()), ("pdq", pdq[3].tobytes().hex()), ("vpdq", "00" * 32)])
+    assert answers[0] == [Hit(int(md5_ids[3]), "md5", 0)]
+    assert answers[1][0] == Hit(int(pdq_ids[3]), "pdq", 0)
+    assert answers[2] == []  # a signal the list does not hold
+    for bad in ("xyz", "", "ab cd", "00" * 31):
+        with pytest.raises(ValueError, match="hex digits|bytes"):
+            matcher.lookup("pdq", bad)
+
+
+def test_applying_the_delta_answers_as_the_full_next_version(lists, key, monkeypatch) -> None:
+    for compact_min in (65_536, 100):  # overlay kept, and overlay folded into a rebuilt base
+        monkeypatch.setattr(platform_matcher, "COMPACT_MIN", compact_min)
+        matcher = Matcher.from_hashlist(lists["dir"] / "v1", key.public_key())
+        assert matcher.apply_delta(lists["dir"] / "v2.delta") == 2
+        full = Matcher.from_hashlist(lists["dir"] / "v2", key.public_key())
+        assert matcher.version == 2 and matcher.counts() == full.counts() == {"md5": 2010, "pdq": 2200, "sha1": 2000, "sha256": 2000}
+        queries = [(s, h.tobytes().hex()) for s in ("pdq", "md5") for h in np.concatenate([lists["v1"][s][1], lists["v2"][s][1]])]
+        assert matcher.lookup_many(queries) == full.lookup_many(queries)
+        removed = set(lists["removed"].tolist())
+        assert not any(hit.indicator in removed for hits in matcher.lookup_many(queries) for hit in hits)
+
+
+def test_a_delta_that_does_not_fit_is_refused_and_the_old_version_keeps_answering(lists, key) -> None:
+    matcher = Matcher.from_hashlist(lists["dir"] / "v2", key.public_key())
+    with pytest.raises(HashListError, match="turns version 1 into 2; the list given is version 2"):
+        matcher.apply_delta(lists["dir"] / "v2.delta")
+    with pytest.raises(HashListError, match="signed with key"):
+        Matcher.from_hashlist(lists["dir"] / "v1", Ed25519PrivateKey.generate().public_key())
+    with pytest.raises(HashListError, match="is a delta"):
+        Matcher.from_hashlist(lists["dir"] / "v2.delta", key.public_key())
+    assert matcher.version == 2 and matcher.updating_to is None
+    assert matcher.lookup("md5", lists["v2"]["md5"][1][0].tobytes().hex())
+
+
+def test_lookups_during_an_update_get_the_old_or_the_new_answer(lists, key) -> None:
+    matcher = Matcher.from_hashlist(lists["dir"] / "v1", key.public_key())
+    removed_row = int(np.flatnonzero(np.isin(lists["v1"]["pdq"][0], lists["removed"]))[0])
+    queries = [("pdq", lists["v1"]["pdq"][1][removed_row].tobytes().hex()), ("pdq", lists["v2"]["pdq"][1][-1].tobytes().hex())]
+    old_answer = matcher.lookup_many(queries)
+    answers, errors, stop = [], [], threading.Event()
+
+    def keep_asking() -> None:
+        while not stop.is_set():
+            try:
+                answers.append(matcher.lookup_many(queries))
+            except Exception as exc:  # noqa: BLE001 - any failure is the finding
+                errors.append(exc)
+
+    threads = [threading.Thread(target=keep_asking) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    while len(answers) < 5:
+        pass
+    matcher.apply_delta(lists["dir"] / "v2.delta")
+    seen = len(answers)
+    while len(answers) < seen + 5:
+        pass
+    stop.set()
+    for thread in threads:
+        thread.join()
+    new_answer = matcher.lookup_many(queries)
+    assert not errors
+    assert old_answer != new_answer and old_answer[0] and not new_answer[0] and new_answer[1]
+    assert all(answer in (old_answer, new_answer) for answer in answers)
+    assert answers[-1] == new_answer
+
+
+def test_a_restart_maps_the_saved_tables_and_a_stale_or_damaged_cache_is_rebuilt(lists, key, monkeypatch) -> None:
+    v1, v2 = lists["dir"] / "v1", lists["dir"] / "v2"
+    queries = [("pdq", h.tobytes().hex()) for h in lists["v1"]["pdq"][1][:50]]
+    first = Matcher.from_hashlist(v1, key.public_key())
+    cache = lists["dir"] / "v1.pdq-index"
+    assert cache.exists() and (lists["dir"] / "v1.pdq-index.json").exists()
+    expected = first.lookup_many(queries)
+
+    def no_build(*_: object) -> None:
+        raise AssertionError("the PDQ tables were rebuilt")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(platform_matcher.PDQIndex, "from_arrays", no_build)
+        assert Matcher.from_hashlist(v1, key.public_key()).lookup_many(queries) == expected
+
+    Matcher.from_hashlist(v2, key.public_key())
+    (lists["dir"] / "v2.pdq-index").replace(cache)  # another list's tables under this list's name
+    assert Matcher.from_hashlist(v1, key.public_key()).lookup_many(queries) == expected
+    cache.write_bytes(cache.read_bytes()[:1000])  # damaged
+    assert Matcher.from_hashlist(v1, key.public_key()).lookup_many(queries) == expected
+    assert Matcher.from_hashlist(v1, key.public_key(), cache=False).lookup_many(queries) == expected
+
+
+def test_video_frame_hashes_are_matched_frame_by_frame(tmp_path: Path, key) -> None:
+    rng = np.random.default_rng(9)
+    frames = rng.integers(0, 256, (20, 32), dtype=np.uint8)
+    write_hashlist(tmp_path / "video", {("entries", "vpdq"): Section.of(np.arange(500, 520), frames, 32)}, key, name="video", version=1)
+    matcher = Matcher.from_hashlist(tmp_path / "video", key.public_key())
+    assert matcher.counts() == {"vpdq": 20} and matcher.skipped_signals == ()
+    assert matcher.lookup("vpdq", flipped(frames[3], 31, rng).tobytes().hex()) == [Hit(503, "vpdq", 31)]
+    assert matcher.lookup("vpdq", flipped(frames[3], 32, rng).tobytes().hex()) == []

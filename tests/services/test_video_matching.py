@@ -1,0 +1,136 @@
+"""Videos in the catalogue, on SQLite and PostgreSQL: a still found inside a known video (with
+where), frames of a triaged video that are known stills, and video-to-video by vPDQ's rule in
+both directions (a copy, a cut, a compilation), while a video sharing a frame or two does not
+match. Records are built from random hashes, so what is tested is the matching, not decoding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from mediamatch.media.record import FrameHash, HashRecord
+from mediamatch.services.frame_matching import time_ranges
+from mediamatch.services.matching import CatalogueMatcher
+from mediamatch.store import repo
+from mediamatch.store.db import session_scope
+
+RNG = np.random.default_rng(7)
+
+
+def random_pdq() -> str:
+    return RNG.integers(0, 256, 32, dtype=np.uint8).tobytes().hex()
+
+
+def near(value: str, bits: int) -> str:
+    """`value` with `bits` bits flipped: within the radius for bits <= 31."""
+    data = bytearray(bytes.fromhex(value))
+    for bit in RNG.choice(256, bits, replace=False):
+        data[bit // 8] ^= 1 << (bit % 8)
+    return bytes(data).hex()
+
+
+def video(name: str, pdqs: list[str], quality: int = 90) -> HashRecord:
+    frames = tuple(FrameHash(number=i * 30, timestamp=float(i), pdq=value, quality=quality) for i, value in enumerate(pdqs))
+    return HashRecord(path=name, sha256=RNG.bytes(32).hex(), md5=RNG.bytes(16).hex(), size=1000, media_type="video/mp4", frames=frames, duration=float(len(pdqs)))
+
+
+def still(name: str, pdq: str, quality: int = 90) -> HashRecord:
+    return HashRecord(path=name, sha256=RNG.bytes(32).hex(), md5=RNG.bytes(16).hex(), size=100, media_type="image/png", pdq=pdq, pdq_quality=quality)
+
+
+@pytest.fixture
+def known(engine: sa.Engine) -> dict[str, object]:
+    """A known still, a known 20-frame video, and ids to find them by."""
+    frames = [random_pdq() for _ in range(20)]
+    picture = random_pdq()
+    ids = {}
+    with session_scope(engine) as session:
+        agency = repo.get_or_create_agency(session, "NL unit", "NL")
+        series = repo.get_or_create_series(session, "Series V")
+        for key, record in (("video", video("known.mp4", frames)), ("still", still("known.png", picture))):
+            ids[key] = repo.add_media(session, record, series=series, agency=agency, case=None, category=1, baseline=False).media_id
+    return {"frames": frames, "picture": picture, **ids}
+
+
+def matcher_for(engine: sa.Engine, tmp_path: Path) -> CatalogueMatcher:
+    return CatalogueMatcher.open(engine, cache=tmp_path / "index" / "pdq-index")
+
+
+def test_a_video_is_stored_with_one_row_per_distinct_frame_hash(engine: sa.Engine, known) -> None:
+    with session_scope(engine) as session:
+        counts = repo.usable_frame_counts(session, [known["video"]], 50)
+    assert counts == {known["video"]: 20}
+
+
+def test_a_still_is_found_inside_a_known_video_with_its_time(engine, known, tmp_path: Path) -> None:
+    [matches] = matcher_for(engine, tmp_path).match([still("screenshot.png", near(known["frames"][5], 6))])
+    assert [(m.media_id, m.signal, m.known_seconds) for m in matches] == [(known["video"], "pdq", ((5.0, 5.0),))]
+    assert matches[0].distance == 6 and matches[0].series == ("Series V",)
+
+
+def test_frames_of_a_seized_video_that_are_a_known_still(engine, known, tmp_path: Path) -> None:
+    pdqs = [random_pdq() for _ in range(10)]
+    pdqs[3], pdqs[4] = near(known["picture"], 3), near(known["picture"], 8)
+    [matches] = matcher_for(engine, tmp_path).match([video("seized.mp4", pdqs)])
+    assert [(m.media_id, m.signal, m.distance, m.query_seconds) for m in matches] == [(known["still"], "pdq", 3, ((3.0, 4.0),))]
+
+
+def test_a_reencoded_copy_of_a_known_video_matches_both_ways(engine, known, tmp_path: Path) -> None:
+    copy = video("copy.mp4", [near(value, 10) for value in known["frames"]])
+    [matches] = matcher_for(engine, tmp_path).match([copy])
+    [match] = matches
+    assert (match.media_id, match.signal, match.query_share, match.known_share) == (known["video"], "vpdq", 1.0, 1.0)
+    assert match.query_seconds == match.known_seconds == ((0.0, 19.0),)
+
+
+def test_a_compilation_containing_a_known_video_matches_with_where(engine, known, tmp_path: Path) -> None:
+    """60 frames of other footage with the known 20 frames from second 30: a quarter of the
+    triaged video, all of the known one."""
+    pdqs = [random_pdq() for _ in range(60)]
+    pdqs[30:50] = [near(value, 4) for value in known["frames"]]
+    [matches] = matcher_for(engine, tmp_path).match([video("compilation.mp4", pdqs)])
+    [match] = matches
+    assert match.known_share == 1.0 and match.query_share == pytest.approx(20 / 60, abs=0.001)
+    assert match.query_seconds == ((30.0, 49.0),) and match.known_seconds == ((0.0, 19.0),)
+
+
+def test_a_short_cut_of_a_known_video_matches(engine, known, tmp_path: Path) -> None:
+    [matches] = matcher_for(engine, tmp_path).match([video("cut.mp4", known["frames"][8:14])])
+    assert [(m.media_id, m.query_share, m.known_share) for m in matches] == [(known["video"], 1.0, 0.3)]
+    assert matches[0].known_seconds == ((8.0, 13.0),)
+
+
+def test_a_video_sharing_two_frames_does_not_match(engine, known, tmp_path: Path) -> None:
+    pdqs = [random_pdq() for _ in range(20)]
+    pdqs[0], pdqs[10] = known["frames"][0], known["frames"][10]
+    assert matcher_for(engine, tmp_path).match([video("other.mp4", pdqs)]) == [[]]
+
+
+def test_low_quality_frames_never_match(engine, known, tmp_path: Path) -> None:
+    assert matcher_for(engine, tmp_path).match([video("dark.mp4", known["frames"], quality=20)]) == [[]]
+
+
+def test_the_frame_index_is_saved_and_catches_up_with_new_videos(engine, known, tmp_path: Path) -> None:
+    first = matcher_for(engine, tmp_path)
+    assert len(first.frames.index) == 20
+    assert (tmp_path / "index" / "pdq-index.frames").exists()
+    later = [random_pdq() for _ in range(12)]
+    with session_scope(engine) as session:
+        agency = repo.get_or_create_agency(session, "NL unit", "NL")
+        series = repo.get_or_create_series(session, "Series W")
+        added = repo.add_media(session, video("later.mp4", later), series=series, agency=agency, case=None, category=1, baseline=False)
+    assert first.refresh() == 12
+    reopened = matcher_for(engine, tmp_path)
+    assert len(reopened.frames.index) == 32
+    for matcher in (first, reopened):
+        [matches] = matcher.match([still("frame.png", later[7])])
+        assert [(m.media_id, m.known_seconds) for m in matches] == [(added.media_id, ((7.0, 7.0),))]
+
+
+def test_time_ranges_merge_close_frames_only() -> None:
+    assert time_ranges([4.0, 0.0, 1.0, 2.0, 9.5, 3.0]) == ((0.0, 4.0), (9.5, 9.5))
+    assert time_ranges([]) == ()
