@@ -135,7 +135,7 @@ def test_platforms_download_published_lists_and_each_download_is_audited(server,
     export_hashlist(engine, tmp_path / "v2.mmhl", key, actor="op", agency="Hotline", previous=tmp_path / "v1.mmhl")
     platform = server.headers(Role.PLATFORM)
     listed = server.client.get("/api/v1/hashlists", headers=platform).json()
-    assert [(v["name"], v["version"], v["counts"]) for v in listed] == [("platforms", 2, {"md5": 1, "pdq": 0, "sha1": 0, "sha256": 0}), ("platforms", 1, {"md5": 1, "pdq": 0, "sha1": 0, "sha256": 0})]
+    assert [(v["name"], v["version"], v["counts"]) for v in listed] == [("platforms", 2, {"md5": 1, "pdq": 0, "sha1": 0, "sha256": 0, "vpdq": 0}), ("platforms", 1, {"md5": 1, "pdq": 0, "sha1": 0, "sha256": 0, "vpdq": 0})]
     full = server.client.get("/api/v1/hashlists/platforms/2", headers=platform)
     assert full.status_code == 200 and full.content == (tmp_path / "v2.mmhl").read_bytes()
     assert full.headers["x-content-sha256"] == listed[0]["sha256"]

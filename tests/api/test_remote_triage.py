@@ -9,8 +9,23 @@ import pytest
 
 from mediamatch.auth.permissions import Role
 from mediamatch.services.remote import RemoteMatcher
-from mediamatch.services.triage import STATE_FILE, TriageState, triage
+from mediamatch.services.triage import STATE_FILE, TriageRow, TriageState, triage
 from tests.api.conftest import jpeg
+
+
+def remote_triage(server, seized: Path, out: Path) -> tuple[dict[str, TriageRow], list[bytes]]:
+    """Triage `seized` against the test server as an investigator; the rows, and every request
+    body that left for the server."""
+    sent: list[bytes] = []
+    server.client.event_hooks["request"].append(lambda request: sent.append(request.read()))
+    matcher = RemoteMatcher("http://testserver", server.tokens[(next(iter(server.tokens))[0], Role.INVESTIGATOR)], client=server.client)
+    triage(seized, out, None, workers=1, matcher=matcher, catalogue="http://testserver")
+    state = TriageState(out / STATE_FILE)
+    try:
+        assert state.meta()["catalogue"] == "http://testserver"
+        return {row.path: row for row in state.rows()}, sent
+    finally:
+        state.close()
 
 
 def test_remote_triage_sends_hashes_only_and_classifies_like_a_local_one(server, tmp_path: Path) -> None:
@@ -28,15 +43,7 @@ def test_remote_triage_sends_hashes_only_and_classifies_like_a_local_one(server,
     (seized / "new.jpg").write_bytes(jpeg(700))
     (seized / "notes.txt").write_text("not media")
 
-    sent: list[bytes] = []
-    server.client.event_hooks["request"].append(lambda request: sent.append(request.read()))
-    matcher = RemoteMatcher("http://testserver", server.tokens[(next(iter(server.tokens))[0], Role.INVESTIGATOR)], client=server.client)
-    triage(seized, tmp_path / "out", None, workers=1, matcher=matcher, catalogue="http://testserver")
-
-    state = TriageState(tmp_path / "out" / STATE_FILE)
-    rows = {row.path: row for row in state.rows()}
-    assert state.meta()["catalogue"] == "http://testserver"
-    state.close()
+    rows, sent = remote_triage(server, seized, tmp_path / "out")
     assert {path: row.status for path, row in rows.items()} == {
         "exact.jpg": "known_unidentified", "reencoded.jpg": "known_unidentified", "mirrored.jpg": "known_unidentified",
         "new.jpg": "new", "notes.txt": "not_media",
@@ -65,13 +72,7 @@ def test_remote_triage_of_videos_sends_frame_hashes_and_gets_time_ranges(server,
     generated_video(seized / "compilation.mp4", seconds=10, fps=10, seed=22, insert=(clip, 4.0))
     generated_video(seized / "other.mp4", seconds=5, fps=10, seed=23)
 
-    sent: list[bytes] = []
-    server.client.event_hooks["request"].append(lambda request: sent.append(request.read()))
-    matcher = RemoteMatcher("http://testserver", server.tokens[(next(iter(server.tokens))[0], Role.INVESTIGATOR)], client=server.client)
-    triage(seized, tmp_path / "out", None, workers=1, matcher=matcher, catalogue="http://testserver")
-    state = TriageState(tmp_path / "out" / STATE_FILE)
-    rows = {row.path: row for row in state.rows()}
-    state.close()
+    rows, sent = remote_triage(server, seized, tmp_path / "out")
     assert rows["other.mp4"].status == "new"
     assert rows["compilation.mp4"].status == "known_unidentified"
     [match] = rows["compilation.mp4"].matches

@@ -95,7 +95,7 @@ def test_disputed_indicator_leaves_the_next_version_and_the_delta_names_it(engin
     key = Ed25519PrivateKey.generate()
     first = export_hashlist(engine, tmp_path / "v1.mmhl", key, actor="op", agency="Hotline", name="platforms")
     assert (first.version, first.delta) == (1, None)
-    assert first.counts == {"md5": 4, "pdq": 3, "sha1": 4, "sha256": 4}
+    assert first.counts == {"md5": 4, "pdq": 3, "sha1": 4, "sha256": 4, "vpdq": 0}
     disputed = catalogue["cat1"]["pdq"]
     with session_scope(engine) as session:
         session.add(IndicatorDispute(signal_id=disputed, reason="benign picture"))
@@ -114,7 +114,7 @@ def test_disputed_indicator_leaves_the_next_version_and_the_delta_names_it(engin
     with session_scope(engine) as session:
         rows = published_versions(session, "platforms")
         assert [(r.version, r.sha256, r.delta_path is not None) for r in rows] == [(2, second.full.sha256, True), (1, first.full.sha256, False)]
-        assert json.loads(rows[0].counts) == {"md5": 4, "pdq": 2, "sha1": 4, "sha256": 4}
+        assert json.loads(rows[0].counts) == {"md5": 4, "pdq": 2, "sha1": 4, "sha256": 4, "vpdq": 0}
         assert hashlib.sha256((tmp_path / "v2.mmhl").read_bytes()).hexdigest() == rows[0].sha256
         events = query(session, AuditFilter(actions=(AuditAction.HASHLIST_EXPORTED,)))
     assert [(e.actor, e.object_id) for e in events] == [("op", "platforms/1"), ("op", "platforms/2")]

@@ -252,3 +252,36 @@ def test_a_slow_failing_webhook_is_retried_without_holding_up_matching() -> None
     finally:
         server.shutdown()
     assert HeldWebhook.bodies == [alert.to_json() for alert in alerts[:3]]
+
+
+def test_a_platform_watches_a_stream_against_a_signed_hash_list(tmp_path: Path) -> None:
+    """No catalogue at the platform: the known clip reaches it only as a signed list of frame
+    hashes; the alert names the indicator (a frame of the known video), never a series."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from mediamatch.services.contribute import ContributionRequest, contribute
+    from mediamatch.services.hashlists import export_hashlist, set_consent
+    from mediamatch.services.platform_matcher import Matcher
+    from mediamatch.services.watch import HashListFrameMatcher
+    from mediamatch.store.models.catalogue import MediaSignal
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'hotline.sqlite'}")
+    migrate(engine)
+    known = known_clip(tmp_path / "clip.mp4", seed=3)
+    [outcome] = contribute(engine, [known], ContributionRequest(series="Kestrel", agency="Hotline"), workers=1)
+    key = Ed25519PrivateKey.generate()
+    with session_scope(engine) as session:
+        set_consent(session, "Hotline", True, actor="test", actor_agency="Hotline")
+    export_hashlist(engine, tmp_path / "list.mmhl", key, actor="test", agency="Hotline", name="known")
+    with session_scope(engine) as session:
+        frame_rows = set(session.scalars(sa.select(MediaSignal.id).where(MediaSignal.media_id == outcome.media_id, MediaSignal.signal == "vpdq")))
+    engine.dispose()
+
+    video, clip = stream_video(tmp_path / "stream.mp4", known, at=2, seconds=5)
+    matcher = HashListFrameMatcher(Matcher.from_hashlist(tmp_path / "list.mmhl", key.public_key()))
+    alerts: list[Alert] = []
+    watch([StreamSource.parse(str(video))], matcher, on_alert=alerts.append, options=WatchOptions(stream=StreamOptions(sample_rate=2)))
+    [alert] = alerts
+    assert in_range(alert, clip) and alert.signal == "vpdq" and alert.distance <= 31
+    assert alert.media_id in frame_rows and alert.series == ()
+    assert "indicator" in alert.line()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +14,7 @@ from rich.text import Text
 from mediamatch.audit import export, trail
 from mediamatch.audit.chain import format_time
 from mediamatch.audit.events import AuditAction, AuditEvent
-from mediamatch.cli.common import DbOption, console, open_catalogue
+from mediamatch.cli.common import DbOption, console, local_actor, open_catalogue
 from mediamatch.store.db import session_scope
 from mediamatch.store.repo import DEFAULT_AGENCY
 
@@ -101,7 +99,7 @@ def export_events(
         count = export.WRITERS[fmt](trail.iter_events(session, where), handle)
     detail = {"format": str(fmt), "rows": count, "file": str(out), "filter": _criteria(where)}
     with session_scope(engine) as session:
-        trail.record(session, AuditEvent(_local_actor(), DEFAULT_AGENCY, AuditAction.EXPORT, "audit_events", "", detail))
+        trail.record(session, AuditEvent(local_actor(), DEFAULT_AGENCY, AuditAction.EXPORT, "audit_events", "", detail))
     console.print(f"{count} audit event(s) written to {escape(str(out))}")
 
 
@@ -113,14 +111,6 @@ def _criteria(where: trail.AuditFilter) -> dict[str, object]:
         "since": where.since.isoformat() if where.since else None, "until": where.until.isoformat() if where.until else None,
     }
     return {name: value for name, value in values.items() if value}
-
-
-def _local_actor() -> str:
-    """Who runs this command: the operating-system account (the command line has no login yet)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid {os.getuid()}"
 
 
 def register(app: typer.Typer) -> None:

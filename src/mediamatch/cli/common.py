@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -74,3 +75,12 @@ def progress(total: int | None = None, *, enabled: bool | None = None) -> Progre
         disable=not (sys.stderr.isatty() if enabled is None else enabled),
         transient=False,
     )
+
+
+def local_actor() -> str:
+    """Who runs this command, for the audit trail: the operating-system account (the command
+    line has no login of its own)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"

@@ -12,8 +12,7 @@ from rich.table import Table
 from mediamatch.audit import trail
 from mediamatch.audit.events import AuditAction, AuditEvent
 from mediamatch.catalog.records import Category
-from mediamatch.cli.audit import _local_actor as local_actor
-from mediamatch.cli.common import DbOption, console, open_catalogue, progress
+from mediamatch.cli.common import DbOption, console, local_actor, open_catalogue, progress
 from mediamatch.exchange.csvlists import Layout
 from mediamatch.exchange.records import ExchangeFormatError, RecordError
 from mediamatch.exchange.vics import VERSIONS

@@ -7,9 +7,7 @@ receive only `KEY.pub`, with which they verify every list and delta they load.
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -17,20 +15,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mediamatch.cli.common import DbOption, console, open_catalogue
+from mediamatch.cli.common import DbOption, console, local_actor, open_catalogue
 from mediamatch.exchange.hashlist import HashListError, apply_delta_file, generate_keypair, load_private_key, load_public_key, read_hashlist
 
 hashlist_app = typer.Typer(help="Signed hash lists for platforms: keys, export, verify, deltas, consent.", no_args_is_help=True)
 
 PublicKeyOption = Annotated[Path, typer.Option("--public-key", help="The publisher's Ed25519 public key (KEY.pub).")]
-
-
-def _local_actor() -> str:
-    """Who runs this command: the operating-system account (the command line has no login)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid {os.getuid()}"
 
 
 def _refuse(exc: Exception) -> typer.Exit:
@@ -67,7 +57,7 @@ def export(
 
     try:
         list_filter = ListFilter(baseline_only=baseline_only, categories=tuple(category or DEFAULT_CATEGORIES), signals=tuple(signal or DEFAULT_SIGNALS))
-        published = export_hashlist(open_catalogue(db), out, load_private_key(key), actor=_local_actor(), agency=DEFAULT_AGENCY, name=name, list_filter=list_filter, previous=previous)
+        published = export_hashlist(open_catalogue(db), out, load_private_key(key), actor=local_actor(), agency=DEFAULT_AGENCY, name=name, list_filter=list_filter, previous=previous)
     except (HashListError, OSError) as exc:
         raise _refuse(exc) from None
     counts = ", ".join(f"{signal} {count:,}" for signal, count in published.counts.items())
@@ -119,7 +109,7 @@ def consent(
 
     try:
         with session_scope(open_catalogue(db)) as session:
-            changed = set_consent(session, agency, not withdraw, actor=_local_actor(), actor_agency=DEFAULT_AGENCY)
+            changed = set_consent(session, agency, not withdraw, actor=local_actor(), actor_agency=DEFAULT_AGENCY)
     except LookupError as exc:
         raise _refuse(exc) from None
     state = "does not share" if withdraw else "shares"

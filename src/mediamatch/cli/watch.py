@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from contextlib import nullcontext
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -13,8 +14,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
-from mediamatch.cli.audit import _local_actor as local_actor
-from mediamatch.cli.common import DbOption, console, open_catalogue
+from mediamatch.cli.common import DbOption, console, local_actor, open_catalogue
 
 if TYPE_CHECKING:
     from mediamatch.services.watch import StreamStatus
@@ -35,6 +35,8 @@ def watch_command(
     dedupe: Annotated[float, typer.Option("--dedupe", min=0, help="Seconds during which a stream alerts on the same known series or item only once.")] = 60.0,
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds to wait for a source to open or send data before reconnecting.")] = 10.0,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Threads that hash and match sampled frames.")] = 2,
+    hashlist: Annotated[Path | None, typer.Option("--hashlist", help="Match against this signed hash list instead of a catalogue (what a platform runs); needs --public-key.", show_default=False)] = None,
+    public_key: Annotated[Path | None, typer.Option("--public-key", help="The list publisher's Ed25519 public key, to verify --hashlist.", show_default=False)] = None,
 ) -> None:
     """Watch live streams (or files, pipes) for known material: sample frames, match each one
     against the catalogue as it arrives, and alert with stream time and latency. Runs until
@@ -45,6 +47,8 @@ def watch_command(
             AlertSink,
             BackgroundSink,
             CatalogueFrameMatcher,
+            FrameMatcher,
+            HashListFrameMatcher,
             HitRecorder,
             JsonLines,
             Watcher,
@@ -53,6 +57,8 @@ def watch_command(
             fan_out,
             log_alert,
         )
+        from mediamatch.exchange.hashlist import HashListError
+        from mediamatch.services.platform_matcher import Matcher as ListMatcher
     except ImportError as exc:
         if exc.name != "av":
             raise
@@ -73,9 +79,19 @@ def watch_command(
     except ValueError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(code=2) from None
+    if hashlist is not None and (public_key is None or record_hits):
+        console.print("[red]error:[/] --hashlist needs --public-key, and its alerts are reported to the list's publisher, not recorded with --record-hits")
+        raise typer.Exit(code=2)
     _log_to_console()
-    engine = open_catalogue(db)
-    matcher = CatalogueFrameMatcher.open(engine)
+    if hashlist is not None:
+        try:
+            matcher: FrameMatcher = HashListFrameMatcher(ListMatcher.from_hashlist(hashlist, public_key))
+        except (HashListError, OSError, ValueError) as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(code=2) from None
+    else:
+        engine = open_catalogue(db)
+        matcher = CatalogueFrameMatcher.open(engine)
     json_out = JsonLines(sys.stdout) if as_json else None
     background = [BackgroundSink(hook, "webhook")] if hook else []
     background += [BackgroundSink(HitRecorder(engine, actor=f"cli:{local_actor()}"), "hit recorder")] if record_hits else []

@@ -53,7 +53,7 @@ from mediamatch.store.models.review import IndicatorDispute
 DEFAULT_NAME = "mediamatch"
 DEFAULT_CATEGORIES = (1,)
 EXPORTABLE_CATEGORIES = (1, 2, 3, 4)
-DEFAULT_SIGNALS = ("md5", "sha1", "sha256", "pdq")
+DEFAULT_SIGNALS = ("md5", "sha1", "sha256", "pdq", "vpdq")  # vpdq: frames of known videos, for uploads and live streams
 BATCH_ROWS = 50_000
 _HEX = frozenset("0123456789abcdefABCDEF")
 

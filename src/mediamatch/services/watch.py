@@ -37,8 +37,9 @@ from mediamatch.audit.trail import record
 from mediamatch.media.record import HashRecord
 from mediamatch.media.stream import FrameBuffer, SampledFrame, StreamEvent, StreamOptions, StreamReader, StreamSource, public_name
 from mediamatch.services.matching import CatalogueMatcher
+from mediamatch.services.platform_matcher import Matcher as ListMatcher
 from mediamatch.services.review import report_hit
-from mediamatch.signals.pdq import MIN_QUALITY, pdq_from_luma, pdq_to_hex
+from mediamatch.signals.pdq import MIN_QUALITY, PDQSignal, pdq_from_luma, pdq_to_hex
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import MediaSignal
 from mediamatch.store.repo import DEFAULT_AGENCY
@@ -99,6 +100,40 @@ class CatalogueFrameMatcher:
 
 
 @dataclass(frozen=True, slots=True)
+class IndicatorMatch:
+    """A hit on a signed hash list, as a `KnownMatch`. A list names indicators, never media
+    items or series, so `media_id` carries the indicator id (what a platform reports back in
+    its hit) and `series` stays empty."""
+
+    media_id: int
+    signal: str
+    distance: int
+    series: tuple[str, ...] = ()
+
+
+class HashListFrameMatcher:
+    """`FrameMatcher` over a verified hash list (`services.platform_matcher.Matcher`): what a
+    platform runs on its own streams, with no catalogue and nothing leaving it. A frame is
+    looked up among the list's stills ("pdq") and frames of known videos ("vpdq")."""
+
+    SIGNALS = ("pdq", "vpdq")
+
+    def __init__(self, matcher: ListMatcher) -> None:
+        self.matcher = matcher
+
+    def match_frames(self, pdqs: Sequence[FramePdq]) -> Sequence[Sequence[KnownMatch]]:
+        hits = self.matcher.lookup_many([(signal, value) for value, _ in pdqs for signal in self.SIGNALS])
+        width = len(self.SIGNALS)
+        return [
+            sorted(
+                (IndicatorMatch(hit.indicator, hit.signal, hit.distance) for found in hits[i * width : (i + 1) * width] for hit in found),
+                key=lambda match: match.distance,
+            )
+            for i in range(len(pdqs))
+        ]
+
+
+@dataclass(frozen=True, slots=True)
 class Alert:
     """Known material seen in a stream: where, when, how sure, and how fast we said so."""
 
@@ -122,9 +157,9 @@ class Alert:
         }  # fmt: skip
 
     def line(self) -> str:
-        series = ", ".join(self.series) or f"item {self.media_id}"
+        known = f"{', '.join(self.series)}, media {self.media_id}" if self.series else f"indicator or item {self.media_id}"
         return (
-            f"ALERT {self.stream} at {self.stream_time:.1f} s: known material ({series}, media {self.media_id}), "
+            f"ALERT {self.stream} at {self.stream_time:.1f} s: known material ({known}), "
             f"{self.signal} distance {self.distance}, latency {self.latency * 1000:.0f} ms"
         )
 
@@ -283,13 +318,22 @@ class Watcher:
         with self._lock:
             self.match_stats[frame.stream].matched += bool(matches)
             for match in matches:  # closest first
-                key = (frame.stream, tuple(match.series) or (f"media:{match.media_id}",))
+                key = (frame.stream, _alert_key(match))
                 last = self._last_alert.get(key)
                 if last is not None and frame.arrived - last < self.options.dedupe_seconds:
                     continue
                 self._last_alert[key] = frame.arrived
                 fresh.append(match)
         return fresh
+
+
+def _alert_key(match: KnownMatch) -> tuple[str, ...]:
+    """What one alert per dedupe window stands for: the known series, else the item. A hash
+    list names neither (its frames of one video are unrelated indicators), so all of a stream's
+    list hits share one key: "this stream shows known material", once per window."""
+    if isinstance(match, IndicatorMatch):
+        return ("hash list",)
+    return tuple(match.series) or (f"media:{match.media_id}",)
 
 
 def watch(
@@ -415,7 +459,7 @@ class HitRecorder:
                 return
             hit = report_hit(
                 session, signal=indicator.signal, value=alert.frame_pdq, signal_id=indicator.id,
-                distance=_hamming(indicator.value, alert.frame_pdq), reference=alert.stream[:500],
+                distance=PDQSignal.distance(indicator.value, alert.frame_pdq), reference=alert.stream[:500],
                 agency_id=None, account_id=None, source="watch", stream_time=alert.stream_time,
                 source_label=f"live stream {alert.stream}",
             )  # fmt: skip
@@ -427,11 +471,7 @@ def _closest_indicator(session: Session, media_id: int, value: str) -> MediaSign
     rows = session.scalars(
         select(MediaSignal).where(MediaSignal.media_id == media_id, MediaSignal.signal.in_(("pdq", "vpdq")))
     ).all()
-    return min(rows, key=lambda row: _hamming(row.value, value), default=None)
-
-
-def _hamming(a: str, b: str) -> int:
-    return (int(a, 16) ^ int(b, 16)).bit_count()
+    return min(rows, key=lambda row: PDQSignal.distance(row.value, value), default=None)
 
 
 def fan_out(*sinks: AlertSink) -> AlertSink:
