@@ -120,7 +120,9 @@ def test_reports_parse_and_agree(catalogue, matcher, seized, tmp_path: Path) -> 
     for path in expected:
         assert path in html
     known_and_new = sum(status in ("known_identified", "known_unidentified", "new") for status in expected.values())
-    assert html.count("<img alt=\"thumbnail") == known_and_new
+    videos = sum(path.endswith(".mp4") for path in expected)  # a contact sheet instead of a thumbnail
+    assert html.count("<img alt=\"thumbnail") + html.count("<img alt=\"contact sheet") == known_and_new
+    assert html.count("<img alt=\"contact sheet") == videos
     assert "grayscale(1) blur(" in html  # blurred and greyscale until clicked
     assert "http://" not in html and "https://" not in html  # self-contained
 

@@ -5,20 +5,22 @@ The seized folder holds what a real one would: exact and edited copies of known 
 (re-encoded, resized, a thin crop, a mirror image), pictures the catalogue has never seen, a
 document, and broken files. The crop is thin (1% of the height) on purpose: PDQ tolerates
 little cropping (measured on the demo pictures: 8-24 bits at 1%, 30-62 at 3%; the match
-radius is 31).
+radius is 31). Where PyAV is installed (the `video` extra), the Harbour series also holds a
+video clip, and the seized folder a longer video that contains it and one that is new.
 """
 
 from __future__ import annotations
 
 import io
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps
 
 from mediamatch.services.contribute import ContributionRequest, contribute
-from mediamatch.services.samples import generated_picture
+from mediamatch.services.samples import generated_picture, generated_video
 from mediamatch.services.triage import KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, NOT_MEDIA, ERROR, TriageSummary, TriageState, triage
 from mediamatch.services.triage_report import write_reports
 from mediamatch.store.db import migrate, open_engine
@@ -30,6 +32,16 @@ SERIES = (
     ("Meadow", "Demo unit BR", "BR", "BR-2026-231", False, range(6, 12)),
 )
 UNRELATED_SEEDS = range(1000, 1006)
+VIDEO_SERIES = "Harbour"
+VIDEO_CLIP = {"seconds": 6, "fps": 15, "seed": 50}  # the known clip, drawn the same way twice
+
+
+def _has_video() -> bool:
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +68,8 @@ def build_catalogue(folder: Path, db_url: str, workers: int | None) -> None:
         known.mkdir(parents=True, exist_ok=True)
         for seed in seeds:
             (known / f"{series.lower()}-{seed:02d}.jpg").write_bytes(_jpeg(generated_picture(seed)))
+        if series == VIDEO_SERIES and _has_video():
+            generated_video(known / f"{series.lower()}-clip.mp4", **VIDEO_CLIP)
         request = ContributionRequest(
             series=series, category=1, baseline=False, victim_identified=identified, agency=agency, country=country, case=case
         )
@@ -86,6 +100,13 @@ def build_seized_folder(seized: Path) -> dict[str, str]:
         put(f"Pictures/{series.lower()}-mirrored.webp", _webp(ImageOps.mirror(generated_picture(first))), status)
     for seed in UNRELATED_SEEDS:
         put(f"Pictures/holiday-{seed}.jpg", _jpeg(generated_picture(seed)), NEW)
+    if _has_video():
+        with tempfile.TemporaryDirectory() as scratch:
+            clip = generated_video(Path(scratch) / "clip.mp4", **VIDEO_CLIP)
+            compilation = generated_video(Path(scratch) / "compilation.mp4", seconds=8, fps=15, seed=60, insert=(clip, 3.0))
+            put("Videos/harbour-compilation.mp4", compilation.read_bytes(), KNOWN_IDENTIFIED)
+        with tempfile.TemporaryDirectory() as scratch:
+            put("Videos/holiday-video.mp4", generated_video(Path(scratch) / "new.mp4", seconds=5, fps=15, seed=70, motion="zoom").read_bytes(), NEW)
     put("Documents/notes.txt", "shopping list\nmilk\nbread\n".encode(), NOT_MEDIA)
     truncated = _jpeg(generated_picture(2000))
     put("Pictures/damaged-transfer.jpg", truncated[: len(truncated) // 3], ERROR)
