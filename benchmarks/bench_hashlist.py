@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
         f"| export from the catalogue (SQLite, measured at {db['rows']:,} rows) | {db['per_million_s']:.1f} s per million rows | | |",
         f"| file size | {mib(ours['file_bytes'])} | | |",
         f"| verify (SHA-256 + Ed25519 over the file, ids checked) | {ours['verify_s']:.2f} s | | |",
-        f"| load in a fresh process, first start (ours: verify + build tables + save them; HMA: index build) | {ours['load_s']:.2f} s | {hma['load_s']:.2f} s | {hma['load_s'] / ours['load_s']:.1f}x faster |",
+        f"| load in a fresh process, first start, until lookups are answered (ours: verify + build tables, saved for restarts in the background; HMA: index build) | {ours['load_s']:.2f} s | {hma['load_s']:.2f} s | {hma['load_s'] / ours['load_s']:.1f}x faster |",
         f"| load in a fresh process, restart (ours: verify + map saved tables; HMA: index build) | {ours['restart_s']:.2f} s | {hma['load_s']:.2f} s | {hma['load_s'] / ours['restart_s']:.1f}x faster |",
         f"| memory of the loaded list (RSS growth of that process: first start, restart) | {mib(ours['rss'])}, {mib(ours['restart_rss'])} | {mib(hma['rss'])} | {ours['rss'] / max(hma['rss'], 1):.2f} of HMA's |",
         f"| lookups/s, one query per call (1 thread each) | {ours['single_qps']:,.0f} | {hma['single_qps']:,.1f} | {ours['single_qps'] / hma['single_qps']:.1f}x | {exact['single_qps']:,.1f} | {ours['single_qps'] / exact['single_qps']:.1f}x |",

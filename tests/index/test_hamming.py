@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from mediamatch.index import hamming
-from mediamatch.index.hamming import HASH_BYTES, MAX_RADIUS, PDQIndex, hashes_from_hex
+from mediamatch.index.hamming import HASH_BYTES, MAX_RADIUS, PDQIndex, chunk_values, hashes_from_hex
 
 STORED = 60_000
 QUERIES = 24
@@ -210,3 +210,18 @@ def test_real_pdq_hashes_find_their_edited_copies(testdata: Path) -> None:
         expected = brute_force(ids, all_hashes, stored[row], MAX_RADIUS)
         assert index.search(stored[row]) == expected
         assert (row, 0) in expected
+
+
+def test_the_tables_are_each_chunk_stably_sorted_with_its_value_offsets() -> None:
+    """The counting sort that builds the tables equals numpy's stable argsort and bincount,
+    on random hashes and on crowded ones (many equal chunk values)."""
+    rng = np.random.default_rng(11)
+    random = rng.integers(0, 256, (5000, 32), dtype=np.uint8)
+    crowded = np.repeat(rng.integers(0, 256, (50, 32), dtype=np.uint8), 100, axis=0)
+    for hashes in (random, crowded):
+        index = PDQIndex.from_arrays(np.arange(len(hashes)), hashes)
+        chunks = chunk_values(hashes)
+        for chunk in range(16):
+            assert np.array_equal(index.order[chunk], np.argsort(chunks[:, chunk], kind="stable"))
+            assert index.offsets[chunk, 0] == 0
+            assert np.array_equal(index.offsets[chunk, 1:], np.cumsum(np.bincount(chunks[:, chunk], minlength=65536)))

@@ -158,10 +158,18 @@ def test_lookups_during_an_update_get_the_old_or_the_new_answer(lists, key) -> N
     assert answers[-1] == new_answer
 
 
+def tables_saved() -> None:
+    """Wait for the tables a load saves in the background."""
+    for thread in threading.enumerate():
+        if thread.name == platform_matcher.SAVER_THREAD:
+            thread.join()
+
+
 def test_a_restart_maps_the_saved_tables_and_a_stale_or_damaged_cache_is_rebuilt(lists, key, monkeypatch) -> None:
     v1, v2 = lists["dir"] / "v1", lists["dir"] / "v2"
     queries = [("pdq", h.tobytes().hex()) for h in lists["v1"]["pdq"][1][:50]]
     first = Matcher.from_hashlist(v1, key.public_key())
+    tables_saved()
     cache = lists["dir"] / "v1.pdq-index"
     assert cache.exists() and (lists["dir"] / "v1.pdq-index.json").exists()
     expected = first.lookup_many(queries)
@@ -174,6 +182,7 @@ def test_a_restart_maps_the_saved_tables_and_a_stale_or_damaged_cache_is_rebuilt
         assert Matcher.from_hashlist(v1, key.public_key()).lookup_many(queries) == expected
 
     Matcher.from_hashlist(v2, key.public_key())
+    tables_saved()
     (lists["dir"] / "v2.pdq-index").replace(cache)  # another list's tables under this list's name
     assert Matcher.from_hashlist(v1, key.public_key()).lookup_many(queries) == expected
     cache.write_bytes(cache.read_bytes()[:1000])  # damaged

@@ -20,7 +20,9 @@ its header is refused with a clear error.
 
 from __future__ import annotations
 
+import os
 import struct
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +61,7 @@ def save_index(index: PDQIndex, path: Path) -> None:
     """Write `index` (tail merged first) to `path` atomically (temp file + rename)."""
     index.merge()
     count = len(index.ids)
-    temp = path.with_name(path.name + ".tmp")
+    temp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # two savers never share one
     with open(temp, "wb") as out:
         out.write(_HEADER.pack(MAGIC, VERSION, CHUNKS, count).ljust(_ALIGN, b"\0"))
         for name, dtype, shape, offset in _layout(count):

@@ -33,6 +33,7 @@ from mediamatch.index.hamming import HASH_BYTES, MAX_RADIUS, PDQIndex
 from mediamatch.index.persist import IndexFileError, load_index, save_index
 from mediamatch.signals.registry import get_signal
 
+SAVER_THREAD = "save-pdq-tables"
 COMPACT_FRACTION = 4  # rebuild when the overlay holds more than base / 4 entries ...
 COMPACT_MIN = 65_536  # ... and more than this many
 
@@ -208,13 +209,20 @@ def _cached_tables(list_path: Path, signal: str, payload_sha256: str, section: S
     except (OSError, ValueError, TypeError, IndexFileError):
         pass  # no usable cache: build
     index = PDQIndex.from_arrays(ids, section.hashes)
+    # Writing the tables (640 MB at 10M) takes as long as building them, so it runs beside the
+    # matcher, which answers at once. Not a daemon: a process that exits meanwhile still
+    # finishes the file (written to a temporary name and renamed, so never seen half done).
+    threading.Thread(target=_save_tables, args=(index, cache, state, payload_sha256), name=SAVER_THREAD).start()
+    return index
+
+
+def _save_tables(index: PDQIndex, cache: Path, state: Path, payload_sha256: str) -> None:
     try:
         state.unlink(missing_ok=True)  # never a state that describes another file
         save_index(index, cache)
         state.write_text(json.dumps({"payload_sha256": payload_sha256}))
     except OSError:
         pass  # a read-only folder: the next start builds again
-    return index
 
 
 class Matcher:
