@@ -14,18 +14,10 @@ from interop_support import PHOTODNA_BASE64, PHOTODNA_HEX, build_source, exporte
 from mediamatch.exchange.csvlists import Layout, read_csv_list
 from mediamatch.exchange.records import ExchangeFormatError, ExchangeRecord, RecordError
 from mediamatch.services.exchange import ExportRequest, Format, ImportRequest, export_file, import_file
-from mediamatch.store.db import migrate, open_engine, session_scope
+from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import MediaItem, MediaSignal
 
 PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6339b0e90f2c6"
-
-
-@pytest.fixture
-def catalogue(db_url: str):
-    engine = open_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_rows_round_trip(db_url: str, tmp_path: Path) -> None:
@@ -84,7 +76,7 @@ def test_threatexchange_file_lines() -> None:
         list(read_csv_list(io.StringIO(PDQ), signal_type="tmk_pdqf"))
 
 
-def test_ncmec_style_rows_import(catalogue: sa.Engine, tmp_path: Path) -> None:
+def test_ncmec_style_rows_import(engine: sa.Engine, tmp_path: Path) -> None:
     path = tmp_path / "ncmec.csv"
     path.write_text(
         "id,type,classification,md5,sha1,pdna,pdq\n"
@@ -94,10 +86,10 @@ def test_ncmec_style_rows_import(catalogue: sa.Engine, tmp_path: Path) -> None:
         f"image3,image,,,,,{PDQ}\n",
         encoding="utf-8",
     )
-    summary = import_file(catalogue, path, Format.CSV, ImportRequest(agency="Platform X"))
+    summary = import_file(engine, path, Format.CSV, ImportRequest(agency="Platform X"))
     assert (summary.imported, summary.merged, summary.error_count) == (2, 1, 1)  # image3 is image1's PDQ
     assert summary.errors[0].position == "line 4"
-    with session_scope(catalogue) as session:
+    with session_scope(engine) as session:
         items = {item.md5: item for item in session.scalars(sa.select(MediaItem))}
         assert (items["1" * 32].tags, items["1" * 32].media_type, items["3" * 32].media_type) == ("A1", "image", "video")
         signals = set(session.execute(sa.select(MediaSignal.signal, MediaSignal.value).where(MediaSignal.media_id == items["1" * 32].id)).all())

@@ -12,19 +12,11 @@ from interop_support import PHOTODNA_BASE64, PHOTODNA_HEX, build_source, exporte
 from mediamatch.exchange.icse import COLUMNS
 from mediamatch.exchange.records import ExchangeFormatError
 from mediamatch.services.exchange import Format, ImportRequest, import_file
-from mediamatch.store.db import migrate, open_engine, session_scope
+from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import MediaItem, MediaSignal, Series
 
 HEADER = ";".join(COLUMNS)
 MD5 = [f"{n:032x}" for n in range(1, 10)]
-
-
-@pytest.fixture
-def catalogue(db_url: str):
-    engine = open_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def write_rows(path: Path, header: str, rows: list[str], bom: bool = False) -> Path:
@@ -57,16 +49,16 @@ def test_export_import_export_gives_the_same_rows(db_url: str, tmp_path: Path) -
     fresh.dispose()
 
 
-def test_flags_in_every_spelling_columns_in_any_order_and_a_bom(catalogue: sa.Engine, tmp_path: Path) -> None:
+def test_flags_in_every_spelling_columns_in_any_order_and_a_bom(engine: sa.Engine, tmp_path: Path) -> None:
     header = "Series name;Baseline;md5;Victim identified;Offender identified;Is distributed;File Available;Number of submissions;PhotoDNA;Comment"
     rows = [
         f"Osprey;Yes;{MD5[0]};Y;t;TRUE;1;3;{PHOTODNA_HEX.lower()};not a column we keep",
         f"Osprey;no;{MD5[1].upper()};N;f;false;0;;;",
         f";0;{MD5[2]};;;;;;;",
     ]
-    summary = import_file(catalogue, write_rows(tmp_path / "icse.csv", header, rows, bom=True), Format.ICSE, ImportRequest(agency="IT unit"))
+    summary = import_file(engine, write_rows(tmp_path / "icse.csv", header, rows, bom=True), Format.ICSE, ImportRequest(agency="IT unit"))
     assert (summary.imported, summary.error_count) == (3, 0)
-    with session_scope(catalogue) as session:
+    with session_scope(engine) as session:
         items = {item.md5: item for item in session.scalars(sa.select(MediaItem))}
         first, second, third = items[MD5[0]], items[MD5[1]], items[MD5[2]]
         assert (first.baseline, first.distributed, first.file_available, first.submissions) == (True, True, True, 3)
@@ -77,7 +69,7 @@ def test_flags_in_every_spelling_columns_in_any_order_and_a_bom(catalogue: sa.En
         assert session.scalar(sa.select(MediaSignal.value).where(MediaSignal.signal == "photodna")) == PHOTODNA_HEX.lower()
 
 
-def test_bad_rows_are_reported_by_line_and_the_rest_imports(catalogue: sa.Engine, tmp_path: Path) -> None:
+def test_bad_rows_are_reported_by_line_and_the_rest_imports(engine: sa.Engine, tmp_path: Path) -> None:
     rows = [
         f"{MD5[0]};;;1;;;;;;;Image;",
         "xyz;;;2;;;;;;;;",
@@ -89,7 +81,7 @@ def test_bad_rows_are_reported_by_line_and_the_rest_imports(catalogue: sa.Engine
         f"{MD5[4]};;bad photodna;7;;;;;;;;",
         f"{MD5[5]};;;8;;;;;;;Video;1",
     ]
-    summary = import_file(catalogue, write_rows(tmp_path / "icse.csv", HEADER, rows), Format.ICSE, ImportRequest())
+    summary = import_file(engine, write_rows(tmp_path / "icse.csv", HEADER, rows), Format.ICSE, ImportRequest())
     assert (summary.imported, summary.error_count) == (2, 6)
     errors = {error.position: error.message for error in summary.errors}
     assert errors.keys() == {"line 3", "line 4", "line 6", "line 7", "line 8", "line 9"}
@@ -99,14 +91,14 @@ def test_bad_rows_are_reported_by_line_and_the_rest_imports(catalogue: sa.Engine
     assert "no hash" in errors["line 7"]
     assert "cells for 12 columns" in errors["line 8"]
     assert "PhotoDNA must be" in errors["line 9"]
-    with session_scope(catalogue) as session:
+    with session_scope(engine) as session:
         kept = {item.md5: (item.media_type, item.baseline) for item in session.scalars(sa.select(MediaItem))}
     assert kept == {MD5[0]: ("Image", False), MD5[5]: ("Video", True)}
 
 
 @pytest.mark.parametrize("header", ["Image ID;Series name;Baseline", "MD5,SHA1,PhotoDNA", ""])
-def test_a_file_without_hash_columns_is_refused(catalogue: sa.Engine, tmp_path: Path, header: str) -> None:
+def test_a_file_without_hash_columns_is_refused(engine: sa.Engine, tmp_path: Path, header: str) -> None:
     path = tmp_path / "not-icse.csv"
     path.write_text(header + ("\n1;x;yes\n" if header else ""), encoding="utf-8")
     with pytest.raises(ExchangeFormatError):
-        import_file(catalogue, path, Format.ICSE, ImportRequest())
+        import_file(engine, path, Format.ICSE, ImportRequest())

@@ -16,7 +16,7 @@ from mediamatch.exchange.records import ExchangeFormatError, ExchangeRecord, Rec
 from mediamatch.exchange.vics import VERSIONS, read_vics
 from mediamatch.services.exchange import Format, ImportRequest, import_file
 from mediamatch.store import repo
-from mediamatch.store.db import migrate, open_engine, session_scope
+from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import Contribution, MediaItem, MediaSignal, Offender, Series
 
 CONTEXT_20 = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media"
@@ -27,14 +27,6 @@ def write_doc(path: Path, records: list[object], *, key: str = "@odata.context",
     text = json.dumps({key: context, "value": records}, ensure_ascii=False)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
     return path
-
-
-@pytest.fixture
-def catalogue(db_url: str):
-    engine = open_engine(db_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -75,7 +67,7 @@ def test_export_import_export_gives_the_same_records(db_url: str, tmp_path: Path
         assert hash_only_raw["PhotoDNA"] == PHOTODNA_BASE64 and "AlternativeHashes" not in hash_only_raw
 
 
-def test_string_booleans_bom_numbers_as_text_and_unknown_fields(catalogue: sa.Engine, tmp_path: Path) -> None:
+def test_string_booleans_bom_numbers_as_text_and_unknown_fields(engine: sa.Engine, tmp_path: Path) -> None:
     records = [
         {"MediaID": "17", "MD5": MD5[0].upper(), "Category": "2", "MediaSize": "2835", "VictimIdentified": "True",
          "OffenderIdentified": "1", "IsDistributed": "false", "Series": {"Name": "Kestrel"}, "Tags": ["indoor", "known set"],
@@ -84,9 +76,9 @@ def test_string_booleans_bom_numbers_as_text_and_unknown_fields(catalogue: sa.En
         {"MediaID": 19, "md5": MD5[2], "isdistributed": True, "victimidentified": "TRUE"},  # names in any case
     ]  # fmt: skip
     path = write_doc(tmp_path / "set.json", records, bom=True)
-    summary = import_file(catalogue, path, Format.VICS, ImportRequest(agency="US unit", country="US"))
+    summary = import_file(engine, path, Format.VICS, ImportRequest(agency="US unit", country="US"))
     assert (summary.imported, summary.merged, summary.error_count) == (3, 0, 0)
-    with session_scope(catalogue) as session:
+    with session_scope(engine) as session:
         items = {item.md5: item for item in session.scalars(sa.select(MediaItem))}
         first = items[MD5[0]]
         assert (first.category, first.size, first.distributed, first.tags, first.sha256) == (2, 2835, False, "indoor, known set", None)
@@ -104,7 +96,7 @@ def test_string_booleans_bom_numbers_as_text_and_unknown_fields(catalogue: sa.En
         assert [details[item.id].victim_identified for item in (first, items[MD5[1]], third)] == [True, False, True]
 
 
-def test_bad_records_are_reported_by_position_and_the_rest_imports(catalogue: sa.Engine, tmp_path: Path) -> None:
+def test_bad_records_are_reported_by_position_and_the_rest_imports(engine: sa.Engine, tmp_path: Path) -> None:
     records = [
         {"MD5": MD5[0]},
         {"MD5": "not-a-hash"},
@@ -116,7 +108,7 @@ def test_bad_records_are_reported_by_position_and_the_rest_imports(catalogue: sa
         {"MD5": MD5[4], "Series": "S" * 201},
         {"MD5": MD5[5], "OffenderIdentified": "true"},
     ]
-    summary = import_file(catalogue, write_doc(tmp_path / "mixed.json", records), Format.VICS, ImportRequest())
+    summary = import_file(engine, write_doc(tmp_path / "mixed.json", records), Format.VICS, ImportRequest())
     assert (summary.imported, summary.error_count, summary.warning_count) == (2, 7, 1)
     errors = {error.position: error.message for error in summary.errors}
     assert set(errors) == {"record 2", "record 3", "record 4", "record 5", "record 6", "record 7", "record 8"}
@@ -128,27 +120,27 @@ def test_bad_records_are_reported_by_position_and_the_rest_imports(catalogue: sa
     assert "no hash" in errors["record 7"]
     assert "series is longer than" in errors["record 8"]
     assert summary.warnings[0].position == "record 9" and "offender identified was not kept" in summary.warnings[0].message
-    with session_scope(catalogue) as session:
+    with session_scope(engine) as session:
         assert set(session.scalars(sa.select(MediaItem.md5))) == {MD5[0], MD5[5]}
 
 
-def test_a_truncated_file_keeps_what_came_before_the_break(catalogue: sa.Engine, tmp_path: Path) -> None:
+def test_a_truncated_file_keeps_what_came_before_the_break(engine: sa.Engine, tmp_path: Path) -> None:
     text = json.dumps({"@odata.context": CONTEXT_20, "value": [{"MD5": md5} for md5 in MD5[:4]]})
     path = tmp_path / "cut.json"
     path.write_text(text[: text.index(MD5[3]) + 10])
-    summary = import_file(catalogue, path, Format.VICS, ImportRequest())
+    summary = import_file(engine, path, Format.VICS, ImportRequest())
     assert summary.imported == 3
     assert [error.position for error in summary.errors] == ["record 4"]
     assert "the JSON breaks here" in summary.errors[0].message
 
 
 @pytest.mark.parametrize("content", [b'{"name": "not a hash set"}', b"[1, 2, 3]", b"\x00\x01binary", b""])
-def test_a_file_that_is_not_vics_is_refused_before_anything_is_stored(catalogue: sa.Engine, tmp_path: Path, content: bytes) -> None:
+def test_a_file_that_is_not_vics_is_refused_before_anything_is_stored(engine: sa.Engine, tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "other.json"
     path.write_bytes(content)
     with pytest.raises(ExchangeFormatError, match="not a VICS JSON document"):
-        import_file(catalogue, path, Format.VICS, ImportRequest())
-    with session_scope(catalogue) as session:
+        import_file(engine, path, Format.VICS, ImportRequest())
+    with session_scope(engine) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(MediaItem)) == 0
 
 

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 av = pytest.importorskip("av", reason="video support is the [video] extra")
 
@@ -18,7 +19,6 @@ from mediamatch.services.matching import CatalogueMatcher  # noqa: E402
 from mediamatch.services.samples import generated_picture, generated_video  # noqa: E402
 from mediamatch.services.triage import KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, STATE_FILE, TriageState, triage  # noqa: E402
 from mediamatch.services.triage_report import write_reports  # noqa: E402
-from mediamatch.store.db import migrate, open_engine  # noqa: E402
 
 
 def still_clip(picture: Path, seconds: float, out: Path, fps: int = 10) -> Path:
@@ -62,10 +62,8 @@ def folders(tmp_path: Path) -> tuple[Path, Path]:
     return known, seized
 
 
-def test_videos_are_triaged_with_time_ranges_and_contact_sheets(folders, db_url: str, tmp_path: Path) -> None:
+def test_videos_are_triaged_with_time_ranges_and_contact_sheets(folders, engine: sa.Engine, tmp_path: Path) -> None:
     known, seized = folders
-    engine = open_engine(db_url)
-    migrate(engine)
     outcomes = contribute(engine, sorted(known.iterdir()), ContributionRequest(series="Heron", victim_identified=True), workers=1)
     assert [outcome.status for outcome in outcomes] == ["added", "added"]
     matcher = CatalogueMatcher.open(engine, cache=tmp_path / "index" / "pdq-index")
@@ -98,4 +96,3 @@ def test_videos_are_triaged_with_time_ranges_and_contact_sheets(folders, db_url:
     html = paths["html"].read_text()
     assert html.count('alt="contact sheet of') == 4  # the four videos, blurred like pictures
     assert "here at 0:0" in html and "video match" in html
-    engine.dispose()
