@@ -6,9 +6,12 @@ exactly what a view was meant to show.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from enum import IntEnum
+from typing import Any
 
 
 class Category(IntEnum):
@@ -67,6 +70,17 @@ class Match:
     known_seconds: tuple[tuple[float, float], ...] = ()
     query_share: float | None = None
     known_share: float | None = None
+
+    @classmethod
+    def from_json(cls, fields: Mapping[str, Any]) -> Match:
+        """A match read back from JSON (a saved triage row, a server's answer), which turned its
+        tuples into lists. Keys that are not fields of a match (a server's `known_from`) are
+        left out."""
+        known = {field.name: fields[field.name] for field in dataclass_fields(cls) if field.name in fields}
+        known["series"] = tuple(known.get("series", ()))
+        for key in ("query_seconds", "known_seconds"):
+            known[key] = tuple(tuple(pair) for pair in known.get(key, ()))
+        return cls(**known)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,12 +33,14 @@ def contact_sheet(
     """The grid of frames of the video in `source`, or None where no frame can be decoded."""
     import av  # the [video] extra; callers treat a missing PyAV like an undecodable file
 
+    from mediamatch.media.video import stated_duration
+
     opened = av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source))
     try:
         if not opened.streams.video:
             return None
         stream = opened.streams.video[0]
-        duration = _duration(opened, stream)
+        duration = stated_duration(opened, stream) or 0.0
         count = columns * rows
         times = [duration * (index + 0.5) / count for index in range(count)] if duration else [0.0]
         tiles = [(moment, tile) for moment in times if (tile := _frame_at(opened, stream, moment)) is not None]
@@ -55,14 +57,6 @@ def contact_sheet(
             draw.rectangle((left, top, left + TILE[0] - 1, top + TILE[1] - 1), outline=MATCHED_BORDER, width=4)
         draw.text((left + 4, top + TILE[1] - 14), clock_label(moment), fill="white", stroke_width=1, stroke_fill="black")
     return sheet
-
-
-def _duration(container: InputContainer, stream: VideoStream) -> float:
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    if container.duration:
-        return container.duration / 1_000_000
-    return 0.0
 
 
 def _frame_at(container: InputContainer, stream: VideoStream, moment: float) -> Image.Image | None:

@@ -155,7 +155,7 @@ class Video:
         rate = stream.average_rate or stream.base_rate
         if not rate:
             raise VideoError("no frame rate stated")
-        duration = _stated_duration(container, stream)
+        duration = stated_duration(container, stream)
         if duration is not None and duration > limits.max_video_seconds:
             raise VideoError(f"refused: {duration:,.0f} s is over the {limits.max_video_seconds:,.0f}-second limit")
         codec.options = {"max_pixels": str(limits.max_video_pixels)}  # FFmpeg refuses larger frames itself
@@ -252,7 +252,8 @@ def _seconds(pts: int | None, start: int | None, base: Fraction | None, number: 
     return float((pts - (start or 0)) * base)
 
 
-def _stated_duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
+def stated_duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
+    """The length the file states (the stream's, else the container's), before decoding."""
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:

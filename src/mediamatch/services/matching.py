@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from contextlib import nullcontext
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -154,17 +155,18 @@ class CatalogueMatcher:
             details = self._match_details(session, media_ids)
             videos = {media_id for slot in found for media_id, evidence in slot.items() if evidence.known_rows}
             known_frames = repo.usable_frame_counts(session, videos, MIN_QUALITY) if videos else {}
+        query_frames = Counter(query.position for query in queries if query.frame is not None)  # usable ones only
         return [
             sorted(
                 (
                     match
                     for media_id, evidence in slot.items()
                     if media_id in details
-                    and (match := _as_match(details[media_id], evidence, _usable_frames(record), known_frames.get(media_id, 0)))
+                    and (match := _as_match(details[media_id], evidence, query_frames[position], known_frames.get(media_id, 0)))
                 ),
                 key=lambda match: (match.distance, match.media_id),
             )
-            for record, slot in zip(records, found)
+            for position, slot in enumerate(found)
         ]
 
     def _match_details(self, session: Session, media_ids: set[int]) -> dict[int, MatchDetail]:
@@ -218,10 +220,6 @@ def _queries(records: Sequence[HashRecord]) -> list[_Query]:
         for name, value in zip(DIHEDRAL_NAMES, variants):
             queries.append(_Query(position, value, "" if name == "original" else name))
     return queries
-
-
-def _usable_frames(record: HashRecord) -> int:
-    return sum(1 for frame in record.frames if frame.quality >= MIN_QUALITY)
 
 
 def _as_match(detail: MatchDetail, evidence: Evidence, query_frames: int, known_frames: int) -> Match | None:

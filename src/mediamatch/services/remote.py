@@ -9,6 +9,7 @@ frame hashes to `POST /api/v1/query/video`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -42,10 +43,7 @@ class RemoteMatcher:
             batch = queries[start : start + MAX_QUERIES_PER_REQUEST]
             for (position, transform), answer in zip(owners[start : start + len(batch)], self._post(batch)):
                 for item in answer["matches"]:
-                    match = Match(
-                        media_id=item["media_id"], series=tuple(item["series"]), category=item["category"], baseline=item["baseline"],
-                        victim_identified=item["victim_identified"], signal=item["signal"], distance=item["distance"], transform=transform,
-                    )  # fmt: skip
+                    match = replace(Match.from_json(item), transform=transform)
                     best = found[position].get(match.media_id)
                     if best is None or match.distance < best.distance:
                         found[position][match.media_id] = match
@@ -73,16 +71,7 @@ class RemoteMatcher:
             "label": record.path, "sha256": record.sha256, "md5": record.md5,
             "frames": [{"number": f.number, "timestamp": f.timestamp, "pdq": f.pdq, "quality": f.quality} for f in record.frames],
         }  # fmt: skip
-        answer = self._post_json("/api/v1/query/video", body)
-        return [
-            Match(
-                media_id=item["media_id"], series=tuple(item["series"]), category=item["category"], baseline=item["baseline"],
-                victim_identified=item["victim_identified"], signal=item["signal"], distance=item["distance"], transform=item["transform"],
-                query_seconds=tuple(tuple(pair) for pair in item["query_seconds"]), known_seconds=tuple(tuple(pair) for pair in item["known_seconds"]),
-                query_share=item["query_share"], known_share=item["known_share"],
-            )  # fmt: skip
-            for item in answer["matches"]
-        ]
+        return [Match.from_json(item) for item in self._post_json("/api/v1/query/video", body)["matches"]]
 
     def _post(self, queries: list[dict[str, object]]) -> list[dict]:
         return self._post_json("/api/v1/query/hashes", {"queries": queries})

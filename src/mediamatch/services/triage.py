@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import Engine
 
@@ -155,7 +155,7 @@ class TriageState:
     def rows(self) -> Iterator[TriageRow]:
         for (data,) in self.db.execute("SELECT data FROM rows ORDER BY seq"):
             fields = json.loads(data)
-            fields["matches"] = tuple(_match_from_json(m) for m in fields["matches"])
+            fields["matches"] = tuple(Match.from_json(m) for m in fields["matches"])
             yield TriageRow(**fields)
 
     def counts(self) -> dict[str, int]:
@@ -164,12 +164,6 @@ class TriageState:
 
     def close(self) -> None:
         self.db.close()
-
-
-def _match_from_json(fields: dict[str, Any]) -> Match:
-    """A saved match as it was made: JSON turned its tuples (series, time ranges) into lists."""
-    ranges = {key: tuple(tuple(pair) for pair in fields.get(key, ())) for key in ("query_seconds", "known_seconds")}
-    return Match(**{**fields, "series": tuple(fields["series"]), **ranges})
 
 
 def plain_row(row: TriageRow) -> dict[str, object]:
