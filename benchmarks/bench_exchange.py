@@ -37,7 +37,7 @@ CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default
 # by a large parent would report the parent's peak.
 READ = """
 import json, sys, time
-from mediamatch.exchange.vics import read_vics
+from mediamatch.interop.vics import read_vics
 
 def peak_kib():
     for line in open("/proc/self/status"):

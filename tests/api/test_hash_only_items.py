@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from mediamatch.auth.permissions import Role
-from mediamatch.exchange.records import ExchangeRecord
+from mediamatch.interop.records import ExchangeRecord
 from mediamatch.services.exchange import ImportRequest, import_records
 from tests.api.conftest import AGENCIES, jpeg
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from mediamatch.exchange.records import ExchangeRecord
+from mediamatch.interop.records import ExchangeRecord
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.services.exchange import ImportRequest, import_records
 from mediamatch.services.samples import generated_picture

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mediamatch.exchange.hashlist import HashListError, Section, read_hashlist, write_delta, write_hashlist
+from mediamatch.hashlist.format import HashListError, Section, read_hashlist, write_delta, write_hashlist
 from mediamatch.services import platform_matcher
 from mediamatch.services.platform_matcher import Hit, Matcher
 

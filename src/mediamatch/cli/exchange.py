@@ -13,9 +13,9 @@ from mediamatch.audit import trail
 from mediamatch.audit.events import AuditAction, AuditEvent
 from mediamatch.catalog.records import Category
 from mediamatch.cli.common import DbOption, console, local_actor, open_catalogue, progress
-from mediamatch.exchange.csvlists import Layout
-from mediamatch.exchange.records import ExchangeFormatError, RecordError
-from mediamatch.exchange.vics import VERSIONS
+from mediamatch.interop.csvlists import Layout
+from mediamatch.interop.records import ExchangeFormatError, RecordError
+from mediamatch.interop.vics import VERSIONS
 from mediamatch.services.exchange import ExportRequest, Format, ImportRequest, ImportSummary, export_file, import_file
 from mediamatch.store.db import session_scope
 from mediamatch.store.repo import DEFAULT_AGENCY

@@ -57,7 +57,7 @@ def watch_command(
             fan_out,
             log_alert,
         )
-        from mediamatch.exchange.hashlist import HashListError
+        from mediamatch.hashlist.format import HashListError
         from mediamatch.services.platform_matcher import Matcher as ListMatcher
     except ImportError as exc:
         if exc.name != "av":

@@ -1,7 +1,7 @@
 """Importing other systems' hash lists into the catalogue, and exporting the catalogue to them.
 
-Formats: Project VIC VICS JSON (`exchange/vics.py`), INTERPOL ICSE hash exports
-(`exchange/icse.py`), NCMEC/ThreatExchange-style CSV lists (`exchange/csvlists.py`). They
+Formats: Project VIC VICS JSON (`interop/vics.py`), INTERPOL ICSE hash exports
+(`interop/icse.py`), NCMEC/ThreatExchange-style CSV lists (`interop/csvlists.py`). They
 meet the catalogue here, through `ExchangeRecord`:
 
 - A record becomes a media item contributed by the importing agency (and case). A record
@@ -44,8 +44,8 @@ from sqlalchemy import Engine, func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mediamatch.catalog.records import Category
-from mediamatch.exchange import csvlists, icse, vics
-from mediamatch.exchange.records import ExchangeFormatError, ExchangeRecord, RecordError
+from mediamatch.interop import csvlists, icse, vics
+from mediamatch.interop.records import ExchangeFormatError, ExchangeRecord, RecordError
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import (

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from mediamatch.audit.events import AuditAction, AuditEvent
 from mediamatch.audit.trail import record
-from mediamatch.exchange.hashlist import (
+from mediamatch.hashlist.format import (
     KNOWN_WIDTHS,
     HashListError,
     Section,

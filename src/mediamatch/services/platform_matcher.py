@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from mediamatch.exchange.hashlist import HashList, HashListError, Section, check_delta_fits, empty_section, load_public_key, read_hashlist
+from mediamatch.hashlist.format import HashList, HashListError, Section, check_delta_fits, empty_section, load_public_key, read_hashlist
 from mediamatch.index.hamming import HASH_BYTES, MAX_RADIUS, PDQIndex
 from mediamatch.index.persist import IndexFileError, load_index, save_index
 from mediamatch.signals.registry import get_signal

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mediamatch.exchange.hashlist import (
+from mediamatch.hashlist.format import (
     HashListError,
     Section,
     apply_delta,

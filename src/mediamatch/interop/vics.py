@@ -41,7 +41,7 @@ from typing import IO, Any
 
 import ijson
 
-from mediamatch.exchange.records import (
+from mediamatch.interop.records import (
     ExchangeFormatError,
     ExchangeRecord,
     RecordError,

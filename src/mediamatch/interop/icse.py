@@ -20,7 +20,7 @@ import csv
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
-from mediamatch.exchange.records import (
+from mediamatch.interop.records import (
     ExchangeFormatError,
     ExchangeRecord,
     RecordError,

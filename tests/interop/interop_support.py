@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from mediamatch.exchange.records import ExchangeRecord
+from mediamatch.interop.records import ExchangeRecord
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.services.exchange import ExportRequest, Format, ImportRequest, export_file, import_records, read_file
 from mediamatch.services.samples import generated_picture

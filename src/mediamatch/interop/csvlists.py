@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from typing import IO
 
-from mediamatch.exchange.records import (
+from mediamatch.interop.records import (
     HEX_LENGTHS,
     ExchangeFormatError,
     ExchangeRecord,
