@@ -37,7 +37,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from benchmarks.bench_index import base_hashes, brute_force, catalogue_store, flip_with_probability, mib, plant, timed
 from benchmarks.report import write_section
-from mediamatch.hashlist.format import Section, read_hashlist, write_delta, write_hashlist
+from mediamatch.hashlist.delta import write_delta
+from mediamatch.hashlist.format import Section, read_hashlist, write_hashlist
 from mediamatch.index.hamming import HASH_BYTES, MAX_RADIUS
 from mediamatch.services.platform_matcher import Matcher
 

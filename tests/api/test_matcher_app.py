@@ -21,7 +21,8 @@ from mediamatch.api.matcher_app import MatcherSettings, create_matcher_app
 from mediamatch.audit.events import AuditAction
 from mediamatch.audit.trail import AuditFilter, query
 from mediamatch.auth.permissions import Role
-from mediamatch.hashlist.format import Section, read_hashlist, write_delta, write_hashlist
+from mediamatch.hashlist.delta import write_delta
+from mediamatch.hashlist.format import Section, read_hashlist, write_hashlist
 from mediamatch.services.hashlists import export_hashlist, set_consent
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope

@@ -10,20 +10,9 @@ import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mediamatch.hashlist.format import (
-    HashListError,
-    Section,
-    apply_delta,
-    apply_delta_file,
-    generate_keypair,
-    key_id,
-    load_private_key,
-    load_public_key,
-    parse,
-    read_hashlist,
-    write_delta,
-    write_hashlist,
-)
+from mediamatch.hashlist.delta import apply_delta, apply_delta_file, write_delta
+from mediamatch.hashlist.format import HashListError, Section, key_id, parse, read_hashlist, write_hashlist
+from mediamatch.hashlist.signing import generate_keypair, load_private_key, load_public_key
 
 WIDTHS = {"md5": 16, "sha1": 20, "sha256": 32, "pdq": 32}
 

@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mediamatch.audit.events import AuditAction
 from mediamatch.audit.trail import AuditFilter, query, verify
-from mediamatch.hashlist.format import HashListError, apply_delta, read_hashlist
+from mediamatch.hashlist.delta import apply_delta
+from mediamatch.hashlist.format import HashListError, read_hashlist
 from mediamatch.services.hashlists import ListFilter, export_hashlist, published_versions, read_sections, set_consent
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import Agency, Contribution, MediaItem, MediaSignal

@@ -13,7 +13,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mediamatch.hashlist.format import HashListError, Section, read_hashlist, write_delta, write_hashlist
+from mediamatch.hashlist.delta import write_delta
+from mediamatch.hashlist.format import HashListError, Section, read_hashlist, write_hashlist
 from mediamatch.services import platform_matcher
 from mediamatch.services.platform_matcher import Hit, Matcher
 

@@ -28,7 +28,8 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from mediamatch.hashlist.format import HashListError, load_public_key, read_hashlist
+from mediamatch.hashlist.format import HashListError, read_hashlist
+from mediamatch.hashlist.signing import load_public_key
 from mediamatch.services.platform_matcher import Matcher
 
 MAX_QUERIES = 1000

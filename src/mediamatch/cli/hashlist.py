@@ -16,7 +16,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from mediamatch.cli.common import DbOption, console, local_actor, open_catalogue
-from mediamatch.hashlist.format import HashListError, apply_delta_file, generate_keypair, load_private_key, load_public_key, read_hashlist
+from mediamatch.hashlist.delta import apply_delta_file
+from mediamatch.hashlist.format import HashListError, read_hashlist
+from mediamatch.hashlist.signing import generate_keypair, load_private_key, load_public_key
 
 hashlist_app = typer.Typer(help="Signed hash lists for platforms: keys, export, verify, deltas, consent.", no_args_is_help=True)
 

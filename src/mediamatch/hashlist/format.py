@@ -1,4 +1,4 @@
-"""Signed hash lists: the versioned file that platforms receive, and deltas between versions.
+"""Signed hash lists: the versioned file that platforms receive (a full list or a delta).
 
 Never pickle: the file is a fixed prefix, a canonical JSON header, packed arrays, and an
 Ed25519 signature over everything before it. docs/hashlist-format.md describes the layout for
@@ -18,10 +18,8 @@ Why a signature over the whole file AND a SHA-256 of the payload in the header: 
 is what a platform trusts; the hash tells a damaged download ("payload does not match its
 SHA-256") apart from a forged or wrongly keyed one ("signature does not verify").
 
-A delta (kind "delta") holds, per signal, the indicators added and removed between version
-N-1 and N, the SHA-256 of the payload it applies to, and the full header and signature of
-version N: applying it rebuilds version N byte for byte, so the result is verified like any
-list and a platform never has to trust the delta's arithmetic.
+A delta (kind "delta", made and applied by `hashlist/delta.py`) has the same layout, with
+"removed" and "added" sections; key files are `hashlist/signing.py`'s.
 
 Loading never loops over entries in Python: the file is memory-mapped and each section is a
 numpy view of it, so 10M PDQ entries open as fast as they can be hashed for verification.
@@ -67,49 +65,11 @@ class HashListError(ValueError):
     """A hash list or delta that must not be used, with the reason in words."""
 
 
-# --- keys --------------------------------------------------------------------------------
-
-
 def key_id(public_key: Ed25519PublicKey) -> str:
-    """Fingerprint of a public key: the first 32 hex digits of the SHA-256 of its raw bytes."""
+    """Fingerprint of a public key, as a header names its signer: the first 32 hex digits of
+    the SHA-256 of its raw bytes."""
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:32]
-
-
-def generate_keypair(private_path: Path) -> Path:
-    """Write a new Ed25519 private key (PEM, mode 0600, refused if the file exists) and its
-    public key beside it as `<name>.pub`; returns the public key's path."""
-    public_path = private_path.with_name(private_path.name + ".pub")
-    for path in (private_path, public_path):
-        if path.exists():
-            raise HashListError(f"{path} exists; refusing to overwrite a signing key")
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
-    public_path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return public_path
-
-
-def load_private_key(path: Path) -> Ed25519PrivateKey:
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as exc:
-        raise HashListError(f"{path}: not a readable Ed25519 private key ({exc})") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise HashListError(f"{path}: not an Ed25519 private key")
-    return key
-
-
-def load_public_key(path: Path) -> Ed25519PublicKey:
-    try:
-        key = serialization.load_pem_public_key(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise HashListError(f"{path}: not a readable Ed25519 public key ({exc})") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise HashListError(f"{path}: not an Ed25519 public key")
-    return key
 
 
 # --- the in-memory form ------------------------------------------------------------------
@@ -217,7 +177,7 @@ def _layout(described: list[dict[str, Any]]) -> tuple[list[tuple[int, int]], int
     return offsets, offset
 
 
-def _payload(sections: Mapping[tuple[str, str], Section]) -> tuple[list[dict[str, Any]], bytearray]:
+def payload_of(sections: Mapping[tuple[str, str], Section]) -> tuple[list[dict[str, Any]], bytearray]:
     described = [{"part": part, "signal": signal, "count": len(sections[(part, signal)]), "hash_bytes": sections[(part, signal)].width} for part, signal in _section_order(sections)]
     offsets, length = _layout(described)
     payload = bytearray(length)
@@ -229,13 +189,20 @@ def _payload(sections: Mapping[tuple[str, str], Section]) -> tuple[list[dict[str
     return described, payload
 
 
-def _assemble(header: Mapping[str, Any], payload: bytes | bytearray, private_key: Ed25519PrivateKey) -> tuple[bytearray, bytes]:
+def frame(header: Mapping[str, Any], payload: bytes | bytearray) -> bytearray:
+    """The whole file but its signature (left zero): prefix, canonical header, payload."""
     raw = canonical(header)
     header_end = _aligned(_ALIGN + len(raw))
     body = bytearray(header_end + len(payload) + SIGNATURE_BYTES)
     body[: _PREFIX.size] = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(raw), len(payload))
     body[_ALIGN : _ALIGN + len(raw)] = raw
     body[header_end : header_end + len(payload)] = payload
+    return body
+
+
+def assemble(header: Mapping[str, Any], payload: bytes | bytearray, private_key: Ed25519PrivateKey) -> tuple[bytearray, bytes]:
+    """The signed file and its signature."""
+    body = frame(header, payload)
     signed = memoryview(body)[: len(body) - SIGNATURE_BYTES]
     signature = private_key.sign(signed)
     signed.release()
@@ -254,7 +221,7 @@ def _check_sections(sections: Mapping[tuple[str, str], Section], parts: tuple[st
             raise HashListError(f"a {signal} hash is {KNOWN_WIDTHS[signal]} bytes, not {width}")
 
 
-def _write_atomically(path: Path, data: bytes | bytearray) -> None:
+def write_atomically(path: Path, data: bytes | bytearray) -> None:
     temp = path.with_name(path.name + ".partial")
     with open(temp, "wb") as out:
         out.write(data)
@@ -293,55 +260,14 @@ def write_hashlist(
     _check_sections(sections, FULL_PARTS)
     if version < 1 or (previous_version is not None and previous_version != version - 1):
         raise HashListError(f"version {version} cannot follow version {previous_version}")
-    described, payload = _payload(sections)
+    described, payload = payload_of(sections)
     header = {
         "format": FORMAT_NAME, "kind": "full", "name": name, "version": version, "previous_version": previous_version,
         "created_at": created_at or utc_timestamp(), "filter": dict(list_filter or {}), "key_id": key_id(private_key.public_key()),
         "payload_sha256": hashlib.sha256(payload).hexdigest(), "sections": described,
     }  # fmt: skip
-    body, signature = _assemble(header, payload, private_key)
-    _write_atomically(path, body)
-    return Written(path, hashlib.sha256(body).hexdigest(), len(body), header, signature)
-
-
-def diff(old: HashList, new: HashList) -> dict[tuple[str, str], Section]:
-    """Per signal, the entries of `old` absent from `new` ("removed") and of `new` absent from
-    `old` ("added"), matched on (id, hash) with sorted-array operations."""
-    found: dict[tuple[str, str], Section] = {}
-    for signal in sorted(set(old.signals) | set(new.signals)):
-        before, after = old.section("entries", signal), new.section("entries", signal)
-        width = max(before.width, after.width)
-        for part, source, other in (("removed", before, after), ("added", after, before)):
-            keep = ~_present(source, other)
-            if keep.any():
-                found[(part, signal)] = Section(np.asarray(source.ids)[keep], np.asarray(source.hashes)[keep].reshape(-1, width))
-    return found
-
-
-def _present(section: Section, other: Section) -> np.ndarray:
-    """Whether each entry of `section` is in `other` with the same hash (both sorted by id)."""
-    if not len(other) or not len(section):
-        return np.zeros(len(section), bool)
-    rows = np.minimum(np.searchsorted(other.ids, section.ids), len(other) - 1)
-    same_id = np.asarray(other.ids)[rows] == np.asarray(section.ids)
-    same_hash = np.all(np.asarray(other.hashes)[rows] == np.asarray(section.hashes), axis=1)
-    return same_id & same_hash
-
-
-def write_delta(path: Path, old: HashList, new: HashList, target: Written, private_key: Ed25519PrivateKey) -> Written:
-    """Sign and write the delta that turns `old` into `new` (whose written form is `target`)."""
-    if old.name != new.name or new.version != old.version + 1:
-        raise HashListError(f"a delta goes from one version to the next of one list, not {old.name} v{old.version} to {new.name} v{new.version}")
-    sections = diff(old, new)
-    described, payload = _payload(sections)
-    header = {
-        "format": FORMAT_NAME, "kind": "delta", "name": new.name, "version": new.version, "previous_version": old.version,
-        "created_at": new.header["created_at"], "filter": new.header["filter"], "key_id": key_id(private_key.public_key()),
-        "payload_sha256": hashlib.sha256(payload).hexdigest(), "sections": described,
-        "base_payload_sha256": old.payload_sha256, "target_header": dict(target.header), "target_signature": target.signature.hex(),
-    }  # fmt: skip
-    body, signature = _assemble(header, payload, private_key)
-    _write_atomically(path, body)
+    body, signature = assemble(header, payload, private_key)
+    write_atomically(path, body)
     return Written(path, hashlib.sha256(body).hexdigest(), len(body), header, signature)
 
 
@@ -452,65 +378,3 @@ def _check_header(header: dict[str, Any]) -> None:
         if header["target_header"]["kind"] != "full" or header["target_header"]["version"] != header["version"]:
             raise ValueError("target header is not the full list of this version")
         bytes.fromhex(header["target_signature"])
-
-
-# --- applying a delta --------------------------------------------------------------------
-
-
-def check_delta_fits(base: HashList, delta: HashList) -> None:
-    """Refuse a delta meant for another list or version than `base`."""
-    if delta.kind != "delta":
-        raise HashListError(f"{delta.name} v{delta.version} is a full list, not a delta")
-    if base.kind != "full":
-        raise HashListError("a delta applies to a full list, not to another delta")
-    if delta.name != base.name:
-        raise HashListError(f"this delta is for list {delta.name!r}, not {base.name!r}")
-    if delta.header["previous_version"] != base.version:
-        raise HashListError(f"this delta turns version {delta.header['previous_version']} into {delta.version}; the list given is version {base.version}")
-    if delta.header["base_payload_sha256"] != base.payload_sha256:
-        raise HashListError(f"this delta was made from a different version {base.version} of {base.name!r} (payload SHA-256 differs)")
-
-
-def applied_sections(base: HashList, delta: HashList) -> dict[tuple[str, str], Section]:
-    """The sections of the next version: `base` minus the delta's removals plus its additions."""
-    check_delta_fits(base, delta)
-    result: dict[tuple[str, str], Section] = {}
-    for entry in delta.header["target_header"]["sections"]:
-        signal = entry["signal"]
-        current = base.section("entries", signal)
-        removed, added = delta.section("removed", signal), delta.section("added", signal)
-        gone = _present(removed, current)
-        if not gone.all():
-            raise HashListError(f"this delta removes {signal} indicator {int(removed.ids[~gone][0])}, which version {base.version} does not hold")
-        keep = np.ones(len(current), bool)
-        if len(removed):
-            keep[np.searchsorted(current.ids, removed.ids)] = False
-        ids = np.concatenate([np.asarray(current.ids)[keep], np.asarray(added.ids)])
-        hashes = np.concatenate([np.asarray(current.hashes)[keep].reshape(-1, entry["hash_bytes"]), np.asarray(added.hashes).reshape(-1, entry["hash_bytes"])])
-        try:
-            result[("entries", signal)] = Section.of(ids, hashes, entry["hash_bytes"])
-        except HashListError:
-            raise HashListError(f"this delta adds a {signal} indicator that version {base.version} already holds") from None
-    return result
-
-
-def apply_delta(base: HashList, delta: HashList, public_key: Ed25519PublicKey) -> bytes:
-    """The full next version, byte for byte as the publisher signed it, verified."""
-    _, payload = _payload(applied_sections(base, delta))
-    header = delta.header["target_header"]
-    raw = canonical(header)
-    header_end = _aligned(_ALIGN + len(raw))
-    body = bytearray(header_end + len(payload) + SIGNATURE_BYTES)
-    body[: _PREFIX.size] = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(raw), len(payload))
-    body[_ALIGN : _ALIGN + len(raw)] = raw
-    body[header_end : header_end + len(payload)] = payload
-    body[-SIGNATURE_BYTES:] = bytes.fromhex(delta.header["target_signature"])
-    parse(memoryview(body), public_key, f"{base.name} v{delta.version} rebuilt from the delta")
-    return bytes(body)
-
-
-def apply_delta_file(base: Path, delta: Path, public_key: Ed25519PublicKey, out: Path) -> HashList:
-    """Verify `base` and `delta`, write the verified next version to `out` and return it."""
-    body = apply_delta(read_hashlist(base, public_key), read_hashlist(delta, public_key), public_key)
-    _write_atomically(out, body)
-    return read_hashlist(out, public_key)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from mediamatch.audit.events import AuditAction, AuditEvent
 from mediamatch.audit.trail import record
+from mediamatch.hashlist.delta import write_delta
 from mediamatch.hashlist.format import (
     KNOWN_WIDTHS,
     HashListError,
@@ -41,7 +42,6 @@ from mediamatch.hashlist.format import (
     Written,
     key_id,
     read_hashlist,
-    write_delta,
     write_hashlist,
 )
 from mediamatch.signals.registry import get_signal

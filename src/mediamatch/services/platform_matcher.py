@@ -28,7 +28,9 @@ from pathlib import Path
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from mediamatch.hashlist.format import HashList, HashListError, Section, check_delta_fits, empty_section, load_public_key, read_hashlist
+from mediamatch.hashlist.delta import check_delta_fits
+from mediamatch.hashlist.format import HashList, HashListError, Section, empty_section, read_hashlist
+from mediamatch.hashlist.signing import load_public_key
 from mediamatch.index.hamming import HASH_BYTES, MAX_RADIUS, PDQIndex
 from mediamatch.index.persist import IndexFileError, load_index, save_index
 from mediamatch.signals.registry import get_signal
