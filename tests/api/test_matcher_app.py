@@ -126,7 +126,7 @@ def test_platforms_download_published_lists_and_each_download_is_audited(server,
     key = Ed25519PrivateKey.generate()
     with session_scope(engine) as session:
         agency = repo.get_or_create_agency(session, "Unit NL")
-        item = MediaItem(sha256="ab" * 32, md5="cd" * 16, sha1="ef" * 20, media_type="image/jpeg", size=1)
+        item = MediaItem(sha256="ab" * 32, md5="cd" * 16, sha1="ef" * 20, media_type="image/jpeg", size=1, category=1)
         session.add(item)
         session.flush()
         session.add(MediaSignal(media_id=item.id, signal="md5", value="cd" * 16))

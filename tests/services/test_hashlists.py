@@ -27,7 +27,7 @@ def digest(name: str, seed: str) -> str:
     return hashlib.new(name, seed.encode()).hexdigest()
 
 
-def add_item(session, seed: str, *, agencies: list[Agency], category: int = 1, baseline: bool = False, pdq_quality: int = 90) -> dict[str, int]:
+def add_item(session, seed: str, *, agencies: list[Agency], category: int | None = 1, baseline: bool = False, pdq_quality: int = 90) -> dict[str, int]:
     """An item with all four signals, contributed by `agencies`; returns its indicator ids."""
     item = MediaItem(sha256=digest("sha256", seed), md5=digest("md5", seed), sha1=digest("sha1", seed), media_type="image/jpeg", size=1, category=category, baseline=baseline)
     session.add(item)
@@ -54,6 +54,7 @@ def catalogue(engine: sa.Engine) -> dict[str, dict[str, int]]:
             "kept": add_item(session, "e", agencies=[keeping]),
             "both": add_item(session, "f", agencies=[keeping, sharing]),
             "lowq": add_item(session, "g", agencies=[sharing], pdq_quality=20),
+            "uncategorised": add_item(session, "h", agencies=[sharing], category=None, baseline=True),
         }
         set_consent(session, "Sharing unit", True, actor="admin", actor_agency="Hotline")
     return items
@@ -78,6 +79,14 @@ def test_baseline_only_categories_and_signals(engine, catalogue) -> None:
         ListFilter(categories=(0, 1))
     with pytest.raises(HashListError, match="signals must be among"):
         ListFilter(signals=("photodna",))
+
+
+def test_an_uncategorised_item_is_never_exported(engine, catalogue) -> None:
+    """Category NULL (imported from a record that stated none) matches no filter, Baseline or not."""
+    uncategorised = set(catalogue["uncategorised"].values())
+    for list_filter in (ListFilter(), ListFilter(categories=(1, 2, 3, 4)), ListFilter(baseline_only=True, categories=(1, 2, 3, 4))):
+        found = exported_ids(engine, list_filter)
+        assert found["md5"] and not uncategorised & set().union(*found.values())
 
 
 def test_consent_can_be_withdrawn_and_is_audited(engine, catalogue) -> None:

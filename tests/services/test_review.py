@@ -51,7 +51,7 @@ def world(engine: sa.Engine) -> dict[str, int]:
         review_agency = repo.get_or_create_agency(session, "Review Centre", "NL")
         for n, pdq in enumerate((PDQ_A, "0" * 64)):
             item = MediaItem(sha256=hashlib.sha256(bytes([n])).hexdigest(), md5=hashlib.md5(bytes([n])).hexdigest(),
-                             sha1=hashlib.sha1(bytes([n])).hexdigest(), media_type="image/jpeg", size=10)  # fmt: skip
+                             sha1=hashlib.sha1(bytes([n])).hexdigest(), media_type="image/jpeg", size=10, category=1)  # fmt: skip
             item.signals = [MediaSignal(signal="pdq", value=pdq, quality=90), MediaSignal(signal="md5", value=item.md5)]
             session.add(item)
             session.flush()

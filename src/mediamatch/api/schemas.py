@@ -99,7 +99,7 @@ class VideoQuery(Strict):
 class MatchOut(BaseModel):
     media_id: int
     series: list[str]
-    category: int
+    category: int | None  # None: uncategorised
     baseline: bool
     victim_identified: bool
     signal: str
@@ -151,7 +151,7 @@ class MediaMetadataIn(Strict):
 
 class MediaMetadataOut(BaseModel):
     media_id: int
-    category: int
+    category: int | None  # None: uncategorised
     baseline: bool
     series: list[str]
 

@@ -35,6 +35,12 @@ _CATEGORY_LABELS = {
     Category.CGI_ANIMATION: "CGI / animation",
     Category.COMPARISON: "comparison",
 }
+UNCATEGORISED = "uncategorised"
+
+
+def category_label(category: int | None) -> str:
+    """A category in words; "uncategorised" where no source stated one (NULL in the catalogue)."""
+    return UNCATEGORISED if category is None else Category(category).label
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +49,7 @@ class MatchDetail:
 
     media_id: int
     series: tuple[str, ...]
-    category: int
+    category: int | None  # None: uncategorised
     baseline: bool
     victim_identified: bool
 
@@ -60,7 +66,7 @@ class Match:
 
     media_id: int
     series: tuple[str, ...]
-    category: int
+    category: int | None  # None: uncategorised
     baseline: bool
     victim_identified: bool
     signal: str

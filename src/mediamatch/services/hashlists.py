@@ -4,7 +4,8 @@ An indicator is one row of `media_signals`; its id is stable across versions and
 platform reports back on a hit. What is exported, and why:
 
 - categories: Project VIC 1-4 as asked (default 1, abuse material); category 0 (non-pertinent)
-  is never exported, whatever is asked;
+  is never exported, whatever is asked; nor is an uncategorised item (category NULL: imported
+  from a record that stated none), until someone categorises it;
 - `baseline_only`: INTERPOL's Baseline flag, material illegal in every country;
 - consent: an item goes out only when at least one agency that agreed to share with platforms
   (`PlatformSharingConsent`) contributed it; another agency's refusal does not hide it;
@@ -110,7 +111,7 @@ def _read_signal(engine: Engine, list_filter: ListFilter, signal: str, batch_row
     query = (
         select(MediaSignal.id, MediaSignal.value)
         .join(MediaItem, MediaItem.id == MediaSignal.media_id)
-        .where(MediaSignal.signal == signal, MediaItem.category.in_(list_filter.categories), consenting, ~disputed)
+        .where(MediaSignal.signal == signal, MediaItem.category.is_not(None), MediaItem.category.in_(list_filter.categories), consenting, ~disputed)  # uncategorised: never
         .order_by(MediaSignal.id)
         .limit(batch_rows)
     )

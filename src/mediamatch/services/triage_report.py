@@ -23,7 +23,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from PIL import Image, ImageOps
 
-from mediamatch.catalog.records import Category
+from mediamatch.catalog.records import category_label
 from mediamatch.media.collection import iter_collection
 from mediamatch.media.contact_sheet import clock_label, contact_sheet
 from mediamatch.media.record import BytesSource
@@ -65,7 +65,7 @@ def row_json(row: TriageRow) -> dict[str, Any]:
     fields.pop("seq")
     for match in fields["matches"]:  # type: ignore[union-attr]
         match["series"] = list(match["series"])
-        match["category_label"] = Category(match["category"]).label
+        match["category_label"] = category_label(match["category"])
     return fields
 
 
@@ -196,7 +196,7 @@ def _groups(rows: list[TriageRow]) -> list[dict[str, Any]]:
 
 def _write_html(path: Path, rows: list[TriageRow], meta: dict[str, str], counts: dict[str, int], thumbnails: dict[int, str]) -> None:
     environment = Environment(loader=PackageLoader("mediamatch.web", "templates"), autoescape=select_autoescape(default=True))
-    environment.globals["category_label"] = lambda number: Category(number).label
+    environment.globals["category_label"] = category_label
     environment.globals["transform_label"] = lambda name: DIHEDRAL_LABELS.get(name, name)
     environment.globals["spans"] = spans_label
     most = max(counts.values(), default=0) or 1

@@ -117,6 +117,8 @@ def add_media(
     else:
         earlier = describe_contributions(session, item.id)
         item.baseline = item.baseline or baseline
+        if item.category is None:  # an uncategorised import: the contributor of the file categorises it
+            item.category = category
         if item.sha256 is None:
             _complete_hash_only(session, item, record)
     if series not in item.series:

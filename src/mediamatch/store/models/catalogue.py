@@ -126,7 +126,7 @@ class MediaItem(Base):
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     duration: Mapped[float | None] = mapped_column(Float)  # seconds, for videos
-    category: Mapped[int] = mapped_column(Integer, default=1)
+    category: Mapped[int | None] = mapped_column(Integer)  # Project VIC 0-4; None: uncategorised, never in a hash list
     baseline: Mapped[bool] = mapped_column(Boolean, default=False)
     # What Project VIC / ICSE records say that the catalogue models nowhere else; None: not stated.
     distributed: Mapped[bool | None] = mapped_column(Boolean)
