@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 from benchmarks.report import write_section
-from mediamatch.services.exchange import ExportRequest, Format, ImportRequest, export_file, import_file
+from mediamatch.interop.registry import FORMATS
+from mediamatch.services.exchange import ExportRequest, ImportRequest, export_file, import_file
 from mediamatch.store.db import migrate, open_engine
 
 CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media"
@@ -101,11 +102,11 @@ def main(argv: list[str] | None = None) -> None:
         assert ours["count"] == reference["count"] == args.records
         engine = open_engine(args.db or f"sqlite:///{workdir / 'catalogue.sqlite'}")
         migrate(engine)
-        first, first_s = timed(lambda: import_file(engine, source, Format.VICS, ImportRequest(agency="A")))
-        again, again_s = timed(lambda: import_file(engine, source, Format.VICS, ImportRequest(agency="B")))
+        first, first_s = timed(lambda: import_file(engine, source, "vics", ImportRequest(agency="A")))
+        again, again_s = timed(lambda: import_file(engine, source, "vics", ImportRequest(agency="B")))
         assert (first.imported, again.merged, first.error_count + again.error_count) == (args.records, args.records, 0)
         exports = {}
-        for fmt in Format:
+        for fmt in FORMATS:
             summary, seconds = timed(lambda fmt=fmt: export_file(engine, workdir / f"out.{fmt}", ExportRequest(format=fmt)))
             exports[fmt] = (summary.written, seconds, (workdir / f"out.{fmt}").stat().st_size)
         backend = engine.dialect.name

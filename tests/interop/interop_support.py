@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from mediamatch.interop.records import ExchangeRecord
 from mediamatch.services.contribute import ContributionRequest, contribute
-from mediamatch.services.exchange import ExportRequest, Format, ImportRequest, export_file, import_records, read_file
+from mediamatch.services.exchange import ExportRequest, ImportRequest, export_file, import_records, read_file
 from mediamatch.services.samples import generated_picture
 from mediamatch.store.db import migrate, open_engine
 
@@ -59,14 +59,14 @@ def build_source(url: str, folder: Path) -> sa.Engine:
     return engine
 
 
-def exported(engine: sa.Engine, fmt: Format, path: Path, **options: object) -> list[ExchangeRecord]:
+def exported(engine: sa.Engine, fmt: str, path: Path, options: dict[str, str | None] | None = None) -> list[ExchangeRecord]:
     """Export, then read the file back: what another system would see, ids left out (each
     catalogue numbers its items itself)."""
-    export_file(engine, path, ExportRequest(format=fmt, **options))  # type: ignore[arg-type]
-    return [replace(record, source_id=None) for record in read_file(path, fmt)]  # type: ignore[arg-type]
+    export_file(engine, path, ExportRequest(format=fmt, options=options or {}))
+    return [replace(record, source_id=None) for record in read_file(path, fmt)]  # type: ignore[union-attr]
 
 
-def import_into_fresh(url: str, path: Path, fmt: Format) -> sa.Engine:
+def import_into_fresh(url: str, path: Path, fmt: str) -> sa.Engine:
     engine = open_engine(url)
     migrate(engine)
     summary = import_records(engine, read_file(path, fmt), ImportRequest(agency="DE unit", country="DE"))

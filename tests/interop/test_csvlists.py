@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from interop_support import PHOTODNA_BASE64, PHOTODNA_HEX, build_source, exported, import_into_fresh, md5_of
 
-from mediamatch.interop.csvlists import Layout, read_csv_list
+from mediamatch.interop.csvlists import read_csv_list
 from mediamatch.interop.records import ExchangeFormatError, ExchangeRecord, RecordError
-from mediamatch.services.exchange import ExportRequest, Format, ImportRequest, export_file, import_file
+from mediamatch.services.exchange import ExportRequest, ImportRequest, export_file, import_file
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import MediaItem, MediaSignal
 
@@ -22,9 +22,9 @@ PDQ = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6339b0e90f2c6"
 
 def test_rows_round_trip(db_url: str, tmp_path: Path) -> None:
     source = build_source(f"sqlite:///{tmp_path / 'source.sqlite'}", tmp_path)
-    first = exported(source, Format.CSV, tmp_path / "first.csv")
-    fresh = import_into_fresh(db_url, tmp_path / "first.csv", Format.CSV)
-    second = exported(fresh, Format.CSV, tmp_path / "second.csv")
+    first = exported(source, "csv", tmp_path / "first.csv")
+    fresh = import_into_fresh(db_url, tmp_path / "first.csv", "csv")
+    second = exported(fresh, "csv", tmp_path / "second.csv")
     assert second == first
     assert len(first) == 7  # one row per item: rows carry no series
     picture = next(record for record in first if record.md5 == md5_of(tmp_path / "files" / "scene-0.jpg"))
@@ -38,9 +38,9 @@ def test_rows_round_trip(db_url: str, tmp_path: Path) -> None:
 
 def test_signal_lines_round_trip(db_url: str, tmp_path: Path) -> None:
     source = build_source(f"sqlite:///{tmp_path / 'source.sqlite'}", tmp_path)
-    export_file(source, tmp_path / "first.txt", ExportRequest(format=Format.CSV, layout=Layout.SIGNALS))
-    fresh = import_into_fresh(db_url, tmp_path / "first.txt", Format.CSV)
-    export_file(fresh, tmp_path / "second.txt", ExportRequest(format=Format.CSV, layout=Layout.SIGNALS))
+    export_file(source, tmp_path / "first.txt", ExportRequest(format="csv", options={"csv-layout": "signals"}))
+    fresh = import_into_fresh(db_url, tmp_path / "first.txt", "csv")
+    export_file(fresh, tmp_path / "second.txt", ExportRequest(format="csv", options={"csv-layout": "signals"}))
     first = Counter((tmp_path / "first.txt").read_text().splitlines())
     assert Counter((tmp_path / "second.txt").read_text().splitlines()) == first
     kinds = Counter(line.split(" ", 1)[0] for line in first)
@@ -86,7 +86,7 @@ def test_ncmec_style_rows_import(engine: sa.Engine, tmp_path: Path) -> None:
         f"image3,image,,,,,{PDQ}\n",
         encoding="utf-8",
     )
-    summary = import_file(engine, path, Format.CSV, ImportRequest(agency="Platform X"))
+    summary = import_file(engine, path, "csv", ImportRequest(agency="Platform X"))
     assert (summary.imported, summary.merged, summary.error_count) == (2, 1, 1)  # image3 is image1's PDQ
     assert summary.errors[0].position == "line 4"
     with session_scope(engine) as session:

@@ -11,7 +11,7 @@ from interop_support import PHOTODNA_BASE64, PHOTODNA_HEX, build_source, exporte
 
 from mediamatch.interop.icse import COLUMNS
 from mediamatch.interop.records import ExchangeFormatError
-from mediamatch.services.exchange import Format, ImportRequest, import_file
+from mediamatch.services.exchange import ImportRequest, import_file
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import MediaItem, MediaSignal, Series
 
@@ -27,9 +27,9 @@ def write_rows(path: Path, header: str, rows: list[str], bom: bool = False) -> P
 
 def test_export_import_export_gives_the_same_rows(db_url: str, tmp_path: Path) -> None:
     source = build_source(f"sqlite:///{tmp_path / 'source.sqlite'}", tmp_path)
-    first = exported(source, Format.ICSE, tmp_path / "first.csv")
-    fresh = import_into_fresh(db_url, tmp_path / "first.csv", Format.ICSE)
-    second = exported(fresh, Format.ICSE, tmp_path / "second.csv")
+    first = exported(source, "icse", tmp_path / "first.csv")
+    fresh = import_into_fresh(db_url, tmp_path / "first.csv", "icse")
+    second = exported(fresh, "icse", tmp_path / "second.csv")
     assert second == first
     assert len(first) == 8  # six items, two of them in two series
     assert (tmp_path / "first.csv").read_text(encoding="utf-8").splitlines()[0] == HEADER
@@ -56,7 +56,7 @@ def test_flags_in_every_spelling_columns_in_any_order_and_a_bom(engine: sa.Engin
         f"Osprey;no;{MD5[1].upper()};N;f;false;0;;;",
         f";0;{MD5[2]};;;;;;;",
     ]
-    summary = import_file(engine, write_rows(tmp_path / "icse.csv", header, rows, bom=True), Format.ICSE, ImportRequest(agency="IT unit"))
+    summary = import_file(engine, write_rows(tmp_path / "icse.csv", header, rows, bom=True), "icse", ImportRequest(agency="IT unit"))
     assert (summary.imported, summary.error_count) == (3, 0)
     with session_scope(engine) as session:
         items = {item.md5: item for item in session.scalars(sa.select(MediaItem))}
@@ -81,7 +81,7 @@ def test_bad_rows_are_reported_by_line_and_the_rest_imports(engine: sa.Engine, t
         f"{MD5[4]};;bad photodna;7;;;;;;;;",
         f"{MD5[5]};;;8;;;;;;;Video;1",
     ]
-    summary = import_file(engine, write_rows(tmp_path / "icse.csv", HEADER, rows), Format.ICSE, ImportRequest())
+    summary = import_file(engine, write_rows(tmp_path / "icse.csv", HEADER, rows), "icse", ImportRequest())
     assert (summary.imported, summary.error_count) == (2, 6)
     errors = {error.position: error.message for error in summary.errors}
     assert errors.keys() == {"line 3", "line 4", "line 6", "line 7", "line 8", "line 9"}
@@ -101,4 +101,4 @@ def test_a_file_without_hash_columns_is_refused(engine: sa.Engine, tmp_path: Pat
     path = tmp_path / "not-icse.csv"
     path.write_text(header + ("\n1;x;yes\n" if header else ""), encoding="utf-8")
     with pytest.raises(ExchangeFormatError):
-        import_file(engine, path, Format.ICSE, ImportRequest())
+        import_file(engine, path, "icse", ImportRequest())

@@ -14,7 +14,7 @@ from interop_support import PHOTODNA_BASE64, PHOTODNA_HEX, build_source, exporte
 
 from mediamatch.interop.records import ExchangeFormatError, ExchangeRecord, RecordError
 from mediamatch.interop.vics import VERSIONS, read_vics
-from mediamatch.services.exchange import Format, ImportRequest, import_file
+from mediamatch.services.exchange import ImportRequest, import_file
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import Contribution, MediaItem, MediaSignal, Offender, Series
@@ -32,9 +32,9 @@ def write_doc(path: Path, records: list[object], *, key: str = "@odata.context",
 @pytest.mark.parametrize("version", VERSIONS)
 def test_export_import_export_gives_the_same_records(db_url: str, tmp_path: Path, version: str) -> None:
     source = build_source(f"sqlite:///{tmp_path / 'source.sqlite'}", tmp_path)
-    first = exported(source, Format.VICS, tmp_path / "first.json", vics_version=version)
-    fresh = import_into_fresh(db_url, tmp_path / "first.json", Format.VICS)
-    second = exported(fresh, Format.VICS, tmp_path / "second.json", vics_version=version)
+    first = exported(source, "vics", tmp_path / "first.json", {"vics-version": version})
+    fresh = import_into_fresh(db_url, tmp_path / "first.json", "vics")
+    second = exported(fresh, "vics", tmp_path / "second.json", {"vics-version": version})
     assert second == first
 
     by_key = {(record.md5, record.series): record for record in first}
@@ -76,8 +76,8 @@ def test_string_booleans_bom_numbers_as_text_and_unknown_fields(engine: sa.Engin
         {"MediaID": 19, "md5": MD5[2], "isdistributed": True, "victimidentified": "TRUE"},  # names in any case
     ]  # fmt: skip
     path = write_doc(tmp_path / "set.json", records, bom=True)
-    summary = import_file(engine, path, Format.VICS, ImportRequest(agency="US unit", country="US"))
-    assert (summary.imported, summary.merged, summary.error_count) == (3, 0, 0)
+    summary = import_file(engine, path, "vics", ImportRequest(agency="US unit", country="US"))
+    assert (summary.imported, summary.merged, summary.error_count, summary.uncategorised) == (3, 0, 0, 2)
     with session_scope(engine) as session:
         items = {item.md5: item for item in session.scalars(sa.select(MediaItem))}
         first = items[MD5[0]]
@@ -86,8 +86,9 @@ def test_string_booleans_bom_numbers_as_text_and_unknown_fields(engine: sa.Engin
         kestrel = session.scalar(sa.select(Series).where(Series.name == "Kestrel"))
         assert [victim.identified for victim in kestrel.victims] == [True]
         assert [offender.identified for offender in kestrel.offenders] == [True]
-        assert (items[MD5[1]].distributed, items[MD5[1]].category, items[MD5[1]].series, items[MD5[1]].victims) == (True, 1, [], [])
+        assert (items[MD5[1]].distributed, items[MD5[1]].category, items[MD5[1]].series, items[MD5[1]].victims) == (True, None, [], [])
         third = items[MD5[2]]
+        assert third.category is None  # no Category: uncategorised, never category 1
         assert third.distributed is True and [victim.identified for victim in third.victims] == [True]  # no series: the item's victim
         assert session.scalar(sa.select(sa.func.count()).select_from(Offender)) == 1  # "0" identified nobody
         agencies = {contribution.agency.name for contribution in session.scalars(sa.select(Contribution))}
@@ -108,7 +109,7 @@ def test_bad_records_are_reported_by_position_and_the_rest_imports(engine: sa.En
         {"MD5": MD5[4], "Series": "S" * 201},
         {"MD5": MD5[5], "OffenderIdentified": "true"},
     ]
-    summary = import_file(engine, write_doc(tmp_path / "mixed.json", records), Format.VICS, ImportRequest())
+    summary = import_file(engine, write_doc(tmp_path / "mixed.json", records), "vics", ImportRequest())
     assert (summary.imported, summary.error_count, summary.warning_count) == (2, 7, 1)
     errors = {error.position: error.message for error in summary.errors}
     assert set(errors) == {"record 2", "record 3", "record 4", "record 5", "record 6", "record 7", "record 8"}
@@ -128,7 +129,7 @@ def test_a_truncated_file_keeps_what_came_before_the_break(engine: sa.Engine, tm
     text = json.dumps({"@odata.context": CONTEXT_20, "value": [{"MD5": md5} for md5 in MD5[:4]]})
     path = tmp_path / "cut.json"
     path.write_text(text[: text.index(MD5[3]) + 10])
-    summary = import_file(engine, path, Format.VICS, ImportRequest())
+    summary = import_file(engine, path, "vics", ImportRequest())
     assert summary.imported == 3
     assert [error.position for error in summary.errors] == ["record 4"]
     assert "the JSON breaks here" in summary.errors[0].message
@@ -139,7 +140,7 @@ def test_a_file_that_is_not_vics_is_refused_before_anything_is_stored(engine: sa
     path = tmp_path / "other.json"
     path.write_bytes(content)
     with pytest.raises(ExchangeFormatError, match="not a VICS JSON document"):
-        import_file(engine, path, Format.VICS, ImportRequest())
+        import_file(engine, path, "vics", ImportRequest())
     with session_scope(engine) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(MediaItem)) == 0
 
@@ -198,3 +199,29 @@ def test_a_case_export_whose_header_comes_last_is_read_too() -> None:
     found = list(read_vics(io.BytesIO(text.encode())))
     assert [record.md5 for record in found] == MD5[:3]  # type: ignore[union-attr]
     assert [record.position for record in found] == ["record 1", "record 2", "record 3"]
+
+
+CONTEXT_12 = "http://github.com/ICMEC/ProjectVic/DataModels/1.2.xml#Media"
+
+
+def test_a_v12_known_file_set_is_read_uncategorised_with_one_warning(engine: sa.Engine, tmp_path: Path) -> None:
+    """VICS 1.2 is the model of known-file sets (CAID, NSRL conversions): its Category, where
+    present, is not Project VIC's 0-4 (NSRL conversions write 8), so no record gets one."""
+    records = [
+        {"odata.id": f'Media("{MD5[0]}")', "MediaFiles@odata.navigationLinkUrl": f"/Media({MD5[0]})/MediaFiles",
+         "MediaFiles": [{"MD5": MD5[0], "FileName": "build2.art", "FilePath": "Content/data"}],
+         "MediaID": 0, "MD5": MD5[0], "SHA1": "E" * 40, "Category": 8, "MediaSize": "488"},
+        {"MediaID": 1, "MD5": MD5[1]},
+        {"MediaID": 2, "MD5": MD5[2], "Category": 1},
+    ]  # fmt: skip
+    path = write_doc(tmp_path / "known-files.json", records, key="odata.metadata", context=CONTEXT_12)
+    found = list(read_vics(io.BytesIO(path.read_bytes())))
+    assert isinstance(found[0], RecordError) and "VICS 1.2" in found[0].message
+    assert [entry.category for entry in found[1:]] == [None, None, None]  # type: ignore[union-attr]
+    assert found[1] == ExchangeRecord(md5=MD5[0], sha1="e" * 40, source_id="0", size=488, names=("build2.art",))
+
+    summary = import_file(engine, path, "vics", ImportRequest(agency="UK unit", country="GB"))
+    assert (summary.imported, summary.error_count, summary.warning_count, summary.uncategorised) == (3, 0, 1, 3)
+    assert summary.warnings[0].position == "file" and "uncategorised" in summary.warnings[0].message
+    with session_scope(engine) as session:
+        assert set(session.scalars(sa.select(MediaItem.category))) == {None}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable, Iterable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, get_type_hints
 
 import typer
 from rich.markup import escape
@@ -11,35 +15,77 @@ from rich.table import Table
 
 from mediamatch.audit import trail
 from mediamatch.audit.events import AuditAction, AuditEvent
-from mediamatch.catalog.records import Category
 from mediamatch.cli.common import DbOption, console, local_actor, open_catalogue, progress
-from mediamatch.interop.csvlists import Layout
+from mediamatch.interop.base import Direction
 from mediamatch.interop.records import ExchangeFormatError, RecordError
-from mediamatch.interop.vics import VERSIONS
-from mediamatch.services.exchange import ExportRequest, Format, ImportRequest, ImportSummary, export_file, import_file
+from mediamatch.interop.registry import FORMATS
+from mediamatch.services.exchange import ExportRequest, ImportRequest, ImportSummary, export_file, import_file
 from mediamatch.store.db import session_scope
 from mediamatch.store.repo import DEFAULT_AGENCY
 
 exchange_app = typer.Typer(help="Import and export hash lists: Project VIC VICS JSON, INTERPOL ICSE exports, NCMEC/ThreatExchange CSV.", no_args_is_help=True)
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="vics: Project VIC VICS JSON; icse: ICSE hash export (;-separated); csv: NCMEC-style rows or ThreatExchange signal lines.")]
 SHOWN_PROBLEMS = 50
 
 
+def _choices(name: str, values: Iterable[str]) -> type[StrEnum]:
+    """An enum of `values`, the form in which Typer offers and checks a fixed set of choices."""
+    return StrEnum(name, {value: value for value in values})  # type: ignore[return-value]
+
+
+FormatName = _choices("FormatName", FORMATS)
+FormatOption = Annotated[FormatName, typer.Option("--format", "-f", help="; ".join(f"{name}: {fmt.title}" for name, fmt in FORMATS.items()) + ".")]  # type: ignore[valid-type]
+
+
+def _with_format_options(direction: Direction) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command one `--<flag>` per option the registered formats take in `direction`, and
+    hand it the given ones as `options` ({flag: value or None}): a format's options reach the
+    command line without the CLI naming them."""
+    flags = {option.flag: option for fmt in FORMATS.values() for option in fmt.options if option.direction is direction}
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        hints = get_type_hints(command, include_extras=True)
+        own = [parameter.replace(annotation=hints[name]) for name, parameter in inspect.signature(command).parameters.items() if name != "options"]
+        added = {}
+        for flag, option in flags.items():
+            owners = ", ".join(name for name, fmt in FORMATS.items() if option in fmt.options)
+            kind = _choices(flag.title().replace("-", ""), option.choices) if option.choices else str
+            default = f" (default {option.default})" if option.default else ""
+            info = typer.Option(f"--{flag}", help=f"{owners}: {option.help}{default}", show_default=False)
+            added[flag.replace("-", "_")] = (flag, inspect.Parameter(flag.replace("-", "_"), inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[kind | None, info]))
+
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> None:
+            options = {flag: None if value is None else str(value) for flag, value in ((flag, kwargs.pop(name)) for name, (flag, _) in added.items())}
+            command(**kwargs, options=options)
+
+        parameters = [parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY) for parameter in own] + [parameter for _, parameter in added.values()]
+        wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+        del wrapper.__wrapped__  # typer must read the new signature, not the command's
+        return wrapper
+
+    return decorate
+
+
 @exchange_app.command("import")
+@_with_format_options(Direction.IMPORT)
 def import_command(
     file: Annotated[Path, typer.Argument(help="The hash list to import.", exists=True, dir_okay=False, readable=True)],
     fmt: FormatOption,
     agency: Annotated[str | None, typer.Option("--agency", help="The importing agency (default: local); every record becomes its contribution.")] = None,
     country: Annotated[str, typer.Option("--country", help="The agency's ISO country code.")] = "XX",
     case: Annotated[str | None, typer.Option("--case", help="The agency's case reference for these contributions.")] = None,
-    category: Annotated[int, typer.Option("--category", min=0, max=4, help="Project VIC category for records that state none.")] = int(Category.CHILD_ABUSE_MATERIAL),
-    signal_type: Annotated[str | None, typer.Option("--signal-type", help="CSV signal lists: the signal type of lines that hold a bare value (md5, sha1, sha256, pdq, photodna).")] = None,
+    category: Annotated[
+        int | None,
+        typer.Option("--category", min=0, max=4, help="Project VIC category (0-4) for records that state none. Without it such records are imported uncategorised and stay out of platform hash lists.", show_default=False),
+    ] = None,
     db: DbOption = None,
+    options: dict[str, str | None] | None = None,
 ) -> None:
     """Add every record of FILE to the catalogue as a contribution; records naming a known item
     (same SHA-256, MD5 or SHA-1) join it. Bad records are listed with their position and skipped."""
     engine = open_catalogue(db)
-    request = ImportRequest(agency=agency, country=country, case=case, default_category=category, signal_type=signal_type)
+    request = ImportRequest(agency=agency, country=country, case=case, default_category=category, options=options or {})
     summary, finished = ImportSummary(), False
     try:
         with progress(None) as bar:
@@ -51,7 +97,7 @@ def import_command(
         raise typer.Exit(code=2) from None
     finally:
         if finished or summary.imported or summary.merged:  # an interrupted import is audited with what it stored
-            detail = {"format": str(fmt), "file": file.name, "imported": summary.imported, "merged": summary.merged, "errors": summary.error_count, "case": case, "finished": finished}
+            detail = {"format": fmt, "file": file.name, "imported": summary.imported, "merged": summary.merged, "uncategorised": summary.uncategorised, "errors": summary.error_count, "case": case, "finished": finished}
             with session_scope(engine) as session:
                 trail.record(session, AuditEvent(local_actor(), agency or DEFAULT_AGENCY, AuditAction.EXCHANGE_IMPORTED, "exchange", file.name, detail))
     _show_problems("error", summary.errors, summary.error_count)
@@ -60,31 +106,34 @@ def import_command(
         f"{escape(file.name)}: {summary.imported} imported, {summary.merged} merged into known items, "
         f"{summary.error_count} error(s), {summary.warning_count} warning(s)"
     )
+    if summary.uncategorised:
+        console.print(f"{summary.uncategorised} record(s) are uncategorised: they stay out of platform hash lists until categorised (or import again with --category).")
     if summary.error_count:
         raise typer.Exit(code=1)
 
 
 @exchange_app.command("export")
+@_with_format_options(Direction.EXPORT)
 def export_command(
     fmt: FormatOption,
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write (replaced if it exists).")],
-    vics_version: Annotated[str, typer.Option("--vics-version", help=f"VICS field names to write: {' or '.join(VERSIONS)}.")] = "2.0",
     series: Annotated[str | None, typer.Option("--series", help="Only the items of this series.")] = None,
-    csv_layout: Annotated[Layout, typer.Option("--csv-layout", help="csv: rows (id and hashes per item) or signals (one `type value` line per hash).")] = Layout.ROWS,
     db: DbOption = None,
+    options: dict[str, str | None] | None = None,
 ) -> None:
     """Write the catalogue's items (hashes, category, Baseline, series, identification state) as
     a hash list for another system. Original file names are never written. The export is audited."""
-    if vics_version not in VERSIONS:
-        raise typer.BadParameter(f"use {' or '.join(VERSIONS)}", param_hint="--vics-version")
     engine = open_catalogue(db)
     try:
-        summary = export_file(engine, out, ExportRequest(format=fmt, vics_version=vics_version, layout=csv_layout, series=series))
+        summary = export_file(engine, out, ExportRequest(format=fmt, options=options or {}, series=series))
+    except ExchangeFormatError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(code=2) from None
     except OSError as exc:
         console.print(f"[red]error:[/] cannot write {escape(str(out))}: {escape(exc.strerror or str(exc))}")
         raise typer.Exit(code=2) from None
-    detail = {"format": str(fmt), "file": str(out), "written": summary.written, "skipped": summary.skipped, "series": series,
-              "vics_version": vics_version if fmt is Format.VICS else None}  # fmt: skip
+    given = {flag: value for flag, value in (options or {}).items() if value is not None}
+    detail = {"format": fmt, "file": str(out), "written": summary.written, "skipped": summary.skipped, "series": series, "options": given}
     with session_scope(engine) as session:
         trail.record(session, AuditEvent(local_actor(), DEFAULT_AGENCY, AuditAction.EXCHANGE_EXPORTED, "exchange", out.name, detail))
     skipped = f" ({summary.skipped} item(s) the format cannot hold were left out)" if summary.skipped else ""

@@ -30,8 +30,10 @@ import csv
 import re
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
+from pathlib import Path
 from typing import IO
 
+from mediamatch.interop.base import Direction, Expresses, FormatOption, Options, read_text
 from mediamatch.interop.records import (
     HEX_LENGTHS,
     ExchangeFormatError,
@@ -143,3 +145,26 @@ def write_csv_list(records: Iterable[ExchangeRecord], out: IO[str], layout: Layo
                 out.write(f"{kind} {value}\n")
         count += 1
     return count
+
+
+class CsvListFormat:
+    """NCMEC-style CSV rows and ThreatExchange signal lines behind the interop protocol. Rows
+    carry a category and Baseline but no series: an item in two series is one row."""
+
+    name = "csv"
+    title = "NCMEC-style CSV rows or ThreatExchange signal lines (`type value`)"
+    expresses = Expresses(
+        signals=("md5", "sha1", "sha256", "pdq", "photodna"),
+        keys=("md5", "sha1", "sha256", "pdq", "photodna"),
+        fields=frozenset({"source_id", "category", "baseline"}),
+    )
+    options = (
+        FormatOption("signal-type", f"the signal type of lines that hold a bare value ({', '.join(sorted(set(SIGNAL_TYPES.values())))}).", Direction.IMPORT, tuple(sorted(SIGNAL_TYPES))),
+        FormatOption("csv-layout", "rows (id and hashes per item) or signals (one `type value` line per hash).", Direction.EXPORT, tuple(layout.value for layout in Layout), Layout.ROWS.value),
+    )
+
+    def read(self, path: Path, options: Options) -> Iterator[ExchangeRecord | RecordError]:
+        return read_text(path, lambda text: read_csv_list(text, options.get("signal-type")))
+
+    def write(self, records: Iterable[ExchangeRecord], out: IO[str], options: Options) -> int:
+        return write_csv_list(records, out, Layout(options.get("csv-layout", Layout.ROWS)))

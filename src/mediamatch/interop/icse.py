@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import IO
 
+from mediamatch.interop.base import Expresses, Options, read_text
 from mediamatch.interop.records import (
     ExchangeFormatError,
     ExchangeRecord,
@@ -106,3 +108,23 @@ def icse_media_type(media_type: str | None) -> str:
         return ""
     kind = media_type.split("/", 1)[0].lower()
     return {"image": "Image", "video": "Video"}.get(kind, media_type)
+
+
+class IcseFormat:
+    """INTERPOL ICSE hash exports behind the interop protocol. ICSE has no category column:
+    its records import uncategorised unless the importer states one."""
+
+    name = "icse"
+    title = "INTERPOL ICSE hash export (;-separated, the 12 documented columns)"
+    expresses = Expresses(
+        signals=HASH_COLUMNS,
+        keys=HASH_COLUMNS,
+        fields=frozenset({field for field, _ in _READERS.values()} - set(HASH_COLUMNS)),
+    )
+    options = ()
+
+    def read(self, path: Path, options: Options) -> Iterator[ExchangeRecord | RecordError]:
+        return read_text(path, read_icse)
+
+    def write(self, records: Iterable[ExchangeRecord], out: IO[str], options: Options) -> int:
+        return write_icse(records, out)

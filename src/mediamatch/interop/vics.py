@@ -1,4 +1,4 @@
-"""Project VIC VICS JSON: read hash sets and case exports (v1.x and v2.0), write hash sets.
+"""Project VIC VICS JSON: read hash sets and case exports (v1.2, v1.3 and v2.0), write hash sets.
 
 The VICS data model is shared by Project VIC only under agreement, so the layouts below come
 from public tools that read and write it:
@@ -21,6 +21,14 @@ from public tools that read and write it:
   MediaFiles). Distributed v2.0 hash sets add `DateUpdated`, `IsPrecategorized` and
   `PrecategorizationSource`, write MD5 in upper case and flags often as strings ("true").
 
+- v1.2 (`odata.metadata` `http://github.com/ICMEC/ProjectVic/DataModels/1.2.xml#Media`) is the
+  model of known-file sets such as the UK's CAID and NSRL conversions: the same Media records
+  (`MediaID`, `MD5`, `SHA1`, `MediaSize`, `MediaFiles`), but their `Category`, where present,
+  is not Project VIC's 0-4 scheme (NSRL conversions write 8) and most records have none. IPED
+  reads a 1.2 set as "known" files and ignores its categories (HashDBTool
+  `caidDataModelValue`). We read its hashes and sizes and leave every record uncategorised,
+  with one warning for the file: a known-file set must never reach a platform's hash list.
+
 Reading is tolerant: either header, either layout, flags as booleans or strings, field names
 in any case, unknown fields ignored, a UTF-8 byte-order mark skipped. The file is streamed
 (ijson): records are read one at a time, so a hash set of millions of records never sits in
@@ -36,11 +44,14 @@ never written: names from a seized device can identify people.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import IO, Any
 
 import ijson
 
+from mediamatch.interop.base import Direction, Expresses, FileNote, FormatOption, Options
 from mediamatch.interop.records import (
     ExchangeFormatError,
     ExchangeRecord,
@@ -58,6 +69,8 @@ HEADERS = {
 _RECORD = "value.item"
 _CASE_RECORD = "value.item.Media.item"
 _BOM = b"\xef\xbb\xbf"
+_MODEL_VERSION = re.compile(r"/DataModels/(\d+\.\d+)\.xml")
+KNOWN_FILE_MODELS = ("1.2",)  # data models whose Category is not Project VIC's 0-4
 
 
 def read_vics(stream: IO[bytes]) -> Iterator[ExchangeRecord | RecordError]:
@@ -70,8 +83,12 @@ def read_vics(stream: IO[bytes]) -> Iterator[ExchangeRecord | RecordError]:
     if stream.read(len(_BOM)) != _BOM:
         stream.seek(0)
     start = stream.tell()
-    cases = _case_export(stream)
+    cases, header = _case_export(stream)
     stream.seek(start)
+    model = _MODEL_VERSION.search(header)
+    keep_category = not (model and model.group(1) in KNOWN_FILE_MODELS)
+    if not keep_category:
+        yield FileNote("file", f"VICS {model.group(1)} is a known-file data model whose categories are not Project VIC's 0-4: every record is imported uncategorised")  # type: ignore[union-attr]
     position = 0
     try:
         for entry in ijson.items(stream, _CASE_RECORD if cases else _RECORD, use_float=True):
@@ -80,13 +97,14 @@ def read_vics(stream: IO[bytes]) -> Iterator[ExchangeRecord | RecordError]:
             media = entry.get("Media") if isinstance(entry, dict) and not cases else None
             for record in media if isinstance(media, list) else (entry,):
                 position += 1
-                yield _record(record, f"record {position}")
+                yield _record(record, f"record {position}", keep_category)
     except ijson.JSONError as exc:
         yield RecordError(f"record {position + 1}", f"the JSON breaks here, nothing after it was read: {_first_line(exc)}")
 
 
-def _case_export(stream: IO[bytes]) -> bool:
-    """Whether the document is a case export (`...#Cases`), read up to its `value` array.
+def _case_export(stream: IO[bytes]) -> tuple[bool, str]:
+    """Whether the document is a case export (`...#Cases`), and its header (the data model),
+    read up to its `value` array.
 
     Raises `ExchangeFormatError` for a document that is not VICS: not JSON, or no `value`."""
     header = ""
@@ -95,17 +113,20 @@ def _case_export(stream: IO[bytes]) -> bool:
             if prefix in ("odata.metadata", "@odata.context") and event == "string":
                 header = value
             elif prefix == "value" and event == "start_array":
-                return header.endswith("#Cases")
+                return header.endswith("#Cases"), header
     except ijson.JSONError as exc:
         raise ExchangeFormatError(f"not a VICS JSON document: {_first_line(exc)}") from None
     raise ExchangeFormatError('not a VICS JSON document: it has no "value" array of Media records')
 
 
-def _record(media: object, position: str) -> ExchangeRecord | RecordError:
+def _record(media: object, position: str, keep_category: bool) -> ExchangeRecord | RecordError:
     if not isinstance(media, dict):
         return RecordError(position, f"a Media record must be a JSON object, got {type(media).__name__}")
+    fields = {str(key).lower(): value for key, value in media.items()}
+    if not keep_category:
+        fields.pop("category", None)
     try:
-        return _from_media({str(key).lower(): value for key, value in media.items()}, position)
+        return _from_media(fields, position)
     except (ValueError, TypeError) as exc:
         return RecordError(position, str(exc))
 
@@ -199,3 +220,23 @@ def _media(record: ExchangeRecord, version: str) -> dict[str, Any]:
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+class VicsFormat:
+    """Project VIC VICS JSON behind the interop protocol."""
+
+    name = "vics"
+    title = "Project VIC VICS JSON (reads v1.2 known-file sets, v1.3 and v2.0; writes v1.3 or v2.0)"
+    expresses = Expresses(
+        signals=("md5", "sha1", "photodna"),
+        keys=("md5",),
+        fields=frozenset({"source_id", "category", "victim_identified", "offender_identified", "distributed", "series", "tags", "size", "media_type"}),
+    )
+    options = (FormatOption("vics-version", f"VICS field names to write: {' or '.join(VERSIONS)}.", Direction.EXPORT, VERSIONS, "2.0"),)
+
+    def read(self, path: Path, options: Options) -> Iterator[ExchangeRecord | RecordError]:
+        with path.open("rb") as stream:
+            yield from read_vics(stream)
+
+    def write(self, records: Iterable[ExchangeRecord], out: IO[str], options: Options) -> int:
+        return write_vics(records, out, options.get("vics-version", "2.0"))

@@ -1,8 +1,8 @@
 """Importing other systems' hash lists into the catalogue, and exporting the catalogue to them.
 
-Formats: Project VIC VICS JSON (`interop/vics.py`), INTERPOL ICSE hash exports
-(`interop/icse.py`), NCMEC/ThreatExchange-style CSV lists (`interop/csvlists.py`). They
-meet the catalogue here, through `ExchangeRecord`:
+Formats are those of `interop/registry.py` (Project VIC VICS JSON, INTERPOL ICSE hash
+exports, NCMEC/ThreatExchange-style CSV lists), each behind `interop.base.InteropFormat`: this
+module names none of them. They meet the catalogue here, through `ExchangeRecord`:
 
 - A record becomes a media item contributed by the importing agency (and case). A record
   whose hashes name an item already in the catalogue (same SHA-256, or same MD5/SHA-1 with no
@@ -10,9 +10,13 @@ meet the catalogue here, through `ExchangeRecord`:
   Most records carry no SHA-256, so most imported items are "hash-only": they match by MD5,
   SHA-1 (and PDQ), are never offered as content, and become complete when someone contributes
   the file (`repo.add_media` finds them by MD5/SHA-1).
-- Category: Project VIC 0-4 as the catalogue stores it; a record without one gets the
-  request's default. An item that is already catalogued keeps its category (the first
-  contributor's, as for contributed files); Baseline is added, never removed.
+- Category: Project VIC 0-4 as the catalogue stores it. A record that states none gets the
+  request's `default_category` only when the importer gave one (`--category`); otherwise its
+  item is uncategorised (NULL), counted in the summary, and never exported to platforms' hash
+  lists: a list of benign known files, or a writer that leaves out category 0, must not put
+  them on a platform's list. An item that is already catalogued keeps its category (the
+  first contributor's, as for contributed files); an uncategorised one takes the first
+  category a record states. Baseline is added, never removed.
 - Victim identified: the catalogue keeps identification per series (`repo.
   mark_series_victim_identified`) or, for an item in no series, per item. Offender identified
   is series data (`series_offenders`); a record that says it without a series is imported
@@ -34,9 +38,8 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from itertools import islice
 from pathlib import Path
 
@@ -44,8 +47,9 @@ from sqlalchemy import Engine, func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mediamatch.catalog.records import Category
-from mediamatch.interop import csvlists, icse, vics
-from mediamatch.interop.records import ExchangeFormatError, ExchangeRecord, RecordError
+from mediamatch.interop.base import Direction, FileNote, option_settings
+from mediamatch.interop.records import ExchangeRecord, RecordError
+from mediamatch.interop.registry import get_format
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import (
@@ -72,21 +76,17 @@ STORED_SIGNALS = ("pdq", "photodna")  # kept as signals only
 _LIMITS = {"series": 200, "media_type": 100}  # the columns' lengths
 
 
-class Format(StrEnum):
-    VICS = "vics"
-    ICSE = "icse"
-    CSV = "csv"
-
-
 @dataclass(frozen=True, slots=True)
 class ImportRequest:
-    """Who imports, and what to assume where a record says nothing."""
+    """Who imports, and what to assume where a record says nothing: `default_category` is the
+    category of records that state none, only when the importer gives one (None: such records
+    stay uncategorised). `options` are the format's import options by flag."""
 
     agency: str | None = None
     country: str = "XX"
     case: str | None = None
-    default_category: int = Category.CHILD_ABUSE_MATERIAL
-    signal_type: str | None = None  # CSV signal lists: the type of bare values
+    default_category: int | None = None
+    options: Mapping[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -96,6 +96,7 @@ class ImportSummary:
 
     imported: int = 0  # records that became new items
     merged: int = 0  # records that named an item already in the catalogue
+    uncategorised: int = 0  # imported or merged records whose item has no category: kept out of hash lists
     errors: list[RecordError] = field(default_factory=list)  # records not imported, and why
     warnings: list[RecordError] = field(default_factory=list)  # imported, but part not kept
     error_count: int = 0
@@ -114,9 +115,8 @@ class ImportSummary:
 
 @dataclass(frozen=True, slots=True)
 class ExportRequest:
-    format: Format
-    vics_version: str = "2.0"
-    layout: csvlists.Layout = csvlists.Layout.ROWS
+    format: str  # a name in `interop.registry.FORMATS`
+    options: Mapping[str, str | None] = field(default_factory=dict)  # the format's export options by flag
     series: str | None = None  # only this series' items
 
 
@@ -126,22 +126,12 @@ class ExportSummary:
     skipped: int  # items the format cannot express (VICS: no MD5; ICSE: no MD5, SHA-1 or PhotoDNA)
 
 
-def read_file(path: Path, fmt: Format, signal_type: str | None = None) -> Iterator[ExchangeRecord | RecordError]:
-    """The records of the file at `path` in `fmt`, streamed. Raises `ExchangeFormatError` for a
-    file that is not in that format (also when first iterated), OSError when it cannot be read."""
-    if fmt is Format.VICS:
-        with path.open("rb") as stream:
-            yield from vics.read_vics(stream)
-        return
-    read = 0
-    with path.open(encoding="utf-8-sig", errors="strict", newline="") as text:
-        try:
-            for read, entry in enumerate(icse.read_icse(text) if fmt is Format.ICSE else csvlists.read_csv_list(text, signal_type), start=1):
-                yield entry
-        except UnicodeDecodeError:
-            if not read:
-                raise ExchangeFormatError(f"{path.name} is not UTF-8 text: re-save it as UTF-8") from None
-            yield RecordError(f"after entry {read}", "the file stops being UTF-8 text here, nothing after it was read: re-save it as UTF-8")
+def read_file(path: Path, fmt: str, options: Mapping[str, str | None] | None = None) -> Iterator[ExchangeRecord | RecordError]:
+    """The records of the file at `path` in the format named `fmt`, streamed. Raises
+    `ExchangeFormatError` for an unknown format or option, or a file that is not in that format
+    (also when first iterated), OSError when it cannot be read."""
+    interop = get_format(fmt)
+    return interop.read(path, option_settings(interop, Direction.IMPORT, options or {}))
 
 
 def import_records(
@@ -155,13 +145,16 @@ def import_records(
     keeps what it finished and a re-run adds contributions, never duplicate items.
     `on_progress` is told how many records each committed batch held; a caller that passes
     `summary` still has the counts of what was committed when the import is interrupted."""
-    Category(request.default_category)
+    if request.default_category is not None:
+        Category(request.default_category)
     summary = summary if summary is not None else ImportSummary()
     iterator = iter(parsed)
     while batch := list(islice(iterator, COMMIT_EVERY)):
         records = []
         for entry in batch:
-            if isinstance(entry, RecordError):
+            if isinstance(entry, FileNote):
+                summary.warning(entry)
+            elif isinstance(entry, RecordError):
                 summary.error(entry)
             elif problem := _too_long(entry):
                 summary.error(problem)
@@ -193,7 +186,7 @@ class _NewItem:
     sha1: str
     media_type: str
     size: int
-    category: int
+    category: int | None
     baseline: bool
     distributed: bool | None
     tags: str | None
@@ -242,6 +235,8 @@ class _Batch:
             else:
                 self._complete(item, record)
                 summary.merged += 1
+            if item.category is None:
+                summary.uncategorised += 1
             series = self.series[record.series] if record.series else None
             if series is not None and series not in item.series:
                 item.series.append(series)
@@ -335,7 +330,7 @@ class _Batch:
         item = _NewItem(
             sha256=record.sha256, md5=record.md5 or "", sha1=record.sha1 or "",
             media_type=record.media_type or UNKNOWN_MEDIA_TYPE, size=record.size or 0,
-            category=self.request.default_category if record.category is None else record.category,
+            category=self._category(record),
             baseline=bool(record.baseline), distributed=record.distributed, tags=record.tags,
             submissions=record.submissions, file_available=bool(record.file_available),  # no source said so: no file
         )  # fmt: skip
@@ -344,8 +339,13 @@ class _Batch:
         self._add_signals(item, record)
         return item
 
+    def _category(self, record: ExchangeRecord) -> int | None:
+        return self.request.default_category if record.category is None else record.category
+
     def _complete(self, item: _Item, record: ExchangeRecord) -> None:
         """What the record knows of an item that the catalogue does not yet."""
+        if item.category is None:
+            item.category = self._category(record)
         if record.sha256 and item.sha256 is None:
             item.sha256 = record.sha256
         item.md5 = item.md5 or record.md5 or ""
@@ -372,11 +372,12 @@ class _Batch:
 
 
 def import_file(
-    engine: Engine, path: Path, fmt: Format, request: ImportRequest, on_progress: Callable[[int], None] | None = None, summary: ImportSummary | None = None
+    engine: Engine, path: Path, fmt: str, request: ImportRequest, on_progress: Callable[[int], None] | None = None, summary: ImportSummary | None = None
 ) -> ImportSummary:
-    """Import the file at `path` (see `import_records`). Raises `ExchangeFormatError` before
-    anything is stored when the file is not in `fmt` at all."""
-    return import_records(engine, read_file(path, fmt, request.signal_type), request, on_progress, summary)
+    """Import the file at `path` in the format named `fmt` (see `import_records`). Raises
+    `ExchangeFormatError` before anything is stored when the format or an option is unknown, or
+    the file is not in that format at all."""
+    return import_records(engine, read_file(path, fmt, request.options), request, on_progress, summary)
 
 
 def catalogue_records(engine: Engine, series: str | None = None, *, per_series: bool = True, batch_size: int = EXPORT_BATCH) -> Iterator[ExchangeRecord]:
@@ -444,28 +445,26 @@ def _records_of(session: Session, items: Iterable[MediaItem], only_series: str |
 
 def export_file(engine: Engine, out: Path, request: ExportRequest) -> ExportSummary:
     """Write the catalogue (or one series) to `out` in the requested format, atomically: a
-    failed export leaves no partial file behind."""
+    failed export leaves no partial file behind. Raises `ExchangeFormatError` for an unknown
+    format or option before anything is written."""
+    interop = get_format(request.format)
+    options = option_settings(interop, Direction.EXPORT, request.options)
     skipped = 0
 
     def writable(records: Iterator[ExchangeRecord]) -> Iterator[ExchangeRecord]:
         nonlocal skipped
         for record in records:
-            if (request.format is Format.VICS and not record.md5) or (request.format is Format.ICSE and not (record.md5 or record.sha1 or record.photodna)):
-                skipped += 1
-            else:
+            if interop.expresses.can_write(record):
                 yield record
+            else:
+                skipped += 1
 
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    records = writable(catalogue_records(engine, request.series, per_series=request.format is not Format.CSV))
+    records = writable(catalogue_records(engine, request.series, per_series=interop.expresses.series))
     try:
         with partial.open("w", encoding="utf-8", newline="") as handle:
-            if request.format is Format.VICS:
-                written = vics.write_vics(records, handle, request.vics_version)
-            elif request.format is Format.ICSE:
-                written = icse.write_icse(records, handle)
-            else:
-                written = csvlists.write_csv_list(records, handle, request.layout)
+            written = interop.write(records, handle, options)
             handle.flush()
             os.fsync(handle.fileno())
         partial.replace(out)
