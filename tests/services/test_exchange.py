@@ -1,7 +1,8 @@
 """The exchange service's category rules on SQLite and PostgreSQL: a record that states no
 category is imported uncategorised and never reaches a platform's hash list; `default_category`
 fills in only records that state none, only when given; an uncategorised item takes the first
-category stated later (by a record, or by the contributor of its file)."""
+category stated later (by a record, or by the contributor of its file); triage reports say
+"uncategorised"."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from mediamatch.interop.records import ExchangeRecord
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.services.exchange import ExportRequest, ImportRequest, export_file, import_file, import_records
 from mediamatch.services.hashlists import ListFilter, read_sections, set_consent
+from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.services.samples import generated_picture
+from mediamatch.services.triage import STATE_FILE, TriageState, triage
+from mediamatch.services.triage_report import write_reports
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import MediaItem, MediaSignal
 
@@ -84,3 +88,20 @@ def test_an_uncategorised_item_is_exported_without_a_category(engine: sa.Engine,
             assert "Category" not in media[MD5[0]] and media[MD5[1]]["Category"] == 0
         else:
             assert text.splitlines()[1:] == [f"1,{MD5[0]},,,,,,false", f"2,{MD5[1]},,,,,0,false"]
+
+
+def test_triage_reports_an_uncategorised_item_as_uncategorised(engine: sa.Engine, tmp_path: Path) -> None:
+    seized = tmp_path / "seized"
+    seized.mkdir()
+    generated_picture(11, (160, 120)).save(seized / "found.jpg", "JPEG", quality=90)
+    import_records(engine, [ExchangeRecord(md5=hashlib.md5((seized / "found.jpg").read_bytes()).hexdigest())], ImportRequest(agency="A"))
+    out = tmp_path / "triage"
+    triage(seized, out, engine, workers=1, matcher=CatalogueMatcher.open(engine, cache=tmp_path / "pdq-index"))
+    state = TriageState(out / STATE_FILE)
+    try:
+        paths = write_reports(state, out)
+    finally:
+        state.close()
+    [row] = json.loads(paths["json"].read_text())["files"]
+    assert [(match["category"], match["category_label"]) for match in row["matches"]] == [(None, "uncategorised")]
+    assert "uncategorised" in paths["html"].read_text()
