@@ -222,6 +222,6 @@ def test_a_v12_known_file_set_is_read_uncategorised_with_one_warning(engine: sa.
 
     summary = import_file(engine, path, "vics", ImportRequest(agency="UK unit", country="GB"))
     assert (summary.imported, summary.error_count, summary.warning_count, summary.uncategorised) == (3, 0, 1, 3)
-    assert summary.warnings[0].position == "file" and "uncategorised" in summary.warnings[0].message
+    assert summary.warnings[0].position == "file" and "read without a category" in summary.warnings[0].message
     with session_scope(engine) as session:
         assert set(session.scalars(sa.select(MediaItem.category))) == {None}

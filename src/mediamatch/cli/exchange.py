@@ -55,8 +55,8 @@ def _with_format_options(direction: Direction) -> Callable[[Callable[..., None]]
 
         @functools.wraps(command)
         def wrapper(**kwargs: Any) -> None:
-            options = {flag: None if value is None else str(value) for flag, value in ((flag, kwargs.pop(name)) for name, (flag, _) in added.items())}
-            command(**kwargs, options=options)
+            given = {flag: kwargs.pop(name) for name, (flag, _) in added.items()}
+            command(**kwargs, options={flag: None if value is None else str(value) for flag, value in given.items()})  # an enum choice as its text
 
         parameters = [parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY) for parameter in own] + [parameter for _, parameter in added.values()]
         wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]

@@ -26,8 +26,9 @@ from public tools that read and write it:
   (`MediaID`, `MD5`, `SHA1`, `MediaSize`, `MediaFiles`), but their `Category`, where present,
   is not Project VIC's 0-4 scheme (NSRL conversions write 8) and most records have none. IPED
   reads a 1.2 set as "known" files and ignores its categories (HashDBTool
-  `caidDataModelValue`). We read its hashes and sizes and leave every record uncategorised,
-  with one warning for the file: a known-file set must never reach a platform's hash list.
+  `caidDataModelValue`). We read its hashes and sizes and no category, with one warning for
+  the file: its records import uncategorised, and a known-file set never reaches a platform's
+  hash list.
 
 Reading is tolerant: either header, either layout, flags as booleans or strings, field names
 in any case, unknown fields ignored, a UTF-8 byte-order mark skipped. The file is streamed
@@ -86,9 +87,10 @@ def read_vics(stream: IO[bytes]) -> Iterator[ExchangeRecord | RecordError]:
     cases, header = _case_export(stream)
     stream.seek(start)
     model = _MODEL_VERSION.search(header)
-    keep_category = not (model and model.group(1) in KNOWN_FILE_MODELS)
+    version = model.group(1) if model else None
+    keep_category = version not in KNOWN_FILE_MODELS
     if not keep_category:
-        yield FileNote("file", f"VICS {model.group(1)} is a known-file data model whose categories are not Project VIC's 0-4: every record is imported uncategorised")  # type: ignore[union-attr]
+        yield FileNote("file", f"VICS {version} is a known-file data model whose categories are not Project VIC's 0-4: its records are read without a category")
     position = 0
     try:
         for entry in ijson.items(stream, _CASE_RECORD if cases else _RECORD, use_float=True):
