@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mediamatch.exchange.hashlist import HashListError, Section, read_hashlist, write_delta, write_hashlist
+from mediamatch.index.cache import wait_for_saves
 from mediamatch.services import platform_matcher
 from mediamatch.services.platform_matcher import Hit, Matcher
 
@@ -160,9 +161,7 @@ def test_lookups_during_an_update_get_the_old_or_the_new_answer(lists, key) -> N
 
 def tables_saved() -> None:
     """Wait for the tables a load saves in the background."""
-    for thread in threading.enumerate():
-        if thread.name == platform_matcher.SAVER_THREAD:
-            thread.join()
+    wait_for_saves()
 
 
 def test_a_restart_maps_the_saved_tables_and_a_stale_or_damaged_cache_is_rebuilt(lists, key, monkeypatch) -> None:

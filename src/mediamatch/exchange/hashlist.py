@@ -46,6 +46,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from mediamatch.atomic import atomic_write
+
 MAGIC = b"MMHLIST\0"
 FORMAT_VERSION = 1
 FORMAT_NAME = "mediamatch-hashlist"
@@ -254,15 +256,6 @@ def _check_sections(sections: Mapping[tuple[str, str], Section], parts: tuple[st
             raise HashListError(f"a {signal} hash is {KNOWN_WIDTHS[signal]} bytes, not {width}")
 
 
-def _write_atomically(path: Path, data: bytes | bytearray) -> None:
-    temp = path.with_name(path.name + ".partial")
-    with open(temp, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    temp.replace(path)
-
-
 def utc_timestamp(moment: datetime | None = None) -> str:
     return (moment or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -300,7 +293,7 @@ def write_hashlist(
         "payload_sha256": hashlib.sha256(payload).hexdigest(), "sections": described,
     }  # fmt: skip
     body, signature = _assemble(header, payload, private_key)
-    _write_atomically(path, body)
+    atomic_write(path, body)
     return Written(path, hashlib.sha256(body).hexdigest(), len(body), header, signature)
 
 
@@ -341,7 +334,7 @@ def write_delta(path: Path, old: HashList, new: HashList, target: Written, priva
         "base_payload_sha256": old.payload_sha256, "target_header": dict(target.header), "target_signature": target.signature.hex(),
     }  # fmt: skip
     body, signature = _assemble(header, payload, private_key)
-    _write_atomically(path, body)
+    atomic_write(path, body)
     return Written(path, hashlib.sha256(body).hexdigest(), len(body), header, signature)
 
 
@@ -512,5 +505,5 @@ def apply_delta(base: HashList, delta: HashList, public_key: Ed25519PublicKey) -
 def apply_delta_file(base: Path, delta: Path, public_key: Ed25519PublicKey, out: Path) -> HashList:
     """Verify `base` and `delta`, write the verified next version to `out` and return it."""
     body = apply_delta(read_hashlist(base, public_key), read_hashlist(delta, public_key), public_key)
-    _write_atomically(out, body)
+    atomic_write(out, body)
     return read_hashlist(out, public_key)

@@ -32,7 +32,6 @@ same records again, ids aside. Original file names are never exported.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -43,6 +42,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from mediamatch.atomic import atomic_open
 from mediamatch.catalog.records import Category
 from mediamatch.exchange import csvlists, icse, vics
 from mediamatch.exchange.records import ExchangeFormatError, ExchangeRecord, RecordError
@@ -456,20 +456,12 @@ def export_file(engine: Engine, out: Path, request: ExportRequest) -> ExportSumm
                 yield record
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
     records = writable(catalogue_records(engine, request.series, per_series=request.format is not Format.CSV))
-    try:
-        with partial.open("w", encoding="utf-8", newline="") as handle:
-            if request.format is Format.VICS:
-                written = vics.write_vics(records, handle, request.vics_version)
-            elif request.format is Format.ICSE:
-                written = icse.write_icse(records, handle)
-            else:
-                written = csvlists.write_csv_list(records, handle, request.layout)
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.replace(out)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    with atomic_open(out, "w", encoding="utf-8", newline="") as handle:
+        if request.format is Format.VICS:
+            written = vics.write_vics(records, handle, request.vics_version)
+        elif request.format is Format.ICSE:
+            written = icse.write_icse(records, handle)
+        else:
+            written = csvlists.write_csv_list(records, handle, request.layout)
     return ExportSummary(written, skipped)

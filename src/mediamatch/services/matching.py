@@ -3,7 +3,7 @@
 Two PDQ indexes live in memory, built from the catalogue's `media_signals` rows: stills, and
 the frames of known videos (see `frame_matching.py` for what a frame hit means). Building
 them for millions of hashes means reading millions of rows, so each is saved beside the
-catalogue (`persist.py` format) with the last row id it holds; the next start loads the file
+catalogue (`index/cache.py`) with the last row id it holds; the next start loads the file
 (memory mapped, under a second) and reads only the rows added since. Exact digests are looked
 up in the database, whose unique index already answers them in one query per batch.
 """
@@ -11,11 +11,10 @@ up in the database, whose unique index already answers them in one query per bat
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from contextlib import nullcontext
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session
 from mediamatch.catalog.records import Match, MatchDetail
 from mediamatch.config import data_dir
 from mediamatch.index.hamming import PDQIndex, hashes_from_hex
-from mediamatch.index.persist import IndexFileError, load_index, save_index
+from mediamatch.index.cache import IndexCache
 from mediamatch.media.record import HashRecord
 from mediamatch.services.frame_matching import Evidence, is_video_match, time_ranges, video_shares
 from mediamatch.signals.pdq import DIHEDRAL_NAMES, MATCH_THRESHOLD, MIN_QUALITY
@@ -33,15 +32,6 @@ from mediamatch.store import repo
 
 EXACT_SIGNALS = ("sha256", "sha1", "md5")  # sha1 and md5: items imported from hash lists may have no sha256
 DETAILS_CACHE_LIMIT = 1_000_000  # the strongest first: a sha256 hit is reported as such
-
-
-@dataclass(frozen=True, slots=True)
-class IndexState:
-    """Which catalogue rows a saved index holds, so a later start knows what to add."""
-
-    url_key: str
-    last_row: int
-    count: int
 
 
 def index_cache_path(url: str) -> Path:
@@ -58,25 +48,24 @@ class SavedIndex:
     Stills (signal "pdq") are keyed by media id; video frames (signal "vpdq") by their row id,
     which says which frame of which video, and so when in it, a hit is."""
 
-    def __init__(self, signal: str, cache: Path, index: PDQIndex, last_row: int) -> None:
+    def __init__(self, signal: str, cache: IndexCache, index: PDQIndex, last_row: int) -> None:
         self.signal = signal
         self.cache = cache
         self.index = index
         self.last_row = last_row
 
     @classmethod
-    def open(cls, engine: Engine, signal: str, cache: Path) -> SavedIndex:
-        state_file = cache.with_suffix(cache.suffix + ".json")
-        url_key = _url_key(engine)
+    def open(cls, engine: Engine, signal: str, cache_path: Path) -> SavedIndex:
+        """The saved index when it is of this catalogue, caught up with the rows stored since
+        (and saved again in the background when it changed); else built from the catalogue."""
+        cache = IndexCache(cache_path)
+        key = {"url_key": _url_key(engine)}
         saved = cls(signal, cache, PDQIndex(), 0)
-        try:
-            state = IndexState(**json.loads(state_file.read_text()))
-            if state.url_key == url_key:
-                saved.index, saved.last_row = load_index(cache), state.last_row
-        except (OSError, ValueError, TypeError, IndexFileError):
-            pass  # no usable saved index: build from the catalogue
+        loaded = cache.load(key)
+        if loaded is not None and isinstance(last_row := loaded[1].get("last_row"), int):
+            saved.index, saved.last_row = loaded[0], last_row
         if saved.refresh(engine):
-            _save(saved.index, cache, state_file, IndexState(url_key, saved.last_row, len(saved.index)))
+            cache.save(saved.index, {**key, "last_row": saved.last_row})
         return saved
 
     def refresh(self, engine: Engine) -> int:
@@ -270,16 +259,3 @@ def _grown(index: PDQIndex, ids: np.ndarray, hashes: np.ndarray) -> PDQIndex:
         return index
     # A loaded index is memory-mapped and read-only: rebuild it in memory with the new rows.
     return PDQIndex.from_arrays(np.concatenate([np.asarray(index.ids), ids]), np.concatenate([np.asarray(index.hashes), hashes]))
-
-
-def _save(index: PDQIndex, cache: Path, state_file: Path, state: IndexState) -> None:
-    """Write the index and its state atomically; a failure only costs the next start a rebuild."""
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        state_file.unlink(missing_ok=True)  # never a state that describes another index file
-        partial = cache.with_suffix(cache.suffix + ".partial")
-        save_index(index, partial)
-        partial.replace(cache)
-        state_file.write_text(json.dumps(asdict(state)))
-    except OSError:
-        pass

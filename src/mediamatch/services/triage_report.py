@@ -23,6 +23,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from PIL import Image, ImageOps
 
+from mediamatch.atomic import atomic_write
 from mediamatch.catalog.records import Category
 from mediamatch.media.collection import iter_collection
 from mediamatch.media.contact_sheet import clock_label, contact_sheet
@@ -80,7 +81,7 @@ def _write_json(path: Path, rows: list[TriageRow], meta: dict[str, str], counts:
         "summary": counts,
         "files": [row_json(row) for row in rows],
     }
-    _atomic_write(path, json.dumps(document, indent=1, ensure_ascii=False))
+    atomic_write(path, json.dumps(document, indent=1, ensure_ascii=False))
 
 
 def defuse(value: object) -> str:
@@ -112,7 +113,7 @@ def _write_csv(path: Path, rows: list[TriageRow]) -> None:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     writer.writerows(csv_row(row) for row in rows)
-    _atomic_write(path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue())
 
 
 def make_thumbnails(source: Path, rows: Iterable[TriageRow], limit: int = MAX_THUMBNAILS) -> dict[int, str]:
@@ -209,7 +210,7 @@ def _write_html(path: Path, rows: list[TriageRow], meta: dict[str, str], counts:
         thumbnails=thumbnails,
         generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
-    _atomic_write(path, html)
+    atomic_write(path, html)
 
 
 def spans_label(ranges: Iterable[tuple[float, float]]) -> str:
@@ -217,9 +218,3 @@ def spans_label(ranges: Iterable[tuple[float, float]]) -> str:
     return ", ".join(
         clock_label(start) if int(start) == int(end) else f"{clock_label(start)}-{clock_label(end)}" for start, end in ranges
     )
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    partial = path.with_suffix(path.suffix + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
