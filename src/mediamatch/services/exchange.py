@@ -46,6 +46,7 @@ from mediamatch.atomic import atomic_open
 from mediamatch.catalog.records import Category
 from mediamatch.exchange import csvlists, icse, vics
 from mediamatch.exchange.records import ExchangeFormatError, ExchangeRecord, RecordError
+from mediamatch.services.catalogue_changes import catalogue_changed
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import (
@@ -170,6 +171,7 @@ def import_records(
         if records:
             with session_scope(engine) as session:
                 _Batch(session, request, records).add_all(summary)
+            catalogue_changed(engine)
         if on_progress:
             on_progress(len(batch))
     return summary

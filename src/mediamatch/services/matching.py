@@ -11,6 +11,7 @@ up in the database, whose unique index already answers them in one query per bat
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import Counter
 from contextlib import nullcontext
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from mediamatch.config import data_dir
 from mediamatch.index.hamming import PDQIndex, hashes_from_hex
 from mediamatch.index.cache import IndexCache
 from mediamatch.media.record import HashRecord
+from mediamatch.services.catalogue_changes import follow_changes
 from mediamatch.services.frame_matching import Evidence, is_video_match, time_ranges, video_shares
 from mediamatch.signals.pdq import DIHEDRAL_NAMES, MATCH_THRESHOLD, MIN_QUALITY
 from mediamatch.store import repo
@@ -96,7 +98,11 @@ class _Query:
 
 
 class CatalogueMatcher:
-    """Answers, for a batch of HashRecords, which catalogue items each one matches."""
+    """Answers, for a batch of HashRecords, which catalogue items each one matches.
+
+    A long-lived one (a server's) is kept current by `invalidate()`, which the services that
+    change the catalogue call through `catalogue_changes.catalogue_changed`: the next `match`
+    first catches up (`refresh`)."""
 
     def __init__(self, engine: Engine, stills: SavedIndex, frames: SavedIndex, radius: int = MATCH_THRESHOLD) -> None:
         self.engine = engine
@@ -107,28 +113,40 @@ class CatalogueMatcher:
         # their details are read once per matcher. A matcher lives for one triage run: an item
         # marked identified meanwhile shows as such in the next run.
         self._details: dict[int, MatchDetail] = {}
+        self._stale = False
+        self._refreshing = threading.Lock()
 
     @classmethod
     def open(cls, engine: Engine, cache: Path | None = None) -> CatalogueMatcher:
         """The matcher for the catalogue behind `engine`, from the saved indexes when there are."""
         cache = cache or index_cache_path(engine.url.render_as_string(hide_password=False))
-        return cls(
+        matcher = cls(
             engine,
             SavedIndex.open(engine, "pdq", cache),
             SavedIndex.open(engine, repo.FRAME_SIGNAL, cache.with_name(cache.name + ".frames")),
         )
+        follow_changes(engine, matcher)
+        return matcher
+
+    def invalidate(self) -> None:
+        """The catalogue changed: catch up before the next answer."""
+        self._stale = True
 
     def refresh(self) -> int:
         """Add the PDQ hashes stored since this matcher was opened and forget cached item
         details (a long-running server calls this after contributions and identifications, so
         what it answers is current). Returns how many hashes were added."""
-        self._details.clear()  # an identification may have changed what is known of them
-        return self.stills.refresh(self.engine) + self.frames.refresh(self.engine)
+        with self._refreshing:  # two requests catching up at once would grow one index twice
+            self._stale = False  # cleared first: a change during the refresh is caught next time
+            self._details.clear()  # an identification may have changed what is known of them
+            return self.stills.refresh(self.engine) + self.frames.refresh(self.engine)
 
     def match(self, records: Sequence[HashRecord], session: Session | None = None) -> list[list[Match]]:
         """For each record, its matches (closest first); empty when it matches nothing.
 
         A server passes its request's `session`, so one request holds one database connection."""
+        if self._stale:
+            self.refresh()
         found: list[dict[int, Evidence]] = [{} for _ in records]
         with nullcontext(session) if session is not None else Session(self.engine) as session:
             for signal in EXACT_SIGNALS:
