@@ -38,7 +38,7 @@ COMPACT_MIN = 65_536  # ... and more than this many
 
 
 @dataclass(frozen=True, slots=True)
-class Hit:
+class IndicatorHit:
     """A match: which indicator, on which signal, how far (0 for exact digests)."""
 
     indicator: int
@@ -89,7 +89,7 @@ class _SignalIndex:
             there &= self.live[rows]
         return rows, there
 
-    def search_many(self, queries: np.ndarray) -> list[list[Hit]]:
+    def search_many(self, queries: np.ndarray) -> list[list[IndicatorHit]]:
         """Hits per query, nearest first (ties by indicator id)."""
         found = self.base.search_many(queries, self.radius)
         if self.live is not None:
@@ -97,7 +97,7 @@ class _SignalIndex:
         if self.extra is not None:
             found = [sorted(a + b, key=_nearest) if b else a for a, b in zip(found, self.extra.search_many(queries, self.radius))]
         signal = self.signal
-        return [[Hit(i, signal, d) for i, d in hits] for hits in found]
+        return [[IndicatorHit(i, signal, d) for i, d in hits] for hits in found]
 
     def _still_live(self, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
         if not hits:
@@ -194,7 +194,7 @@ def _cached_tables(list_path: Path, signal: str, payload_sha256: str, section: S
     return index
 
 
-class Matcher:
+class HashListMatcher:
     """Lookups against one verified hash list, kept current by deltas.
 
     Thread-safe: lookups never lock; one update runs at a time."""
@@ -206,7 +206,7 @@ class Matcher:
         self.updating_to: int | None = None  # the version being loaded, while an update runs
 
     @classmethod
-    def from_hashlist(cls, path: Path, public_key: Ed25519PublicKey | Path, *, cache: bool = True) -> Matcher:
+    def from_hashlist(cls, path: Path, public_key: Ed25519PublicKey | Path, *, cache: bool = True) -> HashListMatcher:
         """Verify the list at `path` with `public_key` (a key or a PEM file) and load it. With
         `cache`, PDQ tables are kept beside the list (`<list>.pdq-index`) for a faster restart."""
         key = load_public_key(public_key) if isinstance(public_key, Path) else public_key
@@ -231,15 +231,15 @@ class Matcher:
     def counts(self) -> dict[str, int]:
         return self._state.counts()
 
-    def lookup(self, signal: str, value: str) -> list[Hit]:
+    def lookup(self, signal: str, value: str) -> list[IndicatorHit]:
         return self.lookup_many([(signal, value)])[0]
 
-    def lookup_many(self, queries: Sequence[tuple[str, str]]) -> list[list[Hit]]:
+    def lookup_many(self, queries: Sequence[tuple[str, str]]) -> list[list[IndicatorHit]]:
         """Hits for each (signal, hex value), nearest first. A signal the list does not hold
         has no hits; a malformed value raises ValueError before anything is searched."""
         state = self._state  # one version answers the whole batch
         parsed = [_parse(signal, value) for signal, value in queries]
-        results: list[list[Hit]] = [[] for _ in queries]
+        results: list[list[IndicatorHit]] = [[] for _ in queries]
         for signal in {signal for signal, _ in parsed}:
             index = state.signals.get(signal)
             positions = [i for i, (s, _) in enumerate(parsed) if s == signal]
