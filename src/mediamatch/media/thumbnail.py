@@ -39,7 +39,7 @@ def thumbnail(data: bytes, size: int = SIZE, *, reveal: bool = False, max_pixels
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            picture = Image.open(io.BytesIO(data))
+            picture: Image.Image = Image.open(io.BytesIO(data))
             width, height = picture.size
             if width * height > max_pixels:
                 raise ThumbnailError(f"refused: {width}x{height} is over the {max_pixels:,}-pixel limit (decompression bomb?)")
