@@ -40,7 +40,7 @@ from benchmarks.report import write_section
 from mediamatch.hashlist.delta import write_delta
 from mediamatch.hashlist.format import Section, read_hashlist, write_hashlist
 from mediamatch.index.hamming import HASH_BYTES, MAX_RADIUS
-from mediamatch.services.platform_matcher import Matcher
+from mediamatch.services.platform_matcher import HashListMatcher
 
 BATCH = 1000  # the matcher API's largest request
 
@@ -52,9 +52,9 @@ OURS_LOAD = """
 import sys, time
 from pathlib import Path
 from benchmarks.bench_index import rss_bytes
-from mediamatch.services.platform_matcher import Matcher
+from mediamatch.services.platform_matcher import HashListMatcher
 rss0 = rss_bytes(); start = time.perf_counter()
-matcher = Matcher.from_hashlist(Path(sys.argv[1]), Path(sys.argv[2]))
+matcher = HashListMatcher.from_hashlist(Path(sys.argv[1]), Path(sys.argv[2]))
 print(time.perf_counter() - start, rss_bytes() - rss0)
 """
 HMA_LOAD = """
@@ -105,7 +105,7 @@ def bench_ours(workdir: Path, ids: np.ndarray, hashes: np.ndarray, queries: np.n
     public_pem.write_bytes(public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     load_s, rss = in_fresh_process(OURS_LOAD, v1, public_pem)  # first start: builds the tables, saves them beside the list
     restart_s, restart_rss = in_fresh_process(OURS_LOAD, v1, public_pem)  # a restart: maps them
-    matcher = Matcher.from_hashlist(v1, public)
+    matcher = HashListMatcher.from_hashlist(v1, public)
     hexes = [q.tobytes().hex() for q in queries]
     _, warm_s = timed(lambda: matcher.lookup_many([("pdq", h) for h in hexes[:100]]))
     single, single_s = timed(lambda: [matcher.lookup("pdq", h) for h in hexes])
@@ -125,7 +125,7 @@ def bench_ours(workdir: Path, ids: np.ndarray, hashes: np.ndarray, queries: np.n
     delta, delta_write_s = timed(lambda: write_delta(workdir / "v2.mmhl.delta", old, new, target, key))
     _, apply_s = timed(lambda: matcher.apply_delta(delta.path))
     sample = [("pdq", h.tobytes().hex()) for h in new_hashes[:200]] + [("pdq", h) for h in hexes[:200]]
-    fresh = Matcher.from_hashlist(v2, public, cache=False)
+    fresh = HashListMatcher.from_hashlist(v2, public, cache=False)
     delta_agrees = matcher.lookup_many(sample) == fresh.lookup_many(sample) and matcher.version == 2
     results = [[(hit.indicator, hit.distance) for hit in hits] for hits in single]
     return {

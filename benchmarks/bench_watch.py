@@ -39,7 +39,9 @@ from benchmarks.report import write_section
 from mediamatch.media.stream import StreamOptions, StreamSource
 from mediamatch.media.video import frame_luma
 from mediamatch.services.samples import generated_video
-from mediamatch.services.watch import Alert, CatalogueFrameMatcher, Watcher, WatchOptions
+from mediamatch.services.watch.alerts import Alert
+from mediamatch.services.watch.frame_matchers import CatalogueFrameMatcher
+from mediamatch.services.watch.watcher import Watcher, WatchOptions
 from mediamatch.signals.pdq import pdq_from_luma, pdq_to_hex
 from mediamatch.store.db import migrate, open_engine
 from mediamatch.store.models.catalogue import MediaItem, MediaSignal

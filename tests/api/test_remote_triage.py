@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mediamatch.auth.permissions import Role
-from mediamatch.services.remote import RemoteMatcher
+from mediamatch.services.remote import RemoteCatalogueMatcher
 from mediamatch.services.triage import STATE_FILE, TriageRow, TriageState, triage
 from tests.api.conftest import jpeg
 
@@ -18,7 +18,7 @@ def remote_triage(server, seized: Path, out: Path) -> tuple[dict[str, TriageRow]
     body that left for the server."""
     sent: list[bytes] = []
     server.client.event_hooks["request"].append(lambda request: sent.append(request.read()))
-    matcher = RemoteMatcher("http://testserver", server.tokens[(next(iter(server.tokens))[0], Role.INVESTIGATOR)], client=server.client)
+    matcher = RemoteCatalogueMatcher("http://testserver", server.tokens[(next(iter(server.tokens))[0], Role.INVESTIGATOR)], client=server.client)
     triage(seized, out, None, workers=1, matcher=matcher, catalogue="http://testserver")
     state = TriageState(out / STATE_FILE)
     try:

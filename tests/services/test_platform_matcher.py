@@ -15,8 +15,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mediamatch.hashlist.delta import write_delta
 from mediamatch.hashlist.format import HashListError, Section, read_hashlist, write_hashlist
+from mediamatch.index.cache import wait_for_saves
 from mediamatch.services import platform_matcher
-from mediamatch.services.platform_matcher import Hit, Matcher
+from mediamatch.services.platform_matcher import HashListMatcher, IndicatorHit
 
 WIDTHS = {"md5": 16, "sha1": 20, "sha256": 32, "pdq": 32}
 
@@ -67,13 +68,13 @@ def lists(tmp_path: Path, key):
 
 
 def test_exact_digests_and_pdq_within_31_not_32(lists, key) -> None:
-    matcher = Matcher.from_hashlist(lists["dir"] / "v1", key.public_key())
+    matcher = HashListMatcher.from_hashlist(lists["dir"] / "v1", key.public_key())
     assert (matcher.name, matcher.version, matcher.ready) == ("l", 1, True)
     assert matcher.counts() == {"md5": 2000, "pdq": 2000, "sha1": 2000, "sha256": 2000}
     rng = np.random.default_rng(8)
     for signal in ("md5", "sha1", "sha256"):
         ids, hashes = lists["v1"][signal]
-        assert matcher.lookup(signal, hashes[17].tobytes().hex().upper()) == [Hit(int(ids[17]), signal, 0)]
+        assert matcher.lookup(signal, hashes[17].tobytes().hex().upper()) == [IndicatorHit(int(ids[17]), signal, 0)]
         assert matcher.lookup(signal, (hashes[17] ^ 1).tobytes().hex()) == []
     ids, pdq = lists["v1"]["pdq"]
     queries = []
@@ -81,20 +82,20 @@ def test_exact_digests_and_pdq_within_31_not_32(lists, key) -> None:
         queries.append(("pdq", flipped(pdq[100], bits, rng).tobytes().hex()))
     found = matcher.lookup_many(queries)
     for bits, hits in zip((0, 1, 16, 30, 31, 32, 40), found):
-        expected = [Hit(int(ids[100]), "pdq", bits)] if bits <= 31 else []
+        expected = [IndicatorHit(int(ids[100]), "pdq", bits)] if bits <= 31 else []
         assert [h for h in hits if h.indicator == int(ids[100])] == expected, bits
-    assert [f.name for f in dataclasses.fields(Hit)] == ["indicator", "signal", "distance"]  # nothing else to leak
+    assert [f.name for f in dataclasses.fields(IndicatorHit)] == ["indicator", "signal", "distance"]  # nothing else to leak
 
 
 def test_batches_mix_signals_and_bad_values_are_refused(lists, key) -> None:
     pem = lists["dir"] / "signing.key.pub"
     pem.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    matcher = Matcher.from_hashlist(lists["dir"] / "v1", pem)  # the key as a platform receives it: a PEM file
+    matcher = HashListMatcher.from_hashlist(lists["dir"] / "v1", pem)  # the key as a platform receives it: a PEM file
     md5_ids, md5 = lists["v1"]["md5"]
     pdq_ids, pdq = lists["v1"]["pdq"]
     answers = matcher.lookup_many([("md5", md5[3].tobytes().hex()), ("pdq", pdq[3].tobytes().hex()), ("vpdq", "00" * 32)])
-    assert answers[0] == [Hit(int(md5_ids[3]), "md5", 0)]
-    assert answers[1][0] == Hit(int(pdq_ids[3]), "pdq", 0)
+    assert answers[0] == [IndicatorHit(int(md5_ids[3]), "md5", 0)]
+    assert answers[1][0] == IndicatorHit(int(pdq_ids[3]), "pdq", 0)
     assert answers[2] == []  # a signal the list does not hold
     for bad in ("xyz", "", "ab cd", "00" * 31):
         with pytest.raises(ValueError, match="hex digits|bytes"):
@@ -104,9 +105,9 @@ def test_batches_mix_signals_and_bad_values_are_refused(lists, key) -> None:
 def test_applying_the_delta_answers_as_the_full_next_version(lists, key, monkeypatch) -> None:
     for compact_min in (65_536, 100):  # overlay kept, and overlay folded into a rebuilt base
         monkeypatch.setattr(platform_matcher, "COMPACT_MIN", compact_min)
-        matcher = Matcher.from_hashlist(lists["dir"] / "v1", key.public_key())
+        matcher = HashListMatcher.from_hashlist(lists["dir"] / "v1", key.public_key())
         assert matcher.apply_delta(lists["dir"] / "v2.delta") == 2
-        full = Matcher.from_hashlist(lists["dir"] / "v2", key.public_key())
+        full = HashListMatcher.from_hashlist(lists["dir"] / "v2", key.public_key())
         assert matcher.version == 2 and matcher.counts() == full.counts() == {"md5": 2010, "pdq": 2200, "sha1": 2000, "sha256": 2000}
         queries = [(s, h.tobytes().hex()) for s in ("pdq", "md5") for h in np.concatenate([lists["v1"][s][1], lists["v2"][s][1]])]
         assert matcher.lookup_many(queries) == full.lookup_many(queries)
@@ -115,19 +116,19 @@ def test_applying_the_delta_answers_as_the_full_next_version(lists, key, monkeyp
 
 
 def test_a_delta_that_does_not_fit_is_refused_and_the_old_version_keeps_answering(lists, key) -> None:
-    matcher = Matcher.from_hashlist(lists["dir"] / "v2", key.public_key())
+    matcher = HashListMatcher.from_hashlist(lists["dir"] / "v2", key.public_key())
     with pytest.raises(HashListError, match="turns version 1 into 2; the list given is version 2"):
         matcher.apply_delta(lists["dir"] / "v2.delta")
     with pytest.raises(HashListError, match="signed with key"):
-        Matcher.from_hashlist(lists["dir"] / "v1", Ed25519PrivateKey.generate().public_key())
+        HashListMatcher.from_hashlist(lists["dir"] / "v1", Ed25519PrivateKey.generate().public_key())
     with pytest.raises(HashListError, match="is a delta"):
-        Matcher.from_hashlist(lists["dir"] / "v2.delta", key.public_key())
+        HashListMatcher.from_hashlist(lists["dir"] / "v2.delta", key.public_key())
     assert matcher.version == 2 and matcher.updating_to is None
     assert matcher.lookup("md5", lists["v2"]["md5"][1][0].tobytes().hex())
 
 
 def test_lookups_during_an_update_get_the_old_or_the_new_answer(lists, key) -> None:
-    matcher = Matcher.from_hashlist(lists["dir"] / "v1", key.public_key())
+    matcher = HashListMatcher.from_hashlist(lists["dir"] / "v1", key.public_key())
     removed_row = int(np.flatnonzero(np.isin(lists["v1"]["pdq"][0], lists["removed"]))[0])
     queries = [("pdq", lists["v1"]["pdq"][1][removed_row].tobytes().hex()), ("pdq", lists["v2"]["pdq"][1][-1].tobytes().hex())]
     old_answer = matcher.lookup_many(queries)
@@ -161,15 +162,13 @@ def test_lookups_during_an_update_get_the_old_or_the_new_answer(lists, key) -> N
 
 def tables_saved() -> None:
     """Wait for the tables a load saves in the background."""
-    for thread in threading.enumerate():
-        if thread.name == platform_matcher.SAVER_THREAD:
-            thread.join()
+    wait_for_saves()
 
 
 def test_a_restart_maps_the_saved_tables_and_a_stale_or_damaged_cache_is_rebuilt(lists, key, monkeypatch) -> None:
     v1, v2 = lists["dir"] / "v1", lists["dir"] / "v2"
     queries = [("pdq", h.tobytes().hex()) for h in lists["v1"]["pdq"][1][:50]]
-    first = Matcher.from_hashlist(v1, key.public_key())
+    first = HashListMatcher.from_hashlist(v1, key.public_key())
     tables_saved()
     cache = lists["dir"] / "v1.pdq-index"
     assert cache.exists() and (lists["dir"] / "v1.pdq-index.json").exists()
@@ -180,22 +179,22 @@ def test_a_restart_maps_the_saved_tables_and_a_stale_or_damaged_cache_is_rebuilt
 
     with monkeypatch.context() as patched:
         patched.setattr(platform_matcher.PDQIndex, "from_arrays", no_build)
-        assert Matcher.from_hashlist(v1, key.public_key()).lookup_many(queries) == expected
+        assert HashListMatcher.from_hashlist(v1, key.public_key()).lookup_many(queries) == expected
 
-    Matcher.from_hashlist(v2, key.public_key())
+    HashListMatcher.from_hashlist(v2, key.public_key())
     tables_saved()
     (lists["dir"] / "v2.pdq-index").replace(cache)  # another list's tables under this list's name
-    assert Matcher.from_hashlist(v1, key.public_key()).lookup_many(queries) == expected
+    assert HashListMatcher.from_hashlist(v1, key.public_key()).lookup_many(queries) == expected
     cache.write_bytes(cache.read_bytes()[:1000])  # damaged
-    assert Matcher.from_hashlist(v1, key.public_key()).lookup_many(queries) == expected
-    assert Matcher.from_hashlist(v1, key.public_key(), cache=False).lookup_many(queries) == expected
+    assert HashListMatcher.from_hashlist(v1, key.public_key()).lookup_many(queries) == expected
+    assert HashListMatcher.from_hashlist(v1, key.public_key(), cache=False).lookup_many(queries) == expected
 
 
 def test_video_frame_hashes_are_matched_frame_by_frame(tmp_path: Path, key) -> None:
     rng = np.random.default_rng(9)
     frames = rng.integers(0, 256, (20, 32), dtype=np.uint8)
     write_hashlist(tmp_path / "video", {("entries", "vpdq"): Section.of(np.arange(500, 520), frames, 32)}, key, name="video", version=1)
-    matcher = Matcher.from_hashlist(tmp_path / "video", key.public_key())
+    matcher = HashListMatcher.from_hashlist(tmp_path / "video", key.public_key())
     assert matcher.counts() == {"vpdq": 20} and matcher.skipped_signals == ()
-    assert matcher.lookup("vpdq", flipped(frames[3], 31, rng).tobytes().hex()) == [Hit(503, "vpdq", 31)]
+    assert matcher.lookup("vpdq", flipped(frames[3], 31, rng).tobytes().hex()) == [IndicatorHit(503, "vpdq", 31)]
     assert matcher.lookup("vpdq", flipped(frames[3], 32, rng).tobytes().hex()) == []

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from mediamatch.index.cache import wait_for_saves
 from mediamatch.media.record import FrameHash, HashRecord
 from mediamatch.services.frame_matching import time_ranges
 from mediamatch.services.matching import CatalogueMatcher
@@ -117,6 +118,7 @@ def test_low_quality_frames_never_match(engine, known, tmp_path: Path) -> None:
 def test_the_frame_index_is_saved_and_catches_up_with_new_videos(engine, known, tmp_path: Path) -> None:
     first = matcher_for(engine, tmp_path)
     assert len(first.frames.index) == 20
+    wait_for_saves()  # the index is saved in the background
     assert (tmp_path / "index" / "pdq-index.frames").exists()
     later = [random_pdq() for _ in range(12)]
     with session_scope(engine) as session:

@@ -24,7 +24,10 @@ from mediamatch.audit import trail
 from mediamatch.audit.events import AuditAction
 from mediamatch.media.stream import StreamEvent, StreamOptions, StreamSource
 from mediamatch.services.samples import generated_video
-from mediamatch.services.watch import Alert, BackgroundSink, CatalogueFrameMatcher, FramePdq, HitRecorder, KnownMatch, Watcher, WatchOptions, Webhook, watch
+from mediamatch.services.watch.alerts import Alert, KnownMatch
+from mediamatch.services.watch.frame_matchers import CatalogueFrameMatcher, FramePdq
+from mediamatch.services.watch.sinks import BackgroundSink, HitRecorder, Webhook
+from mediamatch.services.watch.watcher import Watcher, WatchOptions, watch
 from mediamatch.store.db import migrate, open_engine, session_scope
 from mediamatch.store.models.review import Hit
 from tests.stream_fixtures import FPS, SIZE, LoopbackSender, catalogue_clip, free_port, known_clip, need_ffmpeg, stream_video
@@ -261,8 +264,8 @@ def test_a_platform_watches_a_stream_against_a_signed_hash_list(tmp_path: Path) 
 
     from mediamatch.services.contribute import ContributionRequest, contribute
     from mediamatch.services.hashlists import export_hashlist, set_consent
-    from mediamatch.services.platform_matcher import Matcher
-    from mediamatch.services.watch import HashListFrameMatcher
+    from mediamatch.services.platform_matcher import HashListMatcher
+    from mediamatch.services.watch.frame_matchers import HashListFrameMatcher
     from mediamatch.store.models.catalogue import MediaSignal
 
     engine = open_engine(f"sqlite:///{tmp_path / 'hotline.sqlite'}")
@@ -278,7 +281,7 @@ def test_a_platform_watches_a_stream_against_a_signed_hash_list(tmp_path: Path) 
     engine.dispose()
 
     video, clip = stream_video(tmp_path / "stream.mp4", known, at=2, seconds=5)
-    matcher = HashListFrameMatcher(Matcher.from_hashlist(tmp_path / "list.mmhl", key.public_key()))
+    matcher = HashListFrameMatcher(HashListMatcher.from_hashlist(tmp_path / "list.mmhl", key.public_key()))
     alerts: list[Alert] = []
     watch([StreamSource.parse(str(video))], matcher, on_alert=alerts.append, options=WatchOptions(stream=StreamOptions(sample_rate=2)))
     [alert] = alerts

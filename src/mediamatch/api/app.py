@@ -3,6 +3,8 @@ database and the encrypted store, so tests and several deployments can live in o
 
 from __future__ import annotations
 
+import threading
+
 from fastapi import FastAPI
 
 from mediamatch.api.deps import RateLimiter
@@ -30,8 +32,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.engine = engine
     app.state.blobs = EncryptedBlobStore(settings.blob_root, load_keyring(settings.key_file), max_bytes=settings.max_upload_bytes)
     app.state.rate_limiter = RateLimiter()
-    app.state.matcher = None
-    app.state.matcher_stale = False
+    app.state.matcher = None  # the catalogue matcher: opened on the first query (deps.catalogue_matcher)
+    app.state.matcher_opening = threading.Lock()
     for router in ROUTERS:
         app.include_router(router)
     # Multipart framing adds a little to the files themselves; the routes enforce the exact limit.

@@ -22,6 +22,7 @@ from mediamatch.audit.trail import record
 from mediamatch.auth.errors import AuthError
 from mediamatch.auth.permissions import Permission, Role, allowed
 from mediamatch.auth.tokens import authenticate_token
+from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.store.db import session_scope
 
 SESSION_COOKIE = "mm_session"
@@ -39,6 +40,20 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def catalogue_matcher(request: Request) -> CatalogueMatcher:
+    """The server's one catalogue matcher, opened on first use (from the index saved beside
+    the catalogue, caught up). It stays current by itself: the services that change the
+    catalogue invalidate it (see services/catalogue_changes.py)."""
+    state = request.app.state
+    with state.matcher_opening:  # two first queries at once open it once
+        if state.matcher is None:
+            state.matcher = CatalogueMatcher.open(state.engine)
+    return state.matcher
+
+
+CatalogueMatcherDep = Annotated[CatalogueMatcher, Depends(catalogue_matcher)]
 
 # Bounds every back end can store (PostgreSQL INTEGER is 32-bit): a larger id or offset from a
 # request is refused as invalid input instead of failing inside the database.

@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 
 from mediamatch.hashlist.format import HashListError, read_hashlist
 from mediamatch.hashlist.signing import load_public_key
-from mediamatch.services.platform_matcher import Matcher
+from mediamatch.services.platform_matcher import HashListMatcher
 
 MAX_QUERIES = 1000
 
@@ -80,7 +80,7 @@ class MatcherService:
 
     def __init__(self, settings: MatcherSettings) -> None:
         self.settings = settings
-        self.matcher: Matcher | None = None
+        self.matcher: HashListMatcher | None = None
         self.error: str | None = None
         self.refused: dict[str, str] = {}  # delta file name -> why it was refused
         self._stop = threading.Event()
@@ -89,7 +89,7 @@ class MatcherService:
 
     def load(self) -> None:
         try:
-            self.matcher = Matcher.from_hashlist(self.settings.hashlist, load_public_key(self.settings.public_key))
+            self.matcher = HashListMatcher.from_hashlist(self.settings.hashlist, load_public_key(self.settings.public_key))
             self.error = None
             self.apply_updates()
         except HashListError as exc:
@@ -155,14 +155,14 @@ def authorised(request: Request) -> None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
 
 
-def loaded_matcher(request: Request) -> Matcher:
+def loaded_matcher(request: Request) -> HashListMatcher:
     service: MatcherService = request.app.state.service
     if service.matcher is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, service.error or "the hash list is still loading", headers={"Retry-After": "5"})
     return service.matcher
 
 
-Loaded = Annotated[Matcher, Depends(loaded_matcher)]
+Loaded = Annotated[HashListMatcher, Depends(loaded_matcher)]
 Authorised = Depends(authorised)
 
 

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from mediamatch.cli.common import DbOption, EveryFrameOption, WorkersOption, console, open_catalogue, progress, workers_or_default
-from mediamatch.services.remote import RemoteError, RemoteMatcher
+from mediamatch.services.remote import RemoteError, RemoteCatalogueMatcher
 from mediamatch.services.triage import STATE_FILE, STATUSES, TriageError, TriageRow, TriageState, count_entries, triage
 from mediamatch.services.triage_report import STATUS_TITLES, write_reports
 
@@ -33,7 +33,7 @@ def triage_command(
         if not token:
             console.print("[red]error:[/] --server needs --token (or $MEDIAMATCH_TOKEN)")
             raise typer.Exit(code=2)
-        matcher, catalogue = RemoteMatcher(server, token), server
+        matcher, catalogue = RemoteCatalogueMatcher(server, token), server
     else:
         engine = open_catalogue(db)
     total = count_entries(source) if source.exists() else None

@@ -17,7 +17,7 @@ from rich.table import Table
 from mediamatch.cli.common import DbOption, console, local_actor, open_catalogue
 
 if TYPE_CHECKING:
-    from mediamatch.services.watch import StreamStatus
+    from mediamatch.services.watch.watcher import StreamStatus
 
 EVENT_STYLES = {"opened": "green", "dropped": "yellow", "reconnecting": "yellow", "ended": "blue", "failed": "red", "stopped": "blue"}
 
@@ -42,23 +42,13 @@ def watch_command(
     against the catalogue as it arrives, and alert with stream time and latency. Runs until
     every stream has ended or failed; Ctrl-C stops cleanly. Exit status 1 if a stream failed."""
     try:  # PyAV is the `video` extra: imported here so the other commands work without it
-        from mediamatch.media.stream import StreamEvent, StreamOptions, StreamSource
-        from mediamatch.services.watch import (
-            AlertSink,
-            BackgroundSink,
-            CatalogueFrameMatcher,
-            FrameMatcher,
-            HashListFrameMatcher,
-            HitRecorder,
-            JsonLines,
-            Watcher,
-            WatchOptions,
-            Webhook,
-            fan_out,
-            log_alert,
-        )
         from mediamatch.hashlist.format import HashListError
-        from mediamatch.services.platform_matcher import Matcher as ListMatcher
+        from mediamatch.media.stream import StreamEvent, StreamOptions, StreamSource
+        from mediamatch.services.platform_matcher import HashListMatcher
+        from mediamatch.services.watch.alerts import AlertSink
+        from mediamatch.services.watch.frame_matchers import CatalogueFrameMatcher, HashListFrameMatcher, StreamFrameMatcher
+        from mediamatch.services.watch.sinks import BackgroundSink, HitRecorder, JsonLines, Webhook, fan_out, log_alert
+        from mediamatch.services.watch.watcher import Watcher, WatchOptions
     except ImportError as exc:
         if exc.name != "av":
             raise
@@ -85,7 +75,7 @@ def watch_command(
     _log_to_console()
     if hashlist is not None:
         try:
-            matcher: FrameMatcher = HashListFrameMatcher(ListMatcher.from_hashlist(hashlist, public_key))
+            matcher: StreamFrameMatcher = HashListFrameMatcher(HashListMatcher.from_hashlist(hashlist, public_key))
         except (HashListError, OSError, ValueError) as exc:
             console.print(f"[red]error:[/] {exc}")
             raise typer.Exit(code=2) from None

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from mediamatch.atomic import atomic_write
 from mediamatch.hashlist.format import (
     FORMAT_NAME,
     SIGNATURE_BYTES,
@@ -27,7 +28,6 @@ from mediamatch.hashlist.format import (
     parse,
     payload_of,
     read_hashlist,
-    write_atomically,
 )
 
 
@@ -68,7 +68,7 @@ def write_delta(path: Path, old: HashList, new: HashList, target: Written, priva
         "base_payload_sha256": old.payload_sha256, "target_header": dict(target.header), "target_signature": target.signature.hex(),
     }  # fmt: skip
     body, signature = assemble(header, payload, private_key)
-    write_atomically(path, body)
+    atomic_write(path, body)
     return Written(path, hashlib.sha256(body).hexdigest(), len(body), header, signature)
 
 
@@ -122,5 +122,5 @@ def apply_delta(base: HashList, delta: HashList, public_key: Ed25519PublicKey) -
 def apply_delta_file(base: Path, delta: Path, public_key: Ed25519PublicKey, out: Path) -> HashList:
     """Verify `base` and `delta`, write the verified next version to `out` and return it."""
     body = apply_delta(read_hashlist(base, public_key), read_hashlist(delta, public_key), public_key)
-    write_atomically(out, body)
+    atomic_write(out, body)
     return read_hashlist(out, public_key)

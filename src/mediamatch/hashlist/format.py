@@ -44,6 +44,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from mediamatch.atomic import atomic_write
+
 MAGIC = b"MMHLIST\0"
 FORMAT_VERSION = 1
 FORMAT_NAME = "mediamatch-hashlist"
@@ -221,15 +223,6 @@ def _check_sections(sections: Mapping[tuple[str, str], Section], parts: tuple[st
             raise HashListError(f"a {signal} hash is {KNOWN_WIDTHS[signal]} bytes, not {width}")
 
 
-def write_atomically(path: Path, data: bytes | bytearray) -> None:
-    temp = path.with_name(path.name + ".partial")
-    with open(temp, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    temp.replace(path)
-
-
 def utc_timestamp(moment: datetime | None = None) -> str:
     return (moment or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -267,7 +260,7 @@ def write_hashlist(
         "payload_sha256": hashlib.sha256(payload).hexdigest(), "sections": described,
     }  # fmt: skip
     body, signature = assemble(header, payload, private_key)
-    write_atomically(path, body)
+    atomic_write(path, body)
     return Written(path, hashlib.sha256(body).hexdigest(), len(body), header, signature)
 
 

@@ -1,68 +1,43 @@
-"""Exact lookup of cryptographic digests (MD5, SHA-1, SHA-256) among millions of stored ones.
+"""Exact lookup of fixed-width digests (MD5, SHA-1, SHA-256) among millions of them.
 
 Why sorted arrays and not a dict: a Python dict costs well over 100 bytes per digest (key
 object, value list, table slot); 10M SHA-256 digests would take over 2 GB. Here the digests
-sit in one sorted (n, width) byte array with their ids: 8 bytes of prefix are searched with
-`searchsorted`, then the full digest is compared. Fresh additions wait in a small dict until
-the next `compact()`.
+sit in one sorted array of fixed-width byte strings (numpy "V" items, compared as raw bytes)
+with their ids beside them, and a batch of queries is answered by two `searchsorted` calls.
+
+The index is never changed once built, like the hash-list states that hold it: an update
+builds a new one (see services/platform_matcher.py). It answers in the same shape as the
+Hamming index (`search_many` gives (id, distance) pairs per query; the distance is always 0),
+so a signal's owner need not care which kind of index its signal declares.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
-
 import numpy as np
-
-COMPACT_AT = 65_536
 
 
 class ExactIndex:
-    """Maps digests (bytes of one fixed width) to the ids that hold them."""
+    """Ids by digest, for digests of one fixed width."""
 
-    def __init__(self, width: int) -> None:
-        self.width = width
-        self.keys = np.zeros((0, width), np.uint8)
-        self.prefixes = np.zeros(0, np.uint64)
-        self.ids = np.zeros(0, np.int64)
-        self.pending: dict[bytes, list[int]] = defaultdict(list)
+    def __init__(self, ids: np.ndarray, digests: np.ndarray) -> None:
+        """`digests` is a (n, width) uint8 array; `ids[i]` is the id of row i."""
+        digests = np.asarray(digests, np.uint8)
+        if digests.ndim != 2 or len(digests) != len(ids):
+            raise ValueError(f"{len(ids)} ids for digests of shape {digests.shape}; expected (n, width) with n ids")
+        self.width = digests.shape[1]
+        keys = np.ascontiguousarray(digests).view(f"V{self.width}").ravel()
+        order = np.argsort(keys, kind="stable")  # stable: one digest's ids stay in the given order
+        self.keys, self.ids = keys[order], np.asarray(ids)[order]
 
     def __len__(self) -> int:
-        return len(self.ids) + sum(len(ids) for ids in self.pending.values())
+        return len(self.ids)
 
-    def add(self, ids: Iterable[int], keys: Iterable[bytes]) -> None:
-        for media_id, key in zip(ids, keys, strict=True):
-            if len(key) != self.width:
-                raise ValueError(f"expected a {self.width}-byte digest, got {len(key)} bytes")
-            self.pending[key].append(int(media_id))
-        if len(self.pending) >= COMPACT_AT:
-            self.compact()
-
-    def compact(self) -> None:
-        """Merge pending additions into the sorted arrays."""
-        if not self.pending:
-            return
-        new_keys = [key for key, ids in self.pending.items() for _ in ids]
-        new_ids = [media_id for ids in self.pending.values() for media_id in ids]
-        keys = np.concatenate([self.keys, np.frombuffer(b"".join(new_keys), np.uint8).reshape(-1, self.width)])
-        ids = np.concatenate([self.ids, np.asarray(new_ids, np.int64)])
-        prefixes = _prefixes(keys)
-        order = np.lexsort((ids, prefixes))
-        self.keys, self.ids, self.prefixes = keys[order], ids[order], prefixes[order]
-        self.pending.clear()
-
-    def get(self, key: bytes) -> list[int]:
-        """Ids stored under `key` (empty when unknown)."""
-        found = list(self.pending.get(key, ()))
-        if len(self.ids) and len(key) == self.width:
-            prefix = _prefixes(np.frombuffer(key, np.uint8).reshape(1, -1))[0]
-            low, high = np.searchsorted(self.prefixes, prefix, "left"), np.searchsorted(self.prefixes, prefix, "right")
-            target = np.frombuffer(key, np.uint8)
-            for row in range(low, high):
-                if np.array_equal(self.keys[row], target):
-                    found.append(int(self.ids[row]))
-        return found
-
-
-def _prefixes(keys: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(keys[:, :8]).view(">u8").ravel().astype(np.uint64)
+    def search_many(self, queries: np.ndarray, radius: int = 0) -> list[list[tuple[int, int]]]:
+        """(id, 0) for every stored digest equal to each query; `radius` is ignored (exact)."""
+        queries = np.asarray(queries, np.uint8)
+        if queries.ndim != 2 or queries.shape[1] != self.width:
+            raise ValueError(f"expected queries of shape (n, {self.width}), got {queries.shape}")
+        wanted = np.ascontiguousarray(queries).view(f"V{self.width}").ravel()
+        low = np.searchsorted(self.keys, wanted, "left")
+        high = np.searchsorted(self.keys, wanted, "right")
+        return [[(int(found), 0) for found in self.ids[start:end]] for start, end in zip(low, high)]

@@ -20,13 +20,12 @@ its header is refused with a clear error.
 
 from __future__ import annotations
 
-import os
 import struct
-import threading
 from pathlib import Path
 
 import numpy as np
 
+from mediamatch.atomic import atomic_open
 from mediamatch.index.hamming import CHUNK_VALUES, CHUNKS, HASH_BYTES, PDQIndex
 
 MAGIC = b"MMPDQIX\0"
@@ -58,17 +57,15 @@ def _layout(count: int) -> list[tuple[str, np.dtype, tuple[int, ...], int]]:
 
 
 def save_index(index: PDQIndex, path: Path) -> None:
-    """Write `index` (tail merged first) to `path` atomically (temp file + rename)."""
+    """Write `index` (tail merged first) to `path` atomically (see mediamatch.atomic)."""
     index.merge()
     count = len(index.ids)
-    temp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # two savers never share one
-    with open(temp, "wb") as out:
+    with atomic_open(path, "wb") as out:
         out.write(_HEADER.pack(MAGIC, VERSION, CHUNKS, count).ljust(_ALIGN, b"\0"))
         for name, dtype, shape, offset in _layout(count):
             out.seek(offset)
             np.ascontiguousarray(getattr(index, name), dtype=dtype).reshape(shape).tofile(out)
         out.truncate(_aligned(out.tell()))
-    temp.replace(path)
 
 
 def load_index(path: Path) -> PDQIndex:

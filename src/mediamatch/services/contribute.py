@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from mediamatch.catalog.records import Category, ContributionOutcome
 from mediamatch.media.hashing import hash_many
 from mediamatch.media.record import HashRecord, Source
+from mediamatch.services.catalogue_changes import catalogue_changed
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
 
@@ -91,4 +92,5 @@ def _store(
             outcomes.append(outcome)
             if on_outcome:
                 on_outcome(outcome)
+    catalogue_changed(engine)
     return outcomes

@@ -36,7 +36,6 @@ same records again, ids aside. Original file names are never exported.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -46,10 +45,12 @@ from pathlib import Path
 from sqlalchemy import Engine, func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from mediamatch.atomic import atomic_open
 from mediamatch.catalog.records import Category
 from mediamatch.interop.base import Direction, FileNote, option_settings
 from mediamatch.interop.records import ExchangeRecord, RecordError
 from mediamatch.interop.registry import get_format
+from mediamatch.services.catalogue_changes import catalogue_changed
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import (
@@ -163,6 +164,7 @@ def import_records(
         if records:
             with session_scope(engine) as session:
                 _Batch(session, request, records).add_all(summary)
+            catalogue_changed(engine)
         if on_progress:
             on_progress(len(batch))
     return summary
@@ -460,15 +462,7 @@ def export_file(engine: Engine, out: Path, request: ExportRequest) -> ExportSumm
                 skipped += 1
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
     records = writable(catalogue_records(engine, request.series, per_series=interop.expresses.series))
-    try:
-        with partial.open("w", encoding="utf-8", newline="") as handle:
-            written = interop.write(records, handle, options)
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.replace(out)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    with atomic_open(out, "w", encoding="utf-8", newline="") as handle:
+        written = interop.write(records, handle, options)
     return ExportSummary(written, skipped)

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from mediamatch.services.catalogue_changes import catalogue_changed
 from mediamatch.store import repo
 from mediamatch.store.models.catalogue import Agency, Series, media_series
 from mediamatch.store.models.server import AgencyWebhook, Notification, SeriesInterest
@@ -79,4 +80,5 @@ def mark_identified(session: Session, series_name: str, agency: Agency, when: da
         if url:
             deliveries.append(Delivery(url, {"kind": VICTIM_IDENTIFIED, "series": series.name, "identified_by": agency.name, "at": when.isoformat(), "message": message}))
     session.flush()
+    catalogue_changed(session)  # matches must now say the victim is identified
     return IdentifyOutcome(series.name, tuple(name for _, name, _ in interested), tuple(deliveries))

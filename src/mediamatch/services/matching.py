@@ -3,7 +3,7 @@
 Two PDQ indexes live in memory, built from the catalogue's `media_signals` rows: stills, and
 the frames of known videos (see `frame_matching.py` for what a frame hit means). Building
 them for millions of hashes means reading millions of rows, so each is saved beside the
-catalogue (`persist.py` format) with the last row id it holds; the next start loads the file
+catalogue (`index/cache.py`) with the last row id it holds; the next start loads the file
 (memory mapped, under a second) and reads only the rows added since. Exact digests are looked
 up in the database, whose unique index already answers them in one query per batch.
 """
@@ -11,11 +11,11 @@ up in the database, whose unique index already answers them in one query per bat
 from __future__ import annotations
 
 import hashlib
-import json
+import threading
 from collections import Counter
 from contextlib import nullcontext
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,23 +25,15 @@ from sqlalchemy.orm import Session
 from mediamatch.catalog.records import Match, MatchDetail
 from mediamatch.config import data_dir
 from mediamatch.index.hamming import PDQIndex, hashes_from_hex
-from mediamatch.index.persist import IndexFileError, load_index, save_index
+from mediamatch.index.cache import IndexCache
 from mediamatch.media.record import HashRecord
+from mediamatch.services.catalogue_changes import follow_changes
 from mediamatch.services.frame_matching import Evidence, is_video_match, time_ranges, video_shares
 from mediamatch.signals.pdq import DIHEDRAL_NAMES, MATCH_THRESHOLD, MIN_QUALITY
 from mediamatch.store import repo
 
 EXACT_SIGNALS = ("sha256", "sha1", "md5")  # sha1 and md5: items imported from hash lists may have no sha256
 DETAILS_CACHE_LIMIT = 1_000_000  # the strongest first: a sha256 hit is reported as such
-
-
-@dataclass(frozen=True, slots=True)
-class IndexState:
-    """Which catalogue rows a saved index holds, so a later start knows what to add."""
-
-    url_key: str
-    last_row: int
-    count: int
 
 
 def index_cache_path(url: str) -> Path:
@@ -58,25 +50,24 @@ class SavedIndex:
     Stills (signal "pdq") are keyed by media id; video frames (signal "vpdq") by their row id,
     which says which frame of which video, and so when in it, a hit is."""
 
-    def __init__(self, signal: str, cache: Path, index: PDQIndex, last_row: int) -> None:
+    def __init__(self, signal: str, cache: IndexCache, index: PDQIndex, last_row: int) -> None:
         self.signal = signal
         self.cache = cache
         self.index = index
         self.last_row = last_row
 
     @classmethod
-    def open(cls, engine: Engine, signal: str, cache: Path) -> SavedIndex:
-        state_file = cache.with_suffix(cache.suffix + ".json")
-        url_key = _url_key(engine)
+    def open(cls, engine: Engine, signal: str, cache_path: Path) -> SavedIndex:
+        """The saved index when it is of this catalogue, caught up with the rows stored since
+        (and saved again in the background when it changed); else built from the catalogue."""
+        cache = IndexCache(cache_path)
+        key = {"url_key": _url_key(engine)}
         saved = cls(signal, cache, PDQIndex(), 0)
-        try:
-            state = IndexState(**json.loads(state_file.read_text()))
-            if state.url_key == url_key:
-                saved.index, saved.last_row = load_index(cache), state.last_row
-        except (OSError, ValueError, TypeError, IndexFileError):
-            pass  # no usable saved index: build from the catalogue
+        loaded = cache.load(key)
+        if loaded is not None and isinstance(last_row := loaded[1].get("last_row"), int):
+            saved.index, saved.last_row = loaded[0], last_row
         if saved.refresh(engine):
-            _save(saved.index, cache, state_file, IndexState(url_key, saved.last_row, len(saved.index)))
+            cache.save(saved.index, {**key, "last_row": saved.last_row})
         return saved
 
     def refresh(self, engine: Engine) -> int:
@@ -107,7 +98,11 @@ class _Query:
 
 
 class CatalogueMatcher:
-    """Answers, for a batch of HashRecords, which catalogue items each one matches."""
+    """Answers, for a batch of HashRecords, which catalogue items each one matches.
+
+    A long-lived one (a server's) is kept current by `invalidate()`, which the services that
+    change the catalogue call through `catalogue_changes.catalogue_changed`: the next `match`
+    first catches up (`refresh`)."""
 
     def __init__(self, engine: Engine, stills: SavedIndex, frames: SavedIndex, radius: int = MATCH_THRESHOLD) -> None:
         self.engine = engine
@@ -118,28 +113,40 @@ class CatalogueMatcher:
         # their details are read once per matcher. A matcher lives for one triage run: an item
         # marked identified meanwhile shows as such in the next run.
         self._details: dict[int, MatchDetail] = {}
+        self._stale = False
+        self._refreshing = threading.Lock()
 
     @classmethod
     def open(cls, engine: Engine, cache: Path | None = None) -> CatalogueMatcher:
         """The matcher for the catalogue behind `engine`, from the saved indexes when there are."""
         cache = cache or index_cache_path(engine.url.render_as_string(hide_password=False))
-        return cls(
+        matcher = cls(
             engine,
             SavedIndex.open(engine, "pdq", cache),
             SavedIndex.open(engine, repo.FRAME_SIGNAL, cache.with_name(cache.name + ".frames")),
         )
+        follow_changes(engine, matcher)
+        return matcher
+
+    def invalidate(self) -> None:
+        """The catalogue changed: catch up before the next answer."""
+        self._stale = True
 
     def refresh(self) -> int:
         """Add the PDQ hashes stored since this matcher was opened and forget cached item
         details (a long-running server calls this after contributions and identifications, so
         what it answers is current). Returns how many hashes were added."""
-        self._details.clear()  # an identification may have changed what is known of them
-        return self.stills.refresh(self.engine) + self.frames.refresh(self.engine)
+        with self._refreshing:  # two requests catching up at once would grow one index twice
+            self._stale = False  # cleared first: a change during the refresh is caught next time
+            self._details.clear()  # an identification may have changed what is known of them
+            return self.stills.refresh(self.engine) + self.frames.refresh(self.engine)
 
     def match(self, records: Sequence[HashRecord], session: Session | None = None) -> list[list[Match]]:
         """For each record, its matches (closest first); empty when it matches nothing.
 
         A server passes its request's `session`, so one request holds one database connection."""
+        if self._stale:
+            self.refresh()
         found: list[dict[int, Evidence]] = [{} for _ in records]
         with nullcontext(session) if session is not None else Session(self.engine) as session:
             for signal in EXACT_SIGNALS:
@@ -270,16 +277,3 @@ def _grown(index: PDQIndex, ids: np.ndarray, hashes: np.ndarray) -> PDQIndex:
         return index
     # A loaded index is memory-mapped and read-only: rebuild it in memory with the new rows.
     return PDQIndex.from_arrays(np.concatenate([np.asarray(index.ids), ids]), np.concatenate([np.asarray(index.hashes), hashes]))
-
-
-def _save(index: PDQIndex, cache: Path, state_file: Path, state: IndexState) -> None:
-    """Write the index and its state atomically; a failure only costs the next start a rebuild."""
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        state_file.unlink(missing_ok=True)  # never a state that describes another index file
-        partial = cache.with_suffix(cache.suffix + ".partial")
-        save_index(index, partial)
-        partial.replace(cache)
-        state_file.write_text(json.dumps(asdict(state)))
-    except OSError:
-        pass

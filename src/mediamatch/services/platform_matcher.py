@@ -19,7 +19,6 @@ hashes are never copied. The PDQ tables are built on the first load and saved be
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,16 +31,16 @@ from mediamatch.hashlist.delta import check_delta_fits
 from mediamatch.hashlist.format import HashList, HashListError, Section, empty_section, read_hashlist
 from mediamatch.hashlist.signing import load_public_key
 from mediamatch.index.hamming import HASH_BYTES, MAX_RADIUS, PDQIndex
-from mediamatch.index.persist import IndexFileError, load_index, save_index
+from mediamatch.index.cache import IndexCache
+from mediamatch.index.exact import ExactIndex
 from mediamatch.signals.registry import get_signal
 
-SAVER_THREAD = "save-pdq-tables"
 COMPACT_FRACTION = 4  # rebuild when the overlay holds more than base / 4 entries ...
 COMPACT_MIN = 65_536  # ... and more than this many
 
 
 @dataclass(frozen=True, slots=True)
-class Hit:
+class IndicatorHit:
     """A match: which indicator, on which signal, how far (0 for exact digests)."""
 
     indicator: int
@@ -49,31 +48,14 @@ class Hit:
     distance: int
 
 
-class _Exact:
-    """Sorted fixed-width digests with their ids; looked up by binary search, batched."""
-
-    def __init__(self, ids: np.ndarray, hashes: np.ndarray) -> None:
-        width = hashes.shape[1]
-        keys = np.ascontiguousarray(hashes).view(f"V{width}").ravel()
-        order = np.argsort(keys, kind="stable")
-        self.keys, self.ids = keys[order], np.asarray(ids)[order]
-        self.width = width
-
-    def search_many(self, queries: np.ndarray, radius: int = 0) -> list[list[tuple[int, int]]]:
-        wanted = np.ascontiguousarray(queries).view(f"V{self.width}").ravel()
-        low = np.searchsorted(self.keys, wanted, "left")
-        high = np.searchsorted(self.keys, wanted, "right")
-        return [[(int(i), 0) for i in self.ids[a:b]] for a, b in zip(low, high)]
-
-
 def _nearest(hit: tuple[int, int]) -> tuple[int, int]:
     return hit[1], hit[0]
 
 
-def _build(kind: str, ids: np.ndarray, hashes: np.ndarray) -> PDQIndex | _Exact:
+def _build(kind: str, ids: np.ndarray, hashes: np.ndarray) -> PDQIndex | ExactIndex:
     if kind == "hamming":
         return PDQIndex.from_arrays(np.asarray(ids).view(np.int64), hashes)
-    return _Exact(ids, hashes)
+    return ExactIndex(ids, hashes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +69,14 @@ class _SignalIndex:
     width: int
     base_ids: np.ndarray  # sorted
     base_hashes: np.ndarray
-    base: PDQIndex | _Exact
+    base: PDQIndex | ExactIndex
     live: np.ndarray | None = None  # per base row; None: every row
     extra_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))  # sorted
     extra_hashes: np.ndarray | None = None
-    extra: PDQIndex | _Exact | None = None
+    extra: PDQIndex | ExactIndex | None = None
 
     @classmethod
-    def of(cls, signal: str, kind: str, radius: int, section: Section, built: PDQIndex | _Exact | None = None) -> _SignalIndex:
+    def of(cls, signal: str, kind: str, radius: int, section: Section, built: PDQIndex | ExactIndex | None = None) -> _SignalIndex:
         return cls(signal, kind, radius, section.width, section.ids, section.hashes, built or _build(kind, section.ids, section.hashes))
 
     def __len__(self) -> int:
@@ -109,7 +91,7 @@ class _SignalIndex:
             there &= self.live[rows]
         return rows, there
 
-    def search_many(self, queries: np.ndarray) -> list[list[Hit]]:
+    def search_many(self, queries: np.ndarray) -> list[list[IndicatorHit]]:
         """Hits per query, nearest first (ties by indicator id)."""
         found = self.base.search_many(queries, self.radius)
         if self.live is not None:
@@ -117,7 +99,7 @@ class _SignalIndex:
         if self.extra is not None:
             found = [sorted(a + b, key=_nearest) if b else a for a, b in zip(found, self.extra.search_many(queries, self.radius))]
         signal = self.signal
-        return [[Hit(i, signal, d) for i, d in hits] for hits in found]
+        return [[IndicatorHit(i, signal, d) for i, d in hits] for hits in found]
 
     def _still_live(self, hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
         if not hits:
@@ -192,42 +174,29 @@ def _state_of(hashlist: HashList, cache_beside: Path | None = None) -> _State:
 
 
 def _cached_tables(list_path: Path, signal: str, payload_sha256: str, section: Section) -> PDQIndex:
-    """The Hamming index of a verified list's section, from `<list>.<signal>-index` (persist.py
-    format) when that was built from this very list, else built and saved there for next time.
+    """The Hamming index of a verified list's section, from `<list>.<signal>-index`
+    (index/cache.py) when that was built from this very list, else built and saved there (in
+    the background: the matcher answers at once) for next time.
 
     Building the tables is most of a load (16 sorts of every hash: seconds at 10M); a restart
     with the same list then only verifies the list and maps the saved tables. The saved file is
     used only when its ids and hashes equal the verified list's, and searches run on the list's
     own verified arrays, so a stale or damaged cache costs a rebuild, never a wrong answer."""
     ids = np.asarray(section.ids).view(np.int64)
-    cache = list_path.with_name(f"{list_path.name}.{signal}-index")
-    state = cache.with_name(cache.name + ".json")
-    try:
-        if json.loads(state.read_text()) == {"payload_sha256": payload_sha256}:
-            cached = load_index(cache)
-            if np.array_equal(cached.ids, ids) and np.array_equal(cached.hashes, section.hashes) and (not len(ids) or int(cached.order.max()) < len(ids)):
-                cached.ids, cached.hashes = ids, section.hashes
-                return cached
-    except (OSError, ValueError, TypeError, IndexFileError):
-        pass  # no usable cache: build
+    cache = IndexCache(list_path.with_name(f"{list_path.name}.{signal}-index"))
+    key = {"payload_sha256": payload_sha256}
+    loaded = cache.load(key)
+    if loaded is not None:
+        cached = loaded[0]
+        if np.array_equal(cached.ids, ids) and np.array_equal(cached.hashes, section.hashes) and (not len(ids) or int(cached.order.max()) < len(ids)):
+            cached.ids, cached.hashes = ids, section.hashes
+            return cached
     index = PDQIndex.from_arrays(ids, section.hashes)
-    # Writing the tables (640 MB at 10M) takes as long as building them, so it runs beside the
-    # matcher, which answers at once. Not a daemon: a process that exits meanwhile still
-    # finishes the file (written to a temporary name and renamed, so never seen half done).
-    threading.Thread(target=_save_tables, args=(index, cache, state, payload_sha256), name=SAVER_THREAD).start()
+    cache.save(index, key)
     return index
 
 
-def _save_tables(index: PDQIndex, cache: Path, state: Path, payload_sha256: str) -> None:
-    try:
-        state.unlink(missing_ok=True)  # never a state that describes another file
-        save_index(index, cache)
-        state.write_text(json.dumps({"payload_sha256": payload_sha256}))
-    except OSError:
-        pass  # a read-only folder: the next start builds again
-
-
-class Matcher:
+class HashListMatcher:
     """Lookups against one verified hash list, kept current by deltas.
 
     Thread-safe: lookups never lock; one update runs at a time."""
@@ -239,7 +208,7 @@ class Matcher:
         self.updating_to: int | None = None  # the version being loaded, while an update runs
 
     @classmethod
-    def from_hashlist(cls, path: Path, public_key: Ed25519PublicKey | Path, *, cache: bool = True) -> Matcher:
+    def from_hashlist(cls, path: Path, public_key: Ed25519PublicKey | Path, *, cache: bool = True) -> HashListMatcher:
         """Verify the list at `path` with `public_key` (a key or a PEM file) and load it. With
         `cache`, PDQ tables are kept beside the list (`<list>.pdq-index`) for a faster restart."""
         key = load_public_key(public_key) if isinstance(public_key, Path) else public_key
@@ -264,15 +233,15 @@ class Matcher:
     def counts(self) -> dict[str, int]:
         return self._state.counts()
 
-    def lookup(self, signal: str, value: str) -> list[Hit]:
+    def lookup(self, signal: str, value: str) -> list[IndicatorHit]:
         return self.lookup_many([(signal, value)])[0]
 
-    def lookup_many(self, queries: Sequence[tuple[str, str]]) -> list[list[Hit]]:
+    def lookup_many(self, queries: Sequence[tuple[str, str]]) -> list[list[IndicatorHit]]:
         """Hits for each (signal, hex value), nearest first. A signal the list does not hold
         has no hits; a malformed value raises ValueError before anything is searched."""
         state = self._state  # one version answers the whole batch
         parsed = [_parse(signal, value) for signal, value in queries]
-        results: list[list[Hit]] = [[] for _ in queries]
+        results: list[list[IndicatorHit]] = [[] for _ in queries]
         for signal in {signal for signal, _ in parsed}:
             index = state.signals.get(signal)
             positions = [i for i, (s, _) in enumerate(parsed) if s == signal]

@@ -26,7 +26,7 @@ class RemoteError(Exception):
     """The server refused or failed a query; the message says what it answered."""
 
 
-class RemoteMatcher:
+class RemoteCatalogueMatcher:
     """The same `match(records)` as `CatalogueMatcher`, answered by a server over HTTPS."""
 
     def __init__(self, base_url: str, token: str, client: httpx.Client | None = None) -> None:

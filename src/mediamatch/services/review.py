@@ -14,15 +14,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 
+from PIL import Image
 from sqlalchemy import Integer, case, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
-from mediamatch.signals.registry import get_signal
-from mediamatch.store.models.catalogue import Agency, MediaSignal
+from mediamatch.media.hashing import hash_bytes
+from mediamatch.media.record import HashRecord
+from mediamatch.media.thumbnail import ThumbnailError, jpeg_bytes, placeholder, side_by_side, thumbnail
+from mediamatch.signals.registry import all_signals, get_signal
+from mediamatch.store.blobs import BlobNotFound, EncryptedBlobStore
+from mediamatch.store.models.auth import User
+from mediamatch.store.models.catalogue import Agency, MediaItem, MediaSignal
 from mediamatch.store.models.review import DECISIONS, MATERIAL_TYPES, Hit, HitReport, HitReview, IndicatorDispute
 
 PLATFORM_SOURCE = "platform"
@@ -30,6 +36,8 @@ MAX_REFERENCE = 500
 MAX_LIST_NAME = 200
 MAX_SOURCE = 32
 MAX_TEXT = 2000  # a reviewer's reason or action note
+# Signals `hash_bytes` computes from one file (a field of its record of the same name).
+RECORD_SIGNALS = frozenset(field.name for field in fields(HashRecord)) & frozenset(signal.name for signal in all_signals())
 
 
 class ReviewError(Exception):
@@ -306,3 +314,114 @@ def error_rates(session: Session, limit: int | None = None) -> ErrorRates:
         indicators=[IndicatorRate(row.signal_id, row.signal, bool(row.disputed), Rate(row.confirmed, row.rejected)) for row in session.execute(per_indicator)],
         lists=[ListRate(row.list_name, row.list_version, Rate(row.confirmed, row.rejected)) for row in session.execute(per_list)],
     )
+
+
+class ContentConflict(ReviewError):
+    """The hit takes no content now: it was decided, or its content was uploaded before."""
+
+
+class ContentTooLarge(ReviewError):
+    """The upload is larger than the encrypted store takes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The review's side-by-side picture of one hit, and what the audit event records."""
+
+    jpeg: bytes
+    media_id: int
+    uploaded: bool
+
+
+def get_hit(session: Session, hit_id: int) -> Hit:
+    hit = session.get(Hit, hit_id)
+    if hit is None:
+        raise HitNotFound(f"no hit {hit_id}")
+    return hit
+
+
+def agency_hits(
+    session: Session, agency_id: int, *, status: str | None = None, reference: str | None = None, limit: int = 100, offset: int = 0
+) -> Sequence[Hit]:
+    """One agency's hits, newest first, optionally of one status or one reference."""
+    query = select(Hit).where(Hit.agency_id == agency_id).order_by(Hit.id.desc()).limit(limit).offset(offset)
+    if status:
+        query = query.where(Hit.status == status)
+    if reference is not None:
+        query = query.where(Hit.reference == reference)
+    return session.scalars(query).all()
+
+
+def hits_with_items(session: Session, hits: Sequence[Hit]) -> list[tuple[Hit, MediaItem]]:
+    """Each hit with the catalogue item its indicator belongs to (series loaded), for review."""
+    media_ids = {hit.indicator.media_id for hit in hits}
+    items = {item.id: item for item in session.scalars(select(MediaItem).options(selectinload(MediaItem.series)).where(MediaItem.id.in_(sorted(media_ids))))}
+    return [(hit, items[hit.indicator.media_id]) for hit in hits]
+
+
+def hit_reports(session: Session, limit: int = 100, offset: int = 0) -> list[tuple[HitReport, str]]:
+    """Report records of confirmed hits, newest first, with the deciding reviewer's username."""
+    rows = session.execute(
+        select(HitReport, User.username).join(User, User.id == HitReport.reviewer_id).order_by(HitReport.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return [(report, username) for report, username in rows]
+
+
+def attach_content(session: Session, store: EncryptedBlobStore, hit_id: int, agency_id: int, data: bytes) -> Hit:
+    """Store the platform's copy of the matched item (encrypted) on its own pending hit, once.
+
+    Another agency's hit is reported as missing (HitNotFound); the upload must not be empty
+    and must hash to the reported hash (InvalidHit otherwise), so a misrouted file is never
+    kept. `data` may be read one byte past the store's limit, to tell that it is too large."""
+    hit = session.get(Hit, hit_id)
+    if hit is None or hit.agency_id != agency_id:  # another platform's hit does not exist for the caller
+        raise HitNotFound(f"no hit {hit_id}")
+    if hit.status != "pending":
+        raise ContentConflict(f"hit {hit_id} is already {hit.status}; content is only taken before the review")
+    if hit.content_sha256 is not None:
+        raise ContentConflict(f"content for hit {hit_id} was already uploaded")
+    if not data:
+        raise InvalidHit("the upload is empty")
+    if len(data) > store.max_bytes:
+        raise ContentTooLarge(f"uploads are limited to {store.max_bytes:,} bytes")
+    check_upload_matches(hit, data)
+    hit.content_sha256 = store.put(data)
+    return hit
+
+
+def check_upload_matches(hit: Hit, data: bytes) -> None:
+    """Refuse (InvalidHit) an upload whose own hash is not within the signal's threshold of
+    the reported hash. Signals not computed from a single file here (video frame hashes) are
+    not checked."""
+    if hit.signal not in RECORD_SIGNALS:
+        return
+    record = hash_bytes(data, "upload")
+    computed = getattr(record, hit.signal)
+    if computed is None:
+        raise InvalidHit(f"no {hit.signal} hash can be computed from the upload ({record.error or 'not an image'})")
+    signal_type = get_signal(hit.signal)
+    distance = signal_type.distance(computed, hit.value)
+    if distance > signal_type.default_threshold:
+        raise InvalidHit(f"the upload's {hit.signal} is {distance} bits from the reported hash (at most {signal_type.default_threshold}): not the matched item")
+
+
+def comparison(session: Session, store: EncryptedBlobStore, hit_id: int, *, reveal: bool = False) -> Comparison:
+    """The platform's upload (left, if any) beside our known item (right), each a thumbnail,
+    greyscale and blurred unless `reveal`. BlobKeyError when the store's keys do not fit."""
+    hit = get_hit(session, hit_id)
+    item = session.get(MediaItem, hit.indicator.media_id)
+    assert item is not None  # media_signals.media_id is a non-null foreign key
+    panels = (_panel(store, hit.content_sha256, reveal, "no upload"), _panel(store, item.sha256, reveal, "no stored copy"))
+    return Comparison(jpeg_bytes(side_by_side(panels, reveal=reveal)), item.id, hit.content_sha256 is not None)
+
+
+def _panel(store: EncryptedBlobStore, address: str | None, reveal: bool, missing: str) -> Image.Image:
+    """One side of the comparison: the stored item as a thumbnail, or a labelled blank."""
+    if address is None:
+        return placeholder(missing)
+    try:
+        return thumbnail(store.get(address), reveal=reveal)
+    except BlobNotFound:
+        return placeholder(missing)
+    except ThumbnailError:
+        return placeholder("not a picture")

@@ -200,9 +200,9 @@ def count_entries(source: Path) -> int | None:
     return None
 
 
-class Matcher(Protocol):
+class CatalogueLookup(Protocol):
     """What triage needs of a catalogue: the local one (`CatalogueMatcher`) or a server
-    (`RemoteMatcher`, which receives hashes only)."""
+    (`RemoteCatalogueMatcher`, which receives hashes only)."""
 
     def match(self, records: Sequence[HashRecord]) -> list[list[Match]]: ...
 
@@ -215,7 +215,7 @@ def triage(
     workers: int | None = None,
     resume: bool = False,
     on_row: Callable[[TriageRow], None] | None = None,
-    matcher: Matcher | None = None,
+    matcher: CatalogueLookup | None = None,
     catalogue: str | None = None,
     every_frame: bool = False,
 ) -> TriageSummary:
@@ -250,7 +250,7 @@ def triage(
         state.close()
 
 
-def _rows(source: Path, done: dict[int, str], matcher: Matcher, workers: int | None, limits: Limits) -> Iterator[TriageRow]:
+def _rows(source: Path, done: dict[int, str], matcher: CatalogueLookup, workers: int | None, limits: Limits) -> Iterator[TriageRow]:
     """Rows for the entries not yet done, in collection order, hashed on all cores."""
     waiting: deque[tuple[int, Entry]] = deque()
 
@@ -288,7 +288,7 @@ def _rows(source: Path, done: dict[int, str], matcher: Matcher, workers: int | N
     yield from _matched(batch, matcher)
 
 
-def _matched(batch: list[tuple[int, str, HashRecord]], matcher: Matcher) -> Iterator[TriageRow]:
+def _matched(batch: list[tuple[int, str, HashRecord]], matcher: CatalogueLookup) -> Iterator[TriageRow]:
     if not batch:
         return
     all_matches = matcher.match([record for _, _, record in batch])

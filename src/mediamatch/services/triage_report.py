@@ -14,25 +14,26 @@ import base64
 import csv
 import io
 import json
-import warnings
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from PIL import Image, ImageOps
 
 from mediamatch.catalog.records import category_label
+from mediamatch.atomic import atomic_write
+from mediamatch.catalog.records import Category
 from mediamatch.media.collection import iter_collection
 from mediamatch.media.contact_sheet import clock_label, contact_sheet
 from mediamatch.media.record import BytesSource
+from mediamatch.media.thumbnail import ThumbnailError, jpeg_bytes, thumbnail
 from mediamatch.services.triage import KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, STATUSES, TriageRow, TriageState, plain_row
 from mediamatch.signals.pdq import DIHEDRAL_LABELS
 
 MAX_THUMBNAILS = 2000
-THUMBNAIL_SIZE = (160, 160)
-THUMBNAIL_MAX_PIXELS = 100_000_000
+THUMBNAIL_SIZE = 160
+THUMBNAIL_QUALITY = 70
 CSV_COLUMNS = (
     "path", "status", "sha256", "md5", "sha1", "size", "media_type", "width", "height", "pdq", "pdq_quality",
     "best_distance", "best_signal", "series", "category", "victim_identified", "matched_media_ids", "error", "note",
@@ -80,7 +81,7 @@ def _write_json(path: Path, rows: list[TriageRow], meta: dict[str, str], counts:
         "summary": counts,
         "files": [row_json(row) for row in rows],
     }
-    _atomic_write(path, json.dumps(document, indent=1, ensure_ascii=False))
+    atomic_write(path, json.dumps(document, indent=1, ensure_ascii=False))
 
 
 def defuse(value: object) -> str:
@@ -112,7 +113,7 @@ def _write_csv(path: Path, rows: list[TriageRow]) -> None:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     writer.writerows(csv_row(row) for row in rows)
-    _atomic_write(path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue())
 
 
 def make_thumbnails(source: Path, rows: Iterable[TriageRow], limit: int = MAX_THUMBNAILS) -> dict[int, str]:
@@ -149,9 +150,7 @@ def sheet_uri(source: bytes | Path, matched: list[tuple[float, float]]) -> str |
         return None
     if sheet is None:
         return None
-    buffer = io.BytesIO()
-    sheet.save(buffer, "JPEG", quality=70)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return _jpeg_uri(jpeg_bytes(sheet, THUMBNAIL_QUALITY))
 
 
 def _read(path: Path) -> bytes | None:
@@ -162,21 +161,17 @@ def _read(path: Path) -> bytes | None:
 
 
 def thumbnail_uri(data: bytes) -> str | None:
-    """A 160-px JPEG of the picture as a data URI, or None when it cannot be made safely."""
+    """A 160-px colour JPEG of the picture as a data URI (the page blurs it until clicked), or
+    None when it cannot be made safely."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.size[0] * image.size[1] > THUMBNAIL_MAX_PIXELS:
-                return None
-            image.draft("RGB", (THUMBNAIL_SIZE[0] * 2, THUMBNAIL_SIZE[1] * 2))
-            image = ImageOps.exif_transpose(image).convert("RGB")
-            image.thumbnail(THUMBNAIL_SIZE)
-            buffer = io.BytesIO()
-            image.save(buffer, "JPEG", quality=70)
-    except Exception:  # a thumbnail is a courtesy: a picture that resists gets none
+        picture = thumbnail(data, THUMBNAIL_SIZE, reveal=True)
+    except ThumbnailError:  # a thumbnail is a courtesy: a picture that resists gets none
         return None
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return _jpeg_uri(jpeg_bytes(picture, THUMBNAIL_QUALITY))
+
+
+def _jpeg_uri(jpeg: bytes) -> str:
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
 
 
 def _groups(rows: list[TriageRow]) -> list[dict[str, Any]]:
@@ -209,7 +204,7 @@ def _write_html(path: Path, rows: list[TriageRow], meta: dict[str, str], counts:
         thumbnails=thumbnails,
         generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
-    _atomic_write(path, html)
+    atomic_write(path, html)
 
 
 def spans_label(ranges: Iterable[tuple[float, float]]) -> str:
@@ -217,9 +212,3 @@ def spans_label(ranges: Iterable[tuple[float, float]]) -> str:
     return ", ".join(
         clock_label(start) if int(start) == int(end) else f"{clock_label(start)}-{clock_label(end)}" for start, end in ranges
     )
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    partial = path.with_suffix(path.suffix + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)

@@ -55,7 +55,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +62,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from mediamatch.atomic import atomic_open
 from mediamatch.store.keys import Keyring
 
 MAGIC = b"MMBLOB1"
@@ -133,17 +133,6 @@ def _parse_header(data: bytes, address: str) -> _Header:
 def _associated_data(header: bytes, address: str) -> bytes:
     """What the tag binds besides the ciphertext: the header (so the key id) and the address."""
     return header + bytes.fromhex(address)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename durable; only POSIX can open a folder for fsync."""
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class EncryptedBlobStore:
@@ -246,18 +235,9 @@ class EncryptedBlobStore:
         nonce = os.urandom(NONCE_BYTES)
         header = _pack_header(key_id, nonce)
         body = AESGCM(self.keyring.current_key).encrypt(nonce, plaintext, _associated_data(header, address))
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{address[:16]}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(header)
-                out.write(body)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
+        with atomic_open(path, "wb", private=True) as out:
+            out.write(header)
+            out.write(body)
 
 
 def _sorted_dirs(path: Path) -> list[Path]:

@@ -34,10 +34,11 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
+from mediamatch.atomic import atomic_write
+
 KEY_BYTES = 32  # AES-256
 ENV_VAR = "MEDIAMATCH_CONTENT_KEYS"
 KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_PRIVATE_MODE = 0o600
 
 
 class KeyringError(ValueError):
@@ -158,17 +159,7 @@ def write_key_file(path: Path, keyring: Keyring) -> None:
     The temporary file is created private (never chmod-ed afterwards), so there is no moment
     when the keys sit in a readable file.
     """
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_MODE)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(format_keyring(keyring))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    atomic_write(path, format_keyring(keyring), private=True)
 
 
 def load_keyring(key_file: Path | None = None, environ: Mapping[str, str] | None = None) -> Keyring:

@@ -9,19 +9,14 @@ Admins see error rates; reviewers and investigators read the report records.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
-from dataclasses import fields
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import Response
-from PIL import Image, ImageDraw
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from mediamatch.api.deps import Limit, ObjectId, Offset, Principal, SessionDep, audit, require
-from mediamatch.api.routes.media import THUMBNAIL_SIZE, thumbnail_picture
 from mediamatch.api.schemas_review import (
     DecisionIn,
     DecisionOut,
@@ -36,14 +31,9 @@ from mediamatch.api.schemas_review import (
 )
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
-from mediamatch.media.hashing import hash_bytes
-from mediamatch.media.record import HashRecord
 from mediamatch.services import review
-from mediamatch.signals.registry import all_signals, get_signal
-from mediamatch.store.blobs import BlobKeyError, BlobNotFound
-from mediamatch.store.models.auth import User
-from mediamatch.store.models.catalogue import MediaItem
-from mediamatch.store.models.review import Hit, HitReport
+from mediamatch.store.blobs import BlobKeyError
+from mediamatch.store.models.review import Hit
 
 router = APIRouter(prefix="/api/v1", tags=["hits"])
 Reporter = Annotated[Principal, Depends(require(Permission.REPORT_HITS))]
@@ -51,9 +41,6 @@ Reviewer = Annotated[Principal, Depends(require(Permission.REVIEW_HITS))]
 RatesViewer = Annotated[Principal, Depends(require(Permission.VIEW_ERROR_RATES))]
 ReportReader = Annotated[Principal, Depends(require(Permission.READ_HIT_REPORTS))]
 HitStatus = Literal["pending", "confirmed", "rejected"]
-PANEL_GAP = 8
-# Signals `hash_bytes` computes from one file (a field of its record of the same name).
-RECORD_SIGNALS = frozenset(field.name for field in fields(HashRecord)) & frozenset(signal.name for signal in all_signals())
 
 
 def _platform_view(hit: Hit) -> PlatformHitOut:
@@ -90,12 +77,8 @@ def own_hits(
     offset: Offset = 0,
 ) -> list[PlatformHitOut]:
     """The caller's agency's hits, newest first, with their review status."""
-    query = select(Hit).where(Hit.agency_id == principal.agency_id).order_by(Hit.id.desc()).limit(limit).offset(offset)
-    if status_filter:
-        query = query.where(Hit.status == status_filter)
-    if reference is not None:
-        query = query.where(Hit.reference == reference)
-    return [_platform_view(hit) for hit in session.scalars(query)]
+    hits = review.agency_hits(session, principal.agency_id, status=status_filter, reference=reference, limit=limit, offset=offset)
+    return [_platform_view(hit) for hit in hits]
 
 
 @router.put("/hits/{hit_id}/content", response_model=PlatformHitOut)
@@ -108,51 +91,25 @@ async def upload_content(
 ) -> PlatformHitOut:
     """Upload the matched item for the reviewer's comparison, once, while the hit is pending.
     It is stored encrypted and must hash to the hash the platform reported."""
-    hit = session.get(Hit, hit_id)
-    if hit is None or hit.agency_id != principal.agency_id:  # another platform's hit does not exist for the caller
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such hit")
-    if hit.status != "pending":
-        raise HTTPException(status.HTTP_409_CONFLICT, f"hit {hit_id} is already {hit.status}; content is only taken before the review")
-    if hit.content_sha256 is not None:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"content for hit {hit_id} was already uploaded")
     store = request.app.state.blobs
     data = await file.read(store.max_bytes + 1)
-    if not data:
-        raise HTTPException(422, "the upload is empty")
-    if len(data) > store.max_bytes:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"uploads are limited to {store.max_bytes:,} bytes")
-    _check_upload_matches(hit, data)
-    hit.content_sha256 = store.put(data)
+    try:
+        hit = review.attach_content(session, store, hit_id, principal.agency_id, data)
+    except review.HitNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such hit") from None
+    except review.ContentConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except review.ContentTooLarge as exc:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, str(exc)) from None
+    except review.InvalidHit as exc:
+        raise HTTPException(422, str(exc)) from None
     audit(session, principal.event(AuditAction.HIT_CONTENT_UPLOADED, "hit", hit_id, sha256=hit.content_sha256, bytes=len(data)))
     return _platform_view(hit)
 
 
-def _check_upload_matches(hit: Hit, data: bytes) -> None:
-    """Refuse an upload whose own hash is not within the signal's threshold of the reported
-    hash, so a misrouted file (another user's content) is never kept. Signals not computed
-    from a single file here (video frame hashes) are not checked."""
-    if hit.signal not in RECORD_SIGNALS:
-        return
-    record = hash_bytes(data, "upload")
-    computed = getattr(record, hit.signal)
-    if computed is None:
-        raise HTTPException(422, f"no {hit.signal} hash can be computed from the upload ({record.error or 'not an image'})")
-    signal_type = get_signal(hit.signal)
-    distance = signal_type.distance(computed, hit.value)
-    if distance > signal_type.default_threshold:
-        raise HTTPException(
-            422,
-            f"the upload's {hit.signal} is {distance} bits from the reported hash (at most {signal_type.default_threshold}): not the matched item",
-        )
-
-
 def _details(session: Session, hits: Sequence[Hit]) -> list[HitDetailOut]:
-    media_ids = {hit.indicator.media_id for hit in hits}
-    items = {item.id: item for item in session.scalars(select(MediaItem).options(selectinload(MediaItem.series)).where(MediaItem.id.in_(sorted(media_ids))))}
-    out = []
-    for hit in hits:
-        item = items[hit.indicator.media_id]
-        out.append(HitDetailOut(
+    return [
+        HitDetailOut(
             id=hit.id, status=hit.status, reported_at=hit.reported_at,  # type: ignore[arg-type]
             provider=hit.agency.name if hit.agency else hit.source, source=hit.source, source_label=hit.source_label,
             reference=hit.reference, signal=hit.signal, value=hit.value,
@@ -160,15 +117,16 @@ def _details(session: Session, hits: Sequence[Hit]) -> list[HitDetailOut]:
             distance=hit.distance, list_name=hit.list_name, list_version=hit.list_version, stream_time=hit.stream_time,
             content_uploaded=hit.content_sha256 is not None, category=item.category, baseline=item.baseline,
             series=sorted(series.name for series in item.series),
-        ))  # fmt: skip
-    return out
+        )
+        for hit, item in review.hits_with_items(session, hits)
+    ]  # fmt: skip
 
 
 def _hit(session: Session, hit_id: int) -> Hit:
-    hit = session.get(Hit, hit_id)
-    if hit is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such hit")
-    return hit
+    try:
+        return review.get_hit(session, hit_id)
+    except review.HitNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such hit") from None
 
 
 @router.get("/review/queue", response_model=list[HitDetailOut])
@@ -197,9 +155,7 @@ def error_rates(principal: RatesViewer, session: SessionDep, limit: Limit = 100)
 @router.get("/hits/reports", response_model=list[HitReportOut])
 def reports(principal: ReportReader, session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> list[HitReportOut]:
     """Report records of confirmed hits, newest first."""
-    rows = session.execute(
-        select(HitReport, User.username).join(User, User.id == HitReport.reviewer_id).order_by(HitReport.id.desc()).limit(limit).offset(offset)
-    ).all()
+    rows = review.hit_reports(session, limit, offset)
     out = [
         HitReportOut(
             id=r.id, hit_id=r.hit_id, provider=r.provider_name, provider_country=r.provider_country, provider_reference=r.provider_reference,
@@ -221,45 +177,18 @@ def hit_detail(hit_id: ObjectId, principal: Reviewer, session: SessionDep) -> Hi
     return detail
 
 
-def _panel(request: Request, address: str | None, reveal: bool, missing: str) -> Image.Image:
-    """One side of the comparison: the stored item reduced as a thumbnail, or a labelled blank."""
-    data = None
-    if address is not None:
-        try:
-            data = request.app.state.blobs.get(address)
-        except BlobNotFound:
-            data = None
-        except BlobKeyError as exc:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"stored content cannot be decrypted with this server's keys: {exc}") from None
-    if data is not None:
-        try:
-            return thumbnail_picture(data, reveal=reveal)
-        except ValueError:
-            missing = "not a picture"
-    blank = Image.new("L", (THUMBNAIL_SIZE, THUMBNAIL_SIZE), 128)
-    ImageDraw.Draw(blank).text((8, THUMBNAIL_SIZE // 2), missing, fill=255)
-    return blank
-
-
 @router.get("/hits/{hit_id}/comparison.jpg", responses={200: {"content": {"image/jpeg": {}}}})
 def comparison(hit_id: ObjectId, request: Request, principal: Reviewer, session: SessionDep, reveal: bool = False) -> Response:
     """The platform's upload (left, if any) beside our known item (right), each 256 px,
     greyscale and blurred unless `reveal=true`. Every view is audited, revealed ones marked."""
-    hit = _hit(session, hit_id)
-    item = session.get(MediaItem, hit.indicator.media_id)
-    assert item is not None  # media_signals.media_id is a non-null foreign key
-    panels = (
-        _panel(request, hit.content_sha256, reveal, "no upload"),
-        _panel(request, item.sha256, reveal, "no stored copy"),
-    )
-    canvas = Image.new("RGB" if reveal else "L", (2 * THUMBNAIL_SIZE + PANEL_GAP, THUMBNAIL_SIZE), 0)
-    for n, panel in enumerate(panels):
-        x = n * (THUMBNAIL_SIZE + PANEL_GAP) + (THUMBNAIL_SIZE - panel.width) // 2
-        canvas.paste(panel.convert(canvas.mode), (x, (THUMBNAIL_SIZE - panel.height) // 2))
-    out = io.BytesIO()
-    canvas.save(out, "JPEG", quality=80)
-    audit(session, principal.event(AuditAction.VIEW_HIT_COMPARISON, "hit", hit_id, media_id=item.id, uploaded=hit.content_sha256 is not None, revealed=reveal))
-    return Response(out.getvalue(), media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+    try:
+        shown = review.comparison(session, request.app.state.blobs, hit_id, reveal=reveal)
+    except review.HitNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such hit") from None
+    except BlobKeyError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"stored content cannot be decrypted with this server's keys: {exc}") from None
+    audit(session, principal.event(AuditAction.VIEW_HIT_COMPARISON, "hit", hit_id, media_id=shown.media_id, uploaded=shown.uploaded, revealed=reveal))
+    return Response(shown.jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @router.post("/hits/{hit_id}/decision", response_model=DecisionOut)

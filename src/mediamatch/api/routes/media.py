@@ -3,22 +3,21 @@ greyscale thumbnail unless the full picture is asked for explicitly, and every v
 
 from __future__ import annotations
 
-import io
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
 from fastapi.responses import Response
-from PIL import Image, ImageFilter
 
 from mediamatch.api.deps import ObjectId, Principal, SessionDep, audit, require
 from mediamatch.api.schemas import ContributionOut, MediaMetadataIn, MediaMetadataOut
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
 from mediamatch.catalog.records import Category
+from mediamatch.media import thumbnail as thumbnails
 from mediamatch.media.record import BytesSource
 from mediamatch.services.contribute import ContributionRequest, contribute
+from mediamatch.services.corrections import MediaNotFound, correct_media
 from mediamatch.services.identify import note_interest
-from mediamatch.store import repo
 from mediamatch.store.blobs import BlobKeyError, BlobNotFound
 from mediamatch.store.models.catalogue import MediaItem, Series
 
@@ -27,7 +26,6 @@ Contributor = Annotated[Principal, Depends(require(Permission.CONTRIBUTE_MEDIA))
 ThumbnailViewer = Annotated[Principal, Depends(require(Permission.VIEW_THUMBNAIL))]
 ContentViewer = Annotated[Principal, Depends(require(Permission.VIEW_CONTENT))]
 Editor = Annotated[Principal, Depends(require(Permission.EDIT_METADATA))]
-THUMBNAIL_SIZE = 256
 
 
 async def read_uploads(request: Request, files: list[UploadFile]) -> list[BytesSource]:
@@ -69,7 +67,6 @@ async def contribute_media(
     series_id = session.query(Series.id).filter(Series.name == series).scalar()
     note_interest(session, principal.agency_id, {series_id} if series_id else set(), "contributed")
     audit(session, principal.event(AuditAction.UPLOAD, "series", series, files=len(sources), added=sum(o.status == "added" for o in outcomes)))
-    request.app.state.matcher_stale = True
     return [
         ContributionOut(file=o.path, status=o.status, media_id=o.media_id, sha256=o.sha256, known_from=list(o.known_from), victim_identified=o.victim_identified, error=o.error)  # type: ignore[arg-type]
         for o in outcomes
@@ -77,29 +74,16 @@ async def contribute_media(
 
 
 @router.patch("/{media_id}", response_model=MediaMetadataOut)
-def edit_metadata(media_id: ObjectId, body: MediaMetadataIn, request: Request, principal: Editor, session: SessionDep) -> MediaMetadataOut:
+def edit_metadata(media_id: ObjectId, body: MediaMetadataIn, principal: Editor, session: SessionDep) -> MediaMetadataOut:
     """Correct an item's category or Baseline flag, or add it to a series; the audit event keeps
     the old and new values."""
-    item = session.get(MediaItem, media_id)
-    if item is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such media item")
-    changes: dict[str, object] = {}
-    if body.category is not None and body.category != item.category:
-        changes["category"] = [item.category, body.category]
-        item.category = body.category
-    if body.baseline is not None and body.baseline != item.baseline:
-        changes["baseline"] = [item.baseline, body.baseline]
-        item.baseline = body.baseline
-    if body.add_series:
-        series = repo.get_or_create_series(session, body.add_series)
-        if series not in item.series:
-            item.series.append(series)
-            changes["series_added"] = series.name
-    series_names = sorted(s.name for s in item.series)
-    result = MediaMetadataOut(media_id=item.id, category=item.category, baseline=item.baseline, series=series_names)
-    if changes:
-        request.app.state.matcher_stale = True
-        audit(session, principal.event(AuditAction.METADATA_CHANGE, "media", media_id, **changes))
+    try:
+        correction = correct_media(session, media_id, category=body.category, baseline=body.baseline, add_series=body.add_series)
+    except MediaNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such media item") from None
+    result = MediaMetadataOut(media_id=correction.media_id, category=correction.category, baseline=correction.baseline, series=correction.series)
+    if correction.changes:
+        audit(session, principal.event(AuditAction.METADATA_CHANGE, "media", media_id, **correction.changes))
     return result
 
 
@@ -117,34 +101,16 @@ def _content(request: Request, session: SessionDep, media_id: int) -> bytes:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"stored content cannot be decrypted with this server's keys: {exc}") from None
 
 
-def thumbnail_picture(data: bytes, *, reveal: bool) -> Image.Image:
-    """A THUMBNAIL_SIZE picture of `data`, greyscale and blurred unless `reveal` (shared with
-    the hit comparison, so every view of known material is reduced the same way).
-    ValueError when `data` is not a picture."""
-    try:
-        picture = Image.open(io.BytesIO(data))
-        picture.draft("RGB", (THUMBNAIL_SIZE * 2, THUMBNAIL_SIZE * 2))
-        picture = picture.convert("RGB")
-        picture.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-    except Exception:
-        raise ValueError("no picture to show") from None
-    if not reveal:
-        picture = picture.convert("L").filter(ImageFilter.GaussianBlur(8))
-    return picture
-
-
 @router.get("/{media_id}/thumbnail", responses={200: {"content": {"image/jpeg": {}}}})
 def thumbnail(media_id: ObjectId, request: Request, principal: ThumbnailViewer, session: SessionDep, reveal: bool = False) -> Response:
     """A 256-px thumbnail, greyscale and blurred unless `reveal=true`; both are audited."""
     data = _content(request, session, media_id)
     try:
-        picture = thumbnail_picture(data, reveal=reveal)
-    except ValueError:
+        picture = thumbnails.thumbnail(data, reveal=reveal)
+    except thumbnails.ThumbnailError:
         raise HTTPException(422, "this item has no picture to show") from None
-    out = io.BytesIO()
-    picture.save(out, "JPEG", quality=80)
     audit(session, principal.event(AuditAction.VIEW_THUMBNAIL, "media", media_id, revealed=reveal))
-    return Response(out.getvalue(), media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+    return Response(thumbnails.jpeg_bytes(picture), media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/{media_id}/content", responses={200: {"content": {"application/octet-stream": {}}}})

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 
-from mediamatch.api.deps import Principal, SessionDep, audit, require
+from mediamatch.api.deps import CatalogueMatcherDep, Principal, SessionDep, audit, require
 from mediamatch.api.routes.media import read_uploads
 from mediamatch.api.schemas import HashQuery, HashQueryBatch, MatchOut, PlatformMatch, PlatformResult, QueryResult, VideoQuery
 from mediamatch.audit.events import AuditAction
@@ -27,17 +27,6 @@ Searcher = Annotated[Principal, Depends(require(Permission.SEARCH_HASHES))]
 Platform = Annotated[Principal, Depends(require(Permission.MATCH_HASHES))]
 
 
-def matcher(request: Request) -> CatalogueMatcher:
-    state = request.app.state
-    if getattr(state, "matcher", None) is None:
-        state.matcher = CatalogueMatcher.open(state.engine)
-        state.matcher_stale = False
-    elif state.matcher_stale:
-        state.matcher_stale = False
-        state.matcher.refresh()
-    return state.matcher
-
-
 def as_record(query: HashQuery) -> HashRecord:
     value = query.value.lower()
     expected = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}[query.signal]
@@ -49,8 +38,8 @@ def as_record(query: HashQuery) -> HashRecord:
     return HashRecord(path=query.label, **fields)  # type: ignore[arg-type]
 
 
-def answer(request: Request, session: SessionDep, principal: Principal, records: list[HashRecord]) -> list[QueryResult]:
-    found = matcher(request).match(records, session)
+def answer(matcher: CatalogueMatcher, session: SessionDep, principal: Principal, records: list[HashRecord]) -> list[QueryResult]:
+    found = matcher.match(records, session)
     matched_ids = {match.media_id for matches in found for match in matches}
     origins = repo.describe_contributions_of(session, matched_ids)
     note_interest(session, principal.agency_id, series_of_media(session, matched_ids), "matched")
@@ -70,44 +59,44 @@ def answer(request: Request, session: SessionDep, principal: Principal, records:
 
 
 @router.post("/query/hashes", response_model=list[QueryResult])
-def query_hashes(body: HashQueryBatch, request: Request, principal: Searcher, session: SessionDep) -> list[QueryResult]:
+def query_hashes(body: HashQueryBatch, principal: Searcher, session: SessionDep, matcher: CatalogueMatcherDep) -> list[QueryResult]:
     """Look up to 1,000 hashes (md5, sha1, sha256, pdq) at once; PDQ within distance 31,
     including the query's rotations and flips only when hashed from a file (`/query/file`)."""
     records = [as_record(query) for query in body.queries]
-    results = answer(request, session, principal, records)
+    results = answer(matcher, session, principal, records)
     audit(session, principal.event(AuditAction.SEARCH, "hashes", "", count=len(records), known=sum(r.known for r in results)))
     return results
 
 
 @router.post("/query/video", response_model=QueryResult)
-def query_video(body: VideoQuery, request: Request, principal: Searcher, session: SessionDep) -> QueryResult:
+def query_video(body: VideoQuery, principal: Searcher, session: SessionDep, matcher: CatalogueMatcherDep) -> QueryResult:
     """Look up one video by its frame hashes (and digests): known stills among its frames, known
     videos it copies, cuts or contains (vPDQ's rule), each with the matched time ranges."""
     frames = tuple(FrameHash(f.number, f.timestamp, f.pdq.lower(), f.quality) for f in body.frames)
     record = HashRecord(path=body.label, sha256=body.sha256 and body.sha256.lower(), md5=body.md5 and body.md5.lower(), frames=frames)
-    [result] = answer(request, session, principal, [record])
+    [result] = answer(matcher, session, principal, [record])
     audit(session, principal.event(AuditAction.SEARCH, "video", "", count=1, frames=len(frames), known=result.known))
     return result
 
 
 @router.post("/query/file", response_model=list[QueryResult])
-async def query_file(request: Request, principal: Searcher, session: SessionDep, files: Annotated[list[UploadFile], File(description="Files to check; hashed here, never stored.")]) -> list[QueryResult]:
+async def query_file(request: Request, principal: Searcher, session: SessionDep, matcher: CatalogueMatcherDep, files: Annotated[list[UploadFile], File(description="Files to check; hashed here, never stored.")]) -> list[QueryResult]:
     """Hash uploaded files (all signals, PDQ with its 8 rotations/flips) and look them up. The
     content is not kept."""
     sources = await read_uploads(request, files)
     records = [hash_bytes(source.data, source.name, replace(DEFAULT_LIMITS, dihedral=True)) for source in sources]
-    results = answer(request, session, principal, records)
+    results = answer(matcher, session, principal, records)
     audit(session, principal.event(AuditAction.SEARCH, "files", "", count=len(records), known=sum(r.known for r in results)))
     return results
 
 
 @router.post("/match", response_model=list[PlatformResult])
-def platform_match(body: HashQueryBatch, request: Request, principal: Platform, session: SessionDep) -> list[PlatformResult]:
+def platform_match(body: HashQueryBatch, principal: Platform, session: SessionDep, matcher: CatalogueMatcherDep) -> list[PlatformResult]:
     """For platforms: which indicators a batch of hashes matches, with signal and distance only.
     The indicator is the id hash lists publish (a stored hash, not the media item), so a hit
     reported back names exactly what matched."""
     records = [as_record(query) for query in body.queries]
-    found = matcher(request).match(records, session)
+    found = matcher.match(records, session)
     audit(session, principal.event(AuditAction.SEARCH, "platform-match", "", count=len(records), hits=sum(bool(m) for m in found)))
     keys = {match: _indicator_key(match) for matches in found for match in matches}
     indicators = repo.indicator_ids(session, keys.values())

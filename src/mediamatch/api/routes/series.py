@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, status
 from sqlalchemy import select
 
 from mediamatch.api.deps import Limit, Offset, Principal, SessionDep, audit, require
@@ -45,7 +45,7 @@ def show_series(name: str, principal: Reader, session: SessionDep) -> SeriesDeta
 
 
 @router.post("/{name}/identified", response_model=IdentifyOut)
-def identified(name: str, request: Request, principal: Identifier, session: SessionDep, tasks: BackgroundTasks) -> IdentifyOut:
+def identified(name: str, principal: Identifier, session: SessionDep, tasks: BackgroundTasks) -> IdentifyOut:
     """Mark the series' victim identified by the caller's agency; every other agency that
     contributed or matched media of the series is notified (API list and webhook)."""
     agency = session.scalar(select(Agency).where(Agency.id == principal.agency_id))
@@ -54,7 +54,6 @@ def identified(name: str, request: Request, principal: Identifier, session: Sess
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     audit(session, principal.event(AuditAction.IDENTIFY, "series", name, notified=list(outcome.notified)))
-    request.app.state.matcher_stale = True  # matches must now say the victim is identified
     for delivery in outcome.deliveries:
         tasks.add_task(deliver, delivery)  # runs after the response, i.e. after the commit
     return IdentifyOut(series=outcome.series, notified=list(outcome.notified))
