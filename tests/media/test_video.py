@@ -12,7 +12,8 @@ import av
 import numpy as np
 import pytest
 
-from mediamatch.media.hashing import Limits, hash_many, hash_source
+from mediamatch.media.hashing import hash_many, hash_source
+from mediamatch.media.limits import Limits
 from mediamatch.media.record import BytesSource, FrameHash
 from mediamatch.media.video import Video, VideoError, frame_luma, iter_frames
 from mediamatch.services.samples import generated_picture, generated_video

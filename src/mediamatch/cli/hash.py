@@ -13,7 +13,8 @@ import typer
 from rich.table import Table
 
 from mediamatch.cli.common import EveryFrameOption, WorkersOption, console, iter_files, progress, workers_or_default
-from mediamatch.media.hashing import DEFAULT_LIMITS, hash_many
+from mediamatch.media.hashing import hash_many
+from mediamatch.media.limits import DEFAULT_LIMITS
 from mediamatch.media.record import HashRecord
 
 JSON_FIELDS = ("path", "size", "md5", "sha1", "sha256", "pdq", "pdq_quality", "width", "height", "media_type", "error")

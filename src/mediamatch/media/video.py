@@ -42,7 +42,7 @@ import numba
 import numpy as np
 from av.video.reformatter import Colorspace, Interpolation
 
-from mediamatch.media.hashing import DEFAULT_LIMITS, Limits
+from mediamatch.media.limits import DEFAULT_LIMITS, Limits
 from mediamatch.media.record import BytesSource, Source
 
 # A truncated file decodes without an error and simply ends early: a last frame this far short

@@ -26,7 +26,8 @@ from sqlalchemy import Engine
 from mediamatch.catalog.records import Match
 from mediamatch.media.archive import ArchiveError, Entry
 from mediamatch.media.collection import iter_collection
-from mediamatch.media.hashing import DEFAULT_LIMITS, Limits, hash_many
+from mediamatch.media.hashing import hash_many
+from mediamatch.media.limits import DEFAULT_LIMITS, Limits
 from mediamatch.media.record import HashRecord
 from mediamatch.services.matching import CatalogueMatcher
 

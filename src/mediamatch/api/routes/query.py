@@ -16,7 +16,8 @@ from mediamatch.api.schemas import HashQuery, HashQueryBatch, MatchOut, Platform
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
 from mediamatch.catalog.records import Match
-from mediamatch.media.hashing import DEFAULT_LIMITS, hash_bytes
+from mediamatch.media.hashing import hash_bytes
+from mediamatch.media.limits import DEFAULT_LIMITS
 from mediamatch.media.record import FrameHash, HashRecord
 from mediamatch.services.identify import note_interest, series_of_media
 from mediamatch.services.matching import CatalogueMatcher
