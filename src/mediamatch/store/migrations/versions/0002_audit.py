@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 revision = '0002_audit'
 down_revision = '0001_catalogue'
-branch_labels = ('audit',)
+branch_labels = None
 depends_on = None
 
 REFUSAL = 'audit_events is append-only'

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 revision = '0002_auth'
 down_revision = '0001_catalogue'
-branch_labels = ('auth',)
+branch_labels = None
 depends_on = None
 
 ROLES = "'admin', 'contributor', 'investigator', 'reviewer', 'auditor', 'platform'"

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 revision = '0003_server'
 down_revision = '0002_auth'
-branch_labels = ('server',)
+branch_labels = None
 depends_on = None
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 revision = '0004_hashlists'
 down_revision = '0003_server'
-branch_labels = ('hashlists',)
+branch_labels = None
 depends_on = None
 
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 revision = '0004_interop'
 down_revision = '0003_server'
-branch_labels = ('interop',)
+branch_labels = None
 depends_on = None
 
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 revision = '0004_review'
 down_revision = '0003_server'
-branch_labels = ('review',)
+branch_labels = None
 depends_on = None
 
 

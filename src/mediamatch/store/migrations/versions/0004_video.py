@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 revision = '0004_video'
 down_revision = '0003_server'
-branch_labels = ('video',)
+branch_labels = None
 depends_on = None
 
 
