@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 from benchmarks.report import write_section
-from mediamatch.services.exchange import ExportRequest, Format, ImportRequest, export_file, import_file
+from mediamatch.exchange.records import Format
+from mediamatch.services.exchange import ExportRequest, ImportRequest, export_file, import_file
 from mediamatch.store.db import migrate, open_engine
 
 CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from mediamatch.exchange.records import ExchangeRecord
+from mediamatch.exchange.records import ExchangeRecord, Format
 from mediamatch.services.contribute import ContributionRequest, contribute
-from mediamatch.services.exchange import ExportRequest, Format, ImportRequest, export_file, import_records, read_file
+from mediamatch.services.exchange import ExportRequest, ImportRequest, export_file, import_records, read_file
 from mediamatch.services.samples import generated_picture
 from mediamatch.store.db import migrate, open_engine
 

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from interop_support import PHOTODNA_BASE64, PHOTODNA_HEX, build_source, exported, import_into_fresh, md5_of
 
 from mediamatch.exchange.csvlists import Layout, read_csv_list
-from mediamatch.exchange.records import ExchangeFormatError, ExchangeRecord, RecordError
-from mediamatch.services.exchange import ExportRequest, Format, ImportRequest, export_file, import_file
+from mediamatch.exchange.records import ExchangeFormatError, ExchangeRecord, Format, RecordError
+from mediamatch.services.exchange import ExportRequest, ImportRequest, export_file, import_file
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import MediaItem, MediaSignal
 

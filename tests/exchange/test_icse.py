@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from interop_support import PHOTODNA_BASE64, PHOTODNA_HEX, build_source, exported, import_into_fresh, md5_of
 
 from mediamatch.exchange.icse import COLUMNS
-from mediamatch.exchange.records import ExchangeFormatError
-from mediamatch.services.exchange import Format, ImportRequest, import_file
+from mediamatch.exchange.records import ExchangeFormatError, Format
+from mediamatch.services.exchange import ImportRequest, import_file
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import MediaItem, MediaSignal, Series
 

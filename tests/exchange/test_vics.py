@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 from interop_support import PHOTODNA_BASE64, PHOTODNA_HEX, build_source, exported, import_into_fresh, md5_of
 
-from mediamatch.exchange.records import ExchangeFormatError, ExchangeRecord, RecordError
+from mediamatch.exchange.records import ExchangeFormatError, ExchangeRecord, Format, RecordError
 from mediamatch.exchange.vics import VERSIONS, read_vics
-from mediamatch.services.exchange import Format, ImportRequest, import_file
+from mediamatch.services.exchange import ImportRequest, import_file
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import Contribution, MediaItem, MediaSignal, Offender, Series

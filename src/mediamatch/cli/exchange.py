@@ -9,16 +9,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mediamatch.audit import trail
 from mediamatch.audit.events import AuditAction, AuditEvent
 from mediamatch.catalog.records import Category
 from mediamatch.cli.common import DbOption, console, local_actor, open_catalogue, progress
 from mediamatch.exchange.csvlists import Layout
-from mediamatch.exchange.records import ExchangeFormatError, RecordError
+from mediamatch.exchange.records import ExchangeFormatError, Format, RecordError
 from mediamatch.exchange.vics import VERSIONS
-from mediamatch.services.exchange import ExportRequest, Format, ImportRequest, ImportSummary, export_file, import_file
-from mediamatch.store.db import session_scope
-from mediamatch.store.repo import DEFAULT_AGENCY
 
 exchange_app = typer.Typer(help="Import and export hash lists: Project VIC VICS JSON, INTERPOL ICSE exports, NCMEC/ThreatExchange CSV.", no_args_is_help=True)
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="vics: Project VIC VICS JSON; icse: ICSE hash export (;-separated); csv: NCMEC-style rows or ThreatExchange signal lines.")]
@@ -38,6 +34,11 @@ def import_command(
 ) -> None:
     """Add every record of FILE to the catalogue as a contribution; records naming a known item
     (same SHA-256, MD5 or SHA-1) join it. Bad records are listed with their position and skipped."""
+    from mediamatch.audit import trail
+    from mediamatch.services.exchange import ImportRequest, ImportSummary, import_file
+    from mediamatch.store.db import session_scope
+    from mediamatch.store.repo import DEFAULT_AGENCY
+
     engine = open_catalogue(db)
     request = ImportRequest(agency=agency, country=country, case=case, default_category=category, signal_type=signal_type)
     summary, finished = ImportSummary(), False
@@ -75,6 +76,11 @@ def export_command(
 ) -> None:
     """Write the catalogue's items (hashes, category, Baseline, series, identification state) as
     a hash list for another system. Original file names are never written. The export is audited."""
+    from mediamatch.audit import trail
+    from mediamatch.services.exchange import ExportRequest, export_file
+    from mediamatch.store.db import session_scope
+    from mediamatch.store.repo import DEFAULT_AGENCY
+
     if vics_version not in VERSIONS:
         raise typer.BadParameter(f"use {' or '.join(VERSIONS)}", param_hint="--vics-version")
     engine = open_catalogue(db)

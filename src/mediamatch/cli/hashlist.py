@@ -16,7 +16,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from mediamatch.cli.common import DbOption, console, local_actor, open_catalogue
-from mediamatch.exchange.hashlist import HashListError, apply_delta_file, generate_keypair, load_private_key, load_public_key, read_hashlist
 
 hashlist_app = typer.Typer(help="Signed hash lists for platforms: keys, export, verify, deltas, consent.", no_args_is_help=True)
 
@@ -32,6 +31,8 @@ def _refuse(exc: Exception) -> typer.Exit:
 def keygen(out: Annotated[Path, typer.Option("--out", help="Private key file to write (PEM, mode 0600); KEY.pub is written beside it.")]) -> None:
     """Make the Ed25519 key that signs hash lists. Keep the private key with the database
     operator; give platforms KEY.pub."""
+    from mediamatch.exchange.hashlist import HashListError, generate_keypair
+
     try:
         public = generate_keypair(out)
     except (HashListError, OSError) as exc:
@@ -52,6 +53,7 @@ def export(
 ) -> None:
     """Export the next version of a signed hash list: consenting agencies' indicators, never
     category 0, never disputed ones."""
+    from mediamatch.exchange.hashlist import HashListError, load_private_key
     from mediamatch.services.hashlists import DEFAULT_CATEGORIES, DEFAULT_SIGNALS, ListFilter, export_hashlist
     from mediamatch.store.repo import DEFAULT_AGENCY
 
@@ -70,6 +72,8 @@ def export(
 def verify(file: Annotated[Path, typer.Argument(help="A hash list or delta.")], public_key: PublicKeyOption) -> None:
     """Check a list's or delta's signature and integrity; print its name, version and counts.
     Exits non-zero, saying why, when it must not be used."""
+    from mediamatch.exchange.hashlist import HashListError, load_public_key, read_hashlist
+
     try:
         hashlist = read_hashlist(file, load_public_key(public_key))
     except HashListError as exc:
@@ -88,6 +92,8 @@ def apply(
     out: Annotated[Path, typer.Option("--out", help="Where to write the next version (verified, byte for byte the published one).")],
 ) -> None:
     """Turn a list and its delta into the next full version, verified with the publisher's key."""
+    from mediamatch.exchange.hashlist import HashListError, apply_delta_file, load_public_key
+
     try:
         result = apply_delta_file(base, delta, load_public_key(public_key), out)
     except HashListError as exc:

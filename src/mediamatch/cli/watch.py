@@ -42,7 +42,9 @@ def watch_command(
     against the catalogue as it arrives, and alert with stream time and latency. Runs until
     every stream has ended or failed; Ctrl-C stops cleanly. Exit status 1 if a stream failed."""
     try:  # PyAV is the `video` extra: imported here so the other commands work without it
+        from mediamatch.exchange.hashlist import HashListError
         from mediamatch.media.stream import StreamEvent, StreamOptions, StreamSource
+        from mediamatch.services.platform_matcher import Matcher as ListMatcher
         from mediamatch.services.watch import (
             AlertSink,
             BackgroundSink,
@@ -57,8 +59,6 @@ def watch_command(
             fan_out,
             log_alert,
         )
-        from mediamatch.exchange.hashlist import HashListError
-        from mediamatch.services.platform_matcher import Matcher as ListMatcher
     except ImportError as exc:
         if exc.name != "av":
             raise
@@ -83,7 +83,7 @@ def watch_command(
         console.print("[red]error:[/] --hashlist needs --public-key, and its alerts are reported to the list's publisher, not recorded with --record-hits")
         raise typer.Exit(code=2)
     _log_to_console()
-    if hashlist is not None:
+    if hashlist is not None and public_key is not None:  # --hashlist without --public-key was refused above
         try:
             matcher: FrameMatcher = HashListFrameMatcher(ListMatcher.from_hashlist(hashlist, public_key))
         except (HashListError, OSError, ValueError) as exc:
@@ -93,9 +93,9 @@ def watch_command(
         engine = open_catalogue(db)
         matcher = CatalogueFrameMatcher.open(engine)
     json_out = JsonLines(sys.stdout) if as_json else None
-    background = [BackgroundSink(hook, "webhook")] if hook else []
+    background: list[BackgroundSink] = [BackgroundSink(hook, "webhook")] if hook else []
     background += [BackgroundSink(HitRecorder(engine, actor=f"cli:{local_actor()}"), "hit recorder")] if record_hits else []
-    sinks: list[AlertSink] = [log_alert, *background] + ([json_out] if json_out else [])
+    sinks: list[AlertSink] = [log_alert, *background, *([json_out] if json_out else [])]
 
     def on_event(event: StreamEvent) -> None:
         style = EVENT_STYLES.get(event.kind, "")

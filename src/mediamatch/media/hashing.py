@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -180,8 +180,13 @@ def hash_file(source: Source, limits: Limits = DEFAULT_LIMITS) -> HashRecord:
 def hash_many(
     sources: Iterable[Source], workers: int | None = None, limits: Limits = DEFAULT_LIMITS
 ) -> Iterator[HashRecord]:
-    """Hash every source with `workers` processes (default: all cores), yielding in input order."""
+    """Hash every source with `workers` processes (default: all cores), yielding in input order.
+
+    Never more processes than a list holds files: each process pays about a second of start-up
+    (imports, loading the compiled kernels), which for `mediamatch hash one.jpg` was most of its time."""
     workers = workers or os.cpu_count() or 1
+    if isinstance(sources, Sized):
+        workers = min(workers, max(len(sources), 1))
     if workers <= 1:
         for source in sources:
             yield hash_source(source, limits)

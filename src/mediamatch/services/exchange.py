@@ -36,7 +36,6 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from itertools import islice
 from pathlib import Path
 
@@ -45,7 +44,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mediamatch.catalog.records import Category
 from mediamatch.exchange import csvlists, icse, vics
-from mediamatch.exchange.records import ExchangeFormatError, ExchangeRecord, RecordError
+from mediamatch.exchange.records import ExchangeFormatError, ExchangeRecord, Format, RecordError
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import (
@@ -70,12 +69,6 @@ UNKNOWN_MEDIA_TYPE = "application/octet-stream"  # what `repo.add_media` stores 
 DIGESTS = ("sha256", "md5", "sha1")  # kept as columns and as signals
 STORED_SIGNALS = ("pdq", "photodna")  # kept as signals only
 _LIMITS = {"series": 200, "media_type": 100}  # the columns' lengths
-
-
-class Format(StrEnum):
-    VICS = "vics"
-    ICSE = "icse"
-    CSV = "csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +129,7 @@ def read_file(path: Path, fmt: Format, signal_type: str | None = None) -> Iterat
     read = 0
     with path.open(encoding="utf-8-sig", errors="strict", newline="") as text:
         try:
-            for read, entry in enumerate(icse.read_icse(text) if fmt is Format.ICSE else csvlists.read_csv_list(text, signal_type), start=1):
+            for read, entry in enumerate(icse.read_icse(text) if fmt is Format.ICSE else csvlists.read_csv_list(text, signal_type), start=1):  # noqa: B007 - read below
                 yield entry
         except UnicodeDecodeError:
             if not read:
@@ -245,7 +238,7 @@ class _Batch:
             series = self.series[record.series] if record.series else None
             if series is not None and series not in item.series:
                 item.series.append(series)
-            contribution = {
+            contribution: dict[str, object] = {
                 "agency_id": self.agency.id, "case_id": self.case.id if self.case else None,
                 "series_id": series.id if series else None, "original_name": record.names[0] if record.names else "",
             }  # fmt: skip
@@ -326,9 +319,9 @@ class _Batch:
                     return self.by_value[signal, value][0]
                 media_id = self.session.scalar(select(MediaSignal.media_id).where(MediaSignal.signal == signal, MediaSignal.value == value).limit(1))
                 if media_id is not None:
-                    item = self.session.get(MediaItem, media_id)
-                    self._load_signals([item])  # type: ignore[list-item]
-                    return item
+                    found = self.session.get(MediaItem, media_id)
+                    self._load_signals([found])  # type: ignore[list-item]
+                    return found
         return None
 
     def _create(self, record: ExchangeRecord) -> _NewItem:
@@ -431,7 +424,7 @@ def _records_of(session: Session, items: Iterable[MediaItem], only_series: str |
             submissions=item.submissions if item.submissions is not None else contributions.get(media_id, 0),
             file_available=item.file_available if item.file_available is not None else item.sha256 is not None,
         )  # fmt: skip
-        pairs = [pair for pair in series_of[media_id] if only_series is None or pair[1] == only_series]
+        pairs: list[tuple[int | None, str | None]] = [pair for pair in series_of[media_id] if only_series is None or pair[1] == only_series]
         if not per_series:
             identified = base.victim_identified or any(series_id in victim_series for series_id, _ in pairs)
             records.append(replace(base, victim_identified=identified, offender_identified=any(series_id in offender_series for series_id, _ in pairs)))
