@@ -71,7 +71,7 @@ def test_digests_sharing_the_first_eight_bytes_are_told_apart() -> None:
 
 def test_compact_keeps_earlier_compacted_entries(digests: list[bytes]) -> None:
     index = ExactIndex(32)
-    index.add(range(0, 1000), digests[:1000])
+    index.add(range(1000), digests[:1000])
     index.compact()
     index.add(range(1000, 2000), digests[1000:2000])
     index.compact()

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from PIL import Image, ImageOps
@@ -63,7 +63,7 @@ def write_reports(state: TriageState, out: Path) -> dict[str, Path]:
 def row_json(row: TriageRow) -> dict[str, Any]:
     fields = plain_row(row)
     fields.pop("seq")
-    for match in fields["matches"]:  # type: ignore[union-attr]
+    for match in cast(list[dict[str, Any]], fields["matches"]):
         match["series"] = list(match["series"])
         match["category_label"] = Category(match["category"]).label
     return fields
@@ -145,7 +145,7 @@ def sheet_uri(source: bytes | Path, matched: list[tuple[float, float]]) -> str |
     """The video's contact sheet as a JPEG data URI, or None when none can be made."""
     try:
         sheet = contact_sheet(source, matched)
-    except Exception:  # like a thumbnail, a courtesy: a video that resists gets none
+    except Exception:  # noqa: BLE001 - like a thumbnail, a courtesy: a video that resists gets none
         return None
     if sheet is None:
         return None
@@ -166,7 +166,7 @@ def thumbnail_uri(data: bytes) -> str | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             if image.size[0] * image.size[1] > THUMBNAIL_MAX_PIXELS:
                 return None
             image.draft("RGB", (THUMBNAIL_SIZE[0] * 2, THUMBNAIL_SIZE[1] * 2))
@@ -174,7 +174,7 @@ def thumbnail_uri(data: bytes) -> str | None:
             image.thumbnail(THUMBNAIL_SIZE)
             buffer = io.BytesIO()
             image.save(buffer, "JPEG", quality=70)
-    except Exception:  # a thumbnail is a courtesy: a picture that resists gets none
+    except Exception:  # noqa: BLE001 - a thumbnail is a courtesy: a picture that resists gets none
         return None
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
 

@@ -235,8 +235,10 @@ class Watcher:
         self._workers = [threading.Thread(target=self._work, args=(done,), name=f"matcher {n}", daemon=True) for n, done in enumerate(self._workers_done)]
 
     def start(self) -> None:
-        for thread in (*self.readers, *self._workers):
-            thread.start()
+        for reader in self.readers:
+            reader.start()
+        for worker in self._workers:
+            worker.start()
 
     def stop(self) -> None:
         """Stop reading and matching; returns when the threads are done (a reader blocked in a

@@ -220,7 +220,7 @@ def usable_frame_counts(session: Session, media_ids: Iterable[int], min_quality:
             )
             .group_by(MediaSignal.media_id)
         )
-        counts.update({media_id: count for media_id, count in rows})
+        counts.update(dict(rows))
     return counts
 
 
@@ -299,7 +299,7 @@ def iter_signal_rows(
         rows = session.execute(query).all()
         if not rows:
             return
-        for row_id, media_id, value in rows:
+        for row_id, media_id, value in rows:  # noqa: UP028 - plain tuples, not Rows
             yield row_id, media_id, value
         last = rows[-1][0]
 

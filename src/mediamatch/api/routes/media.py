@@ -122,11 +122,11 @@ def thumbnail_picture(data: bytes, *, reveal: bool) -> Image.Image:
     the hit comparison, so every view of known material is reduced the same way).
     ValueError when `data` is not a picture."""
     try:
-        picture = Image.open(io.BytesIO(data))
+        picture: Image.Image = Image.open(io.BytesIO(data))
         picture.draft("RGB", (THUMBNAIL_SIZE * 2, THUMBNAIL_SIZE * 2))
         picture = picture.convert("RGB")
         picture.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-    except Exception:
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds on a hostile picture: each means "none to show"
         raise ValueError("no picture to show") from None
     if not reveal:
         picture = picture.convert("L").filter(ImageFilter.GaussianBlur(8))

@@ -62,7 +62,7 @@ def answer(request: Request, session: SessionDep, principal: Principal, records:
             matches=[
                 MatchOut(media_id=m.media_id, series=list(m.series), category=m.category, baseline=m.baseline, victim_identified=m.victim_identified,
                          signal=m.signal, distance=m.distance, transform=m.transform, known_from=list(origins.get(m.media_id, ())),
-                         query_seconds=list(m.query_seconds), known_seconds=list(m.known_seconds), query_share=m.query_share, known_share=m.known_share)  # fmt: skip
+                         query_seconds=list(m.query_seconds), known_seconds=list(m.known_seconds), query_share=m.query_share, known_share=m.known_share)
                 for m in matches
             ],
         )

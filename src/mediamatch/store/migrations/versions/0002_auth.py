@@ -8,9 +8,8 @@ Revision ID: 0002_auth
 Revises: 0001_catalogue
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002_auth'
 down_revision = '0001_catalogue'

@@ -4,9 +4,8 @@ Revision ID: 0003_server
 Revises: 0002_auth
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003_server'
 down_revision = '0002_auth'

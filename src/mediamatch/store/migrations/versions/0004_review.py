@@ -9,9 +9,8 @@ Revision ID: 0004_review
 Revises: 0003_server
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004_review'
 down_revision = '0003_server'
