@@ -220,7 +220,7 @@ def usable_frame_counts(session: Session, media_ids: Iterable[int], min_quality:
             )
             .group_by(MediaSignal.media_id)
         )
-        counts.update(dict(rows))
+        counts.update({media_id: count for media_id, count in rows})  # noqa: C416 - a Result has .keys(): dict(rows) would read it as a mapping
     return counts
 
 
