@@ -22,8 +22,8 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from itertools import cycle, islice
 from concurrent.futures import ProcessPoolExecutor
+from itertools import cycle, islice
 from multiprocessing import get_context
 from pathlib import Path
 

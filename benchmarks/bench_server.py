@@ -21,12 +21,12 @@ import hashlib
 import io
 import os
 import statistics
-from collections import Counter
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta, datetime, timezone
+from collections import Counter
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx

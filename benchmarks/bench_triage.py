@@ -28,8 +28,9 @@ import sqlalchemy as sa
 from PIL import Image
 
 from benchmarks.report import write_section
-from mediamatch.media.hashing import DEFAULT_LIMITS, hash_bytes
+from mediamatch.media.hashing import hash_bytes
 from mediamatch.media.image import decode_luma
+from mediamatch.media.limits import DEFAULT_LIMITS
 from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.services.samples import generated_picture
 from mediamatch.services.triage import STATE_FILE, TriageState, row_from, triage

@@ -29,7 +29,8 @@ from pathlib import Path
 import av
 
 from benchmarks.report import write_section
-from mediamatch.media.hashing import Limits, hash_source
+from mediamatch.media.hashing import hash_source
+from mediamatch.media.limits import Limits
 from mediamatch.services.samples import generated_video
 
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}

@@ -67,7 +67,7 @@ def test_every_role_is_allowed_exactly_what_the_table_says(server) -> None:
 
 
 def test_protected_routes_need_a_valid_token(server) -> None:
-    for method, path, permission in routes():
+    for method, path, _permission in routes():
         if (method, path) in OPEN_ROUTES:
             continue
         assert server.client.request(method, concrete(path), json={}).status_code == 401, (method, path)

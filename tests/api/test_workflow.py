@@ -7,6 +7,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import sqlalchemy as sa
 
@@ -18,9 +19,9 @@ NL, BR = AGENCIES[0][0], AGENCIES[1][0]
 
 
 class WebhookReceiver(BaseHTTPRequestHandler):
-    received: list[dict] = []
+    received: ClassVar[list[dict]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         WebhookReceiver.received.append(json.loads(body))
         self.send_response(204)
@@ -114,8 +115,9 @@ def test_content_is_encrypted_at_rest_and_views_are_blurred_and_audited(server, 
 
     blurred = server.client.get(f"/api/v1/media/{media_id}/thumbnail", headers=server.headers(Role.INVESTIGATOR))
     assert blurred.status_code == 200 and blurred.headers["content-type"] == "image/jpeg"
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     assert Image.open(io.BytesIO(blurred.content)).mode == "L"  # greyscale by default
     full = server.client.get(f"/api/v1/media/{media_id}/content", headers=server.headers(Role.INVESTIGATOR))

@@ -47,10 +47,10 @@ def saved_rows(out: Path) -> int:
 
 def test_killed_triage_resumes_to_the_same_report(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'catalogue.sqlite'}"
-    write_pictures(tmp_path / "known", range(0, 20))
+    write_pictures(tmp_path / "known", range(20))
     mediamatch("db", "add", str(tmp_path / "known"), "--series", "Kestrel", "--victim-identified", "--agency", "unit-a", "--db", db, "--workers", "1")
     seized = tmp_path / "seized"
-    write_pictures(seized, range(0, 20))  # the known pictures, byte for byte
+    write_pictures(seized, range(20))  # the known pictures, byte for byte
     write_pictures(seized, range(20, 1200), size=(400, 300))  # never seen
 
     out = tmp_path / "interrupted"

@@ -54,7 +54,7 @@ def data() -> dict[str, np.ndarray]:
     queries = rng.integers(0, 256, size=(QUERIES, HASH_BYTES), dtype=np.uint8)
     planted, planted_dist = [], []
     for q, query in enumerate(queries):
-        for distance in range(0, 33):
+        for distance in range(33):
             if q % 2:
                 per_chunk = [distance // 16 + (1 if c < distance % 16 else 0) for c in range(16)]
                 planted.append(spread_flip(query, per_chunk))

@@ -119,7 +119,7 @@ def test_other_file_types_are_refused(tmp_path: Path) -> None:
 
 def test_unknown_version_or_chunks_are_refused(saved: Path) -> None:
     raw = saved.read_bytes()
-    magic, version, chunks, count = HEADER.unpack_from(raw)
+    magic, _version, chunks, count = HEADER.unpack_from(raw)
     with pytest.raises(IndexFileError, match="unsupported index format version 2"):
         load_index(rewrite(saved, HEADER.pack(magic, 2, chunks, count) + raw[HEADER.size:]))
     with pytest.raises(IndexFileError, match="with 8 chunks"):

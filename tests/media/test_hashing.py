@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mediamatch.media.hashing import Limits, hash_bytes, hash_file, hash_many, hash_source
+from mediamatch.media.hashing import hash_bytes, hash_file, hash_many, hash_source
+from mediamatch.media.limits import Limits
 from mediamatch.media.record import BytesSource, HashRecord
 
 

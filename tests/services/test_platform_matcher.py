@@ -98,7 +98,7 @@ def test_batches_mix_signals_and_bad_values_are_refused(lists, key) -> None:
     assert answers[1][0] == IndicatorHit(int(pdq_ids[3]), "pdq", 0)
     assert answers[2] == []  # a signal the list does not hold
     for bad in ("xyz", "", "ab cd", "00" * 31):
-        with pytest.raises(ValueError, match="hex digits|bytes"):
+        with pytest.raises(ValueError, match=r"hex digits|bytes"):
             matcher.lookup("pdq", bad)
 
 

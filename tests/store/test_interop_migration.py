@@ -59,9 +59,9 @@ def test_upgrade_keeps_every_row_and_then_takes_hash_only_items(db_url: str) -> 
         insert(engine, ["INSERT INTO contributions (media_id, agency_id, original_name, contributed_at) VALUES (99, 1, '', '2026-01-01')"])
 
     with pytest.raises(RuntimeError, match="2 hash-only item"):
-        command.downgrade(config, "interop@-1")
+        command.downgrade(config, "0003_server")  # undoes 0004_interop (and its siblings)
     insert(engine, ["DELETE FROM media_items WHERE id IN (2, 3)"])
-    command.downgrade(config, "interop@-1")
+    command.downgrade(config, "0003_server")
     assert counts(engine) == before
     assert not sa.inspect(engine).get_columns("media_items")[1]["nullable"]  # sha256 NOT NULL again
     engine.dispose()

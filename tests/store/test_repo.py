@@ -88,7 +88,7 @@ def test_agencies_and_cases_are_reused_not_duplicated(engine: sa.Engine) -> None
 
 
 def test_add_media_refuses_a_failed_record(engine: sa.Engine) -> None:
-    with session_scope(engine) as session, pytest.raises(ValueError, match="broken.jpg"):
+    with session_scope(engine) as session, pytest.raises(ValueError, match=r"broken\.jpg"):
         add(session, HashRecord(path="/x/broken.jpg", sha256="00" * 32, error="cannot decode"))
 
 

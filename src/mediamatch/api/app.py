@@ -15,7 +15,6 @@ from mediamatch.store.blobs import EncryptedBlobStore
 from mediamatch.store.db import migrate, open_engine
 from mediamatch.store.keys import load_keyring
 
-
 ROUTERS = tuple(module.router for module in (auth, admin, media, query, series, notifications, audit, hits, hashlists))
 
 

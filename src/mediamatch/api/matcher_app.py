@@ -16,6 +16,7 @@ server's routes, accounts or metadata exist here.
 
 from __future__ import annotations
 
+import builtins
 import hmac
 import threading
 from collections.abc import AsyncIterator
@@ -67,7 +68,7 @@ class LookupResult(BaseModel):
 class LookupOut(BaseModel):
     list: str
     version: int
-    results: list[LookupResult]
+    results: builtins.list[LookupResult]  # `list` here is the field above
 
 
 class ReloadOut(BaseModel):
@@ -203,7 +204,7 @@ def create_matcher_app(settings: MatcherSettings, *, background: bool = True) ->
         """Ready once a verified list is loaded; during an update, ready on the old version."""
         matcher = service.matcher
         if matcher is None:
-            body = {"ready": False, "error": service.error, "loading": service.error is None}
+            body: dict[str, object] = {"ready": False, "error": service.error, "loading": service.error is None}
             return JSONResponse(body, status.HTTP_503_SERVICE_UNAVAILABLE)
         body = {
             "ready": True, "list": matcher.name, "version": matcher.version, "updating_to": matcher.updating_to,

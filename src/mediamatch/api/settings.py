@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from mediamatch.config import data_dir, default_db_url
 
@@ -29,8 +30,5 @@ class ServerSettings:
     def from_environment(cls, db_url: str | None = None) -> ServerSettings:
         key_file = os.environ.get("MEDIAMATCH_KEY_FILE")
         blob_root = os.environ.get("MEDIAMATCH_BLOB_ROOT")
-        return cls(
-            db_url=db_url or default_db_url(),
-            key_file=Path(key_file) if key_file else None,
-            **({"blob_root": Path(blob_root)} if blob_root else {}),
-        )
+        unless_default: dict[str, Any] = {"blob_root": Path(blob_root)} if blob_root else {}
+        return cls(db_url=db_url or default_db_url(), key_file=Path(key_file) if key_file else None, **unless_default)

@@ -58,7 +58,7 @@ def verify(engine: Engine, batch_size: int = VERIFY_BATCH) -> VerifyResult:
     append-only, so batches read at different moments still form one consistent chain.
     """
 
-    def run(statement: Select[tuple[AuditEventRow]]) -> Sequence[object]:
+    def run(statement: Select[AuditEventRow]) -> Sequence[object]:
         with engine.connect() as conn:
             return conn.execute(statement).all()
 
@@ -110,7 +110,7 @@ def iter_events(session: Session, where: AuditFilter = AuditFilter(), batch_size
 
 
 def _in_seq_order(
-    run: Callable[[Select[tuple[AuditEventRow]]], Sequence[object]], statement: Select[tuple[AuditEventRow]], batch_size: int
+    run: Callable[[Select[AuditEventRow]], Sequence[object]], statement: Select[AuditEventRow], batch_size: int
 ) -> Iterator[AuditRecord]:
     """The rows of `statement` in seq order, fetched `batch_size` at a time by `run`, each batch
     after the last seq seen (no lower bound at first: a row moved to seq 0 or below must show)."""
@@ -124,7 +124,7 @@ def _in_seq_order(
         after = batch[-1].seq
 
 
-def _select(where: AuditFilter) -> Select[tuple[AuditEventRow]]:
+def _select(where: AuditFilter) -> Select[AuditEventRow]:
     return select(AuditEventRow).where(*where.conditions())
 
 

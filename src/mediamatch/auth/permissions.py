@@ -3,6 +3,10 @@
 Every front end asks `allowed(role, permission)` and nothing else, so the rules of access are
 read and reviewed in one place (`ROLE_PERMISSIONS`) rather than rediscovered in each route.
 Role and permission values are storage and API keys: never rename one.
+
+A plain module (standard library only, no I/O): the user table in `store/models/auth.py` stores a
+`Role`, while auth's account services use store's tables, so this table sits in the bottom layer,
+below both, instead of making store and auth import each other (tests/test_layers.py).
 """
 
 from __future__ import annotations

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from mediamatch.audit import export, trail
+from mediamatch.audit import export
 from mediamatch.audit.chain import format_time
 from mediamatch.audit.events import AuditAction, AuditEvent
 from mediamatch.cli.common import DbOption, console, local_actor, open_catalogue
-from mediamatch.store.db import session_scope
-from mediamatch.store.repo import DEFAULT_AGENCY
+
+if TYPE_CHECKING:
+    from mediamatch.audit import trail
 
 audit_app = typer.Typer(help="Verify the tamper-evident audit trail; list and export its events.", no_args_is_help=True)
 
@@ -40,6 +41,8 @@ UntilOption = Annotated[datetime | None, typer.Option("--until", parser=_parse_t
 @audit_app.command("verify")
 def verify(db: DbOption = None) -> None:
     """Check every row of the hash chain; exit 1 naming the first edited, deleted or reordered row."""
+    from mediamatch.audit import trail
+
     engine = open_catalogue(db)
     result = trail.verify(engine)
     if not result.ok:
@@ -61,6 +64,9 @@ def list_events(
     db: DbOption = None,
 ) -> None:
     """The newest events matching the filters: who did what, to which object, when and from where."""
+    from mediamatch.audit import trail
+    from mediamatch.store.db import session_scope
+
     where = trail.AuditFilter(actor=actor, agency=agency, actions=tuple(action or ()), object_type=object_type, object_id=object_id, since=since, until=until)
     engine = open_catalogue(db)
     with session_scope(engine) as session:
@@ -92,6 +98,10 @@ def export_events(
     db: DbOption = None,
 ) -> None:
     """Write every event matching the filters, in seq order, with their hashes. The export is itself audited."""
+    from mediamatch.audit import trail
+    from mediamatch.store.db import session_scope
+    from mediamatch.store.repo import DEFAULT_AGENCY
+
     where = trail.AuditFilter(actor=actor, agency=agency, actions=tuple(action or ()), object_type=object_type, object_id=object_id, since=since, until=until)
     engine = open_catalogue(db)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,9 @@
-"""Options and helpers shared by the verb groups: the database option, file walking, progress."""
+"""Options and helpers shared by the verb groups: the database option, file walking, progress.
+
+Every verb group imports this module, so `mediamatch --help` pays for its imports: what only a
+running command needs (SQLAlchemy, Alembic, the progress bar) is imported inside the function
+that needs it.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,16 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import Engine
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from mediamatch.config import default_db_url
-from mediamatch.store.db import migrate, open_engine
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+    from sqlalchemy import Engine
 
 DbOption = Annotated[
     str | None,
@@ -33,6 +39,8 @@ def resolve_db(db: str | None) -> str:
 
 def open_catalogue(db: str | None) -> Engine:
     """The catalogue at `--db` (or the default), migrated to the current schema."""
+    from mediamatch.store.db import migrate, open_engine
+
     engine = open_engine(resolve_db(db))
     migrate(engine)
     return engine
@@ -63,6 +71,8 @@ def iter_files(paths: Iterable[Path], recursive: bool) -> Iterator[Path]:
 
 def progress(total: int | None = None, *, enabled: bool | None = None) -> Progress:
     """A Rich progress bar with counts, rate and ETA; silent when stderr is not a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

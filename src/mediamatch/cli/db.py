@@ -12,8 +12,6 @@ from rich.table import Table
 
 from mediamatch.catalog.records import Category, ContributionOutcome
 from mediamatch.cli.common import DbOption, WorkersOption, console, iter_files, open_catalogue, progress, resolve_db, workers_or_default
-from mediamatch.services.contribute import ContributionRequest, contribute
-from mediamatch.store.db import migrate, open_engine
 
 db_app = typer.Typer(help="Create, upgrade and fill the catalogue of known material.", no_args_is_help=True)
 
@@ -21,6 +19,8 @@ db_app = typer.Typer(help="Create, upgrade and fill the catalogue of known mater
 @db_app.command("init")
 def init(db: DbOption = None) -> None:
     """Create the catalogue (or bring an existing one up to date)."""
+    from mediamatch.store.db import migrate, open_engine
+
     url = resolve_db(db)
     migrate(open_engine(url))
     console.print(f"catalogue ready: {url}")
@@ -47,6 +47,8 @@ def add(
     db: DbOption = None,
 ) -> None:
     """Contribute known media: each distinct file is stored once; repeats become new contributions."""
+    from mediamatch.services.contribute import ContributionRequest, contribute
+
     engine = open_catalogue(db)
     files = list(iter_files(paths, recursive))
     request = ContributionRequest(series=series, category=category, baseline=baseline, victim_identified=victim_identified, agency=agency, country=country, case=case)
@@ -75,6 +77,19 @@ def add(
     console.print(f"series {series!r}: {counts['added']} added, {counts['known']} already known, {counts['error']} error(s)")
     if counts["error"]:
         raise typer.Exit(code=1)
+
+
+@db_app.command("revision")
+def revision(
+    message: Annotated[str, typer.Option("--message", "-m", help="What the migration changes; also names its file.")],
+    empty: Annotated[bool, typer.Option("--empty", help="Write empty upgrade/downgrade functions instead of comparing the models with the current schema.")] = False,
+) -> None:
+    """For developers: write the next schema migration into the package's migrations folder,
+    generated from the difference between the models and the migrated schema (review it before committing)."""
+    from mediamatch.store.db import new_revision
+
+    path = new_revision(message, autogenerate=not empty)
+    console.print(f"wrote {path}")
 
 
 def register(app: typer.Typer) -> None:

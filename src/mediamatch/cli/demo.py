@@ -9,9 +9,6 @@ import typer
 from rich.table import Table
 
 from mediamatch.cli.common import DbOption, WorkersOption, console
-from mediamatch.services.demo import run_demo
-from mediamatch.services.triage import STATUSES
-from mediamatch.services.triage_report import STATUS_TITLES
 
 
 def demo_command(
@@ -24,6 +21,10 @@ def demo_command(
 
     The demo catalogue is a SQLite file in --dir unless --db names another (it is filled with
     demo series, so never point it at a real catalogue)."""
+    from mediamatch.services.demo import run_demo
+    from mediamatch.services.triage import STATUSES
+    from mediamatch.services.triage_report import STATUS_TITLES
+
     console.print(f"building the demo in {folder.resolve()} …")
     try:
         result = run_demo(folder, workers=workers, db_url=db)

@@ -13,15 +13,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mediamatch.audit import trail
 from mediamatch.audit.events import AuditAction, AuditEvent
 from mediamatch.cli.common import DbOption, console, local_actor, open_catalogue, progress
 from mediamatch.interop.base import Direction
 from mediamatch.interop.records import ExchangeFormatError, RecordError
 from mediamatch.interop.registry import FORMATS
-from mediamatch.services.exchange import ExportRequest, ImportRequest, ImportSummary, export_file, import_file
-from mediamatch.store.db import session_scope
-from mediamatch.store.repo import DEFAULT_AGENCY
 
 exchange_app = typer.Typer(help="Import and export hash lists: Project VIC VICS JSON, INTERPOL ICSE exports, NCMEC/ThreatExchange CSV.", no_args_is_help=True)
 SHOWN_PROBLEMS = 50
@@ -84,6 +80,11 @@ def import_command(
 ) -> None:
     """Add every record of FILE to the catalogue as a contribution; records naming a known item
     (same SHA-256, MD5 or SHA-1) join it. Bad records are listed with their position and skipped."""
+    from mediamatch.audit import trail
+    from mediamatch.services.exchange import ImportRequest, ImportSummary, import_file
+    from mediamatch.store.db import session_scope
+    from mediamatch.store.repo import DEFAULT_AGENCY
+
     engine = open_catalogue(db)
     request = ImportRequest(agency=agency, country=country, case=case, default_category=category, options=options or {})
     summary, finished = ImportSummary(), False
@@ -123,6 +124,11 @@ def export_command(
 ) -> None:
     """Write the catalogue's items (hashes, category, Baseline, series, identification state) as
     a hash list for another system. Original file names are never written. The export is audited."""
+    from mediamatch.audit import trail
+    from mediamatch.services.exchange import ExportRequest, export_file
+    from mediamatch.store.db import session_scope
+    from mediamatch.store.repo import DEFAULT_AGENCY
+
     engine = open_catalogue(db)
     try:
         summary = export_file(engine, out, ExportRequest(format=fmt, options=options or {}, series=series))

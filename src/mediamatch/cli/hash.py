@@ -7,14 +7,15 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from mediamatch.cli.common import EveryFrameOption, WorkersOption, console, iter_files, progress, workers_or_default
-from mediamatch.media.hashing import DEFAULT_LIMITS, hash_many
-from mediamatch.media.record import HashRecord
+
+if TYPE_CHECKING:
+    from mediamatch.media.record import HashRecord
 
 JSON_FIELDS = ("path", "size", "md5", "sha1", "sha256", "pdq", "pdq_quality", "width", "height", "media_type", "error")
 
@@ -31,6 +32,9 @@ def hash_command(
 
     A file that cannot be read or decoded is reported with its error; the run goes on.
     """
+    from mediamatch.media.hashing import hash_many
+    from mediamatch.media.limits import DEFAULT_LIMITS
+
     files = list(iter_files(paths, recursive))
     table = Table("path", "sha256", "pdq", "q", "error")
     failures = 0

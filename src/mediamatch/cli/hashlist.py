@@ -16,9 +16,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from mediamatch.cli.common import DbOption, console, local_actor, open_catalogue
-from mediamatch.hashlist.delta import apply_delta_file
-from mediamatch.hashlist.format import HashListError, read_hashlist
-from mediamatch.hashlist.signing import generate_keypair, load_private_key, load_public_key
 
 hashlist_app = typer.Typer(help="Signed hash lists for platforms: keys, export, verify, deltas, consent.", no_args_is_help=True)
 
@@ -34,6 +31,9 @@ def _refuse(exc: Exception) -> typer.Exit:
 def keygen(out: Annotated[Path, typer.Option("--out", help="Private key file to write (PEM, mode 0600); KEY.pub is written beside it.")]) -> None:
     """Make the Ed25519 key that signs hash lists. Keep the private key with the database
     operator; give platforms KEY.pub."""
+    from mediamatch.hashlist.format import HashListError
+    from mediamatch.hashlist.signing import generate_keypair
+
     try:
         public = generate_keypair(out)
     except (HashListError, OSError) as exc:
@@ -54,6 +54,8 @@ def export(
 ) -> None:
     """Export the next version of a signed hash list: consenting agencies' indicators, never
     category 0, never disputed ones."""
+    from mediamatch.hashlist.format import HashListError
+    from mediamatch.hashlist.signing import load_private_key
     from mediamatch.services.hashlists import DEFAULT_CATEGORIES, DEFAULT_SIGNALS, ListFilter, export_hashlist
     from mediamatch.store.repo import DEFAULT_AGENCY
 
@@ -72,6 +74,9 @@ def export(
 def verify(file: Annotated[Path, typer.Argument(help="A hash list or delta.")], public_key: PublicKeyOption) -> None:
     """Check a list's or delta's signature and integrity; print its name, version and counts.
     Exits non-zero, saying why, when it must not be used."""
+    from mediamatch.hashlist.format import HashListError, read_hashlist
+    from mediamatch.hashlist.signing import load_public_key
+
     try:
         hashlist = read_hashlist(file, load_public_key(public_key))
     except HashListError as exc:
@@ -90,6 +95,10 @@ def apply(
     out: Annotated[Path, typer.Option("--out", help="Where to write the next version (verified, byte for byte the published one).")],
 ) -> None:
     """Turn a list and its delta into the next full version, verified with the publisher's key."""
+    from mediamatch.hashlist.delta import apply_delta_file
+    from mediamatch.hashlist.format import HashListError
+    from mediamatch.hashlist.signing import load_public_key
+
     try:
         result = apply_delta_file(base, delta, load_public_key(public_key), out)
     except HashListError as exc:

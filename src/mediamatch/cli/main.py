@@ -1,6 +1,9 @@
 """The `mediamatch` command: assembles the verb groups.
 
 Each module under `cli/` registers its own commands, so a verb group is found by its file name.
+A verb group's module keeps only its Typer signatures at the top and imports the services,
+stores and kernels a command needs inside that command: `mediamatch --help` imports none of them
+(tests/cli/test_startup.py holds this; benchmarks/bench_startup.py times it).
 """
 
 from __future__ import annotations

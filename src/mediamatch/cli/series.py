@@ -8,8 +8,6 @@ import typer
 from rich.table import Table
 
 from mediamatch.cli.common import DbOption, console, open_catalogue
-from mediamatch.store import repo
-from mediamatch.store.db import session_scope
 
 series_app = typer.Typer(help="List series and show one series' victims and timeline.", no_args_is_help=True)
 
@@ -17,6 +15,9 @@ series_app = typer.Typer(help="List series and show one series' victims and time
 @series_app.command("list")
 def list_series(db: DbOption = None) -> None:
     """Every series with its item count and identification state."""
+    from mediamatch.store import repo
+    from mediamatch.store.db import session_scope
+
     engine = open_catalogue(db)
     with session_scope(engine) as session:
         rows = repo.list_series(session)
@@ -29,6 +30,9 @@ def list_series(db: DbOption = None) -> None:
 @series_app.command("show")
 def show(name: Annotated[str, typer.Argument(help="Series name.")], db: DbOption = None) -> None:
     """One series: its victims (opaque references) and the timeline of contributions and identifications."""
+    from mediamatch.store import repo
+    from mediamatch.store.db import session_scope
+
     engine = open_catalogue(db)
     with session_scope(engine) as session:
         detail = repo.series_detail(session, name)

@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from mediamatch.cli.common import DbOption, console, open_catalogue, resolve_db
-from mediamatch.store.keys import Keyring, generate_key, write_key_file
 
 user_app = typer.Typer(help="Manage server accounts from the command line (the first admin, typically).", no_args_is_help=True)
 keys_app = typer.Typer(help="Content-encryption keys for the server.", no_args_is_help=True)
@@ -91,6 +90,8 @@ def add_user(
 @keys_app.command("generate")
 def generate(out: Annotated[Path, typer.Option("--out", help="Key file to write (mode 0600); refused if it exists.")], key_id: Annotated[str, typer.Option("--id", help="Key id written in every blob's header.")] = "k1") -> None:
     """Write a new content key file for the server."""
+    from mediamatch.store.keys import Keyring, generate_key, write_key_file
+
     if out.exists():
         console.print(f"[red]error:[/] {out} exists; rotating keys is documented in mediamatch.store.blobs")
         raise typer.Exit(code=1)

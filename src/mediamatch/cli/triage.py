@@ -10,9 +10,6 @@ import typer
 from rich.table import Table
 
 from mediamatch.cli.common import DbOption, EveryFrameOption, WorkersOption, console, open_catalogue, progress, workers_or_default
-from mediamatch.services.remote import RemoteError, RemoteCatalogueMatcher
-from mediamatch.services.triage import STATE_FILE, STATUSES, TriageError, TriageRow, TriageState, count_entries, triage
-from mediamatch.services.triage_report import STATUS_TITLES, write_reports
 
 
 def triage_command(
@@ -28,6 +25,10 @@ def triage_command(
     """Hash every file of SOURCE, match it against the catalogue and classify it: known (victim
     identified or not), new, not media, or error. Resumable with --resume after an interruption.
     With --server, the catalogue is a remote server and only hashes leave this machine."""
+    from mediamatch.services.remote import RemoteError, RemoteCatalogueMatcher
+    from mediamatch.services.triage import STATE_FILE, STATUSES, TriageError, TriageRow, TriageState, count_entries, triage
+    from mediamatch.services.triage_report import STATUS_TITLES, write_reports
+
     engine, matcher, catalogue = None, None, None
     if server:
         if not token:
@@ -71,6 +72,8 @@ def triage_command(
 
 
 def _rows_done(out: Path) -> int:
+    from mediamatch.services.triage import STATE_FILE, TriageState
+
     if not (out / STATE_FILE).exists():
         return 0
     state = TriageState(out / STATE_FILE)

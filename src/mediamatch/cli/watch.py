@@ -73,7 +73,7 @@ def watch_command(
         console.print("[red]error:[/] --hashlist needs --public-key, and its alerts are reported to the list's publisher, not recorded with --record-hits")
         raise typer.Exit(code=2)
     _log_to_console()
-    if hashlist is not None:
+    if hashlist is not None and public_key is not None:  # --hashlist without --public-key was refused above
         try:
             matcher: StreamFrameMatcher = HashListFrameMatcher(HashListMatcher.from_hashlist(hashlist, public_key))
         except (HashListError, OSError, ValueError) as exc:
@@ -83,9 +83,9 @@ def watch_command(
         engine = open_catalogue(db)
         matcher = CatalogueFrameMatcher.open(engine)
     json_out = JsonLines(sys.stdout) if as_json else None
-    background = [BackgroundSink(hook, "webhook")] if hook else []
+    background: list[BackgroundSink] = [BackgroundSink(hook, "webhook")] if hook else []
     background += [BackgroundSink(HitRecorder(engine, actor=f"cli:{local_actor()}"), "hit recorder")] if record_hits else []
-    sinks: list[AlertSink] = [log_alert, *background] + ([json_out] if json_out else [])
+    sinks: list[AlertSink] = [log_alert, *background, *([json_out] if json_out else [])]
 
     def on_event(event: StreamEvent) -> None:
         style = EVENT_STYLES.get(event.kind, "")

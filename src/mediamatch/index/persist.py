@@ -43,7 +43,7 @@ def _aligned(offset: int) -> int:
 
 
 def _layout(count: int) -> list[tuple[str, np.dtype, tuple[int, ...], int]]:
-    fields = [
+    fields: list[tuple[str, np.dtype, tuple[int, ...]]] = [
         ("ids", np.dtype("<i8"), (count,)),
         ("hashes", np.dtype("u1"), (count, HASH_BYTES)),
         ("offsets", np.dtype("<u4"), (CHUNKS, CHUNK_VALUES + 1)),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from mediamatch.catalog.records import Category
 
@@ -24,6 +25,15 @@ _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "f"})
 _PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
 _HEX = re.compile(r"[0-9a-f]+")
+
+
+class Format(StrEnum):
+    """The outside formats a hash list is read from or written to (a command-line choice: kept
+    here, with no I/O, so `mediamatch --help` need not import the exchange service)."""
+
+    VICS = "vics"
+    ICSE = "icse"
+    CSV = "csv"
 
 
 class ExchangeFormatError(ValueError):
@@ -105,7 +115,7 @@ def parse_int(value: object, name: str) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
-        raise ValueError(f"{name} must be a whole number, got {_show(value)}")
+        raise ValueError(f"{name} must be a whole number, got {_show(value)}")  # noqa: TRY004 - a bad record is one kind of error
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -120,7 +130,7 @@ def parse_text(value: object, name: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise ValueError(f"{name} must be text, got {_show(value)}")
+        raise ValueError(f"{name} must be text, got {_show(value)}")  # noqa: TRY004 - a bad record is one kind of error
     text = str(value).strip()
     return text or None
 

@@ -123,7 +123,7 @@ def _iter_zip(path: Path) -> Iterator[Entry]:
 def _iter_tar(path: Path) -> Iterator[Entry]:
     budget = _Budget()
     try:
-        archive = tarfile.open(path, mode="r:*")
+        archive = tarfile.open(path, mode="r:*")  # noqa: SIM115 - closed by the `with archive` below
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ArchiveError(f"{path}: cannot open tar archive: {exc}") from None
     with archive:

@@ -35,7 +35,7 @@ def contact_sheet(
 
     from mediamatch.media.video import stated_duration
 
-    opened = av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source))
+    opened = av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source), mode="r")
     try:
         if not opened.streams.video:
             return None
@@ -71,7 +71,7 @@ def _frame_at(container: InputContainer, stream: VideoStream, moment: float) -> 
                 tile = Image.new("RGB", TILE, "black")
                 tile.paste(image, ((TILE[0] - image.width) // 2, (TILE[1] - image.height) // 2))
                 return tile
-    except Exception:  # a damaged stretch of video: this tile stays empty, the others are made
+    except Exception:  # noqa: BLE001 - a damaged stretch of video: this tile stays empty, the others are made
         return None
     return None
 

@@ -12,14 +12,15 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 
-from mediamatch.media.image import MAX_PIXELS, ImageDecodeError, decode_luma
+from mediamatch.media.image import ImageDecodeError, decode_luma
+from mediamatch.media.limits import DEFAULT_LIMITS, Limits
 from mediamatch.media.record import BytesSource, FrameHash, HashRecord, Source
 from mediamatch.media.sniff import SNIFF_BYTES, sniff
 from mediamatch.signals.pdq import pdq_dihedral_from_luma, pdq_from_luma, pdq_to_hex
@@ -30,28 +31,6 @@ FILES_PER_TASK = 8
 BYTES_PER_TASK = 32 * 1024 * 1024  # a batch closes early past this, so a video travels alone
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".flv", ".3gp", ".wmv", ".mpg", ".mpeg"})
 MAX_CRASHES_IN_A_ROW = 8
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """What a single file may cost before it is refused, and what to compute for it."""
-
-    max_file_bytes: int = 512 * 1024 * 1024
-    max_pixels: int = MAX_PIXELS
-    dihedral: bool = False  # also compute the PDQ hashes of the 8 rotations/flips (for search)
-    # Videos (media/video.py): a stated or decoded length past these is refused or cut off with
-    # an error, so a hostile header cannot make one file cost hours; 8K is the largest frame.
-    max_video_seconds: float = 6 * 3600.0
-    max_video_frames: int = 2_000_000
-    max_video_pixels: int = 7680 * 4320
-    max_video_bytes: int = 64 * 1024**3  # videos past max_file_bytes are streamed, not held in memory
-    video_every_frame: bool = False  # hash every frame instead of one per video_seconds_per_hash
-    video_seconds_per_hash: float = 1.0
-    video_collapse: bool = True  # drop frames near-identical to the last one kept (signals/vpdq.py)
-    video_threads: int = 1  # decoder threads per file: a batch already keeps every core busy
-
-
-DEFAULT_LIMITS = Limits()
 
 
 def source_name(source: Source) -> str:
@@ -201,8 +180,13 @@ def hash_file(source: Source, limits: Limits = DEFAULT_LIMITS) -> HashRecord:
 def hash_many(
     sources: Iterable[Source], workers: int | None = None, limits: Limits = DEFAULT_LIMITS
 ) -> Iterator[HashRecord]:
-    """Hash every source with `workers` processes (default: all cores), yielding in input order."""
+    """Hash every source with `workers` processes (default: all cores), yielding in input order.
+
+    Never more processes than a list holds files: each process pays about a second of start-up
+    (imports, loading the compiled kernels), which for `mediamatch hash one.jpg` was most of its time."""
     workers = workers or os.cpu_count() or 1
+    if isinstance(sources, Sized):
+        workers = min(workers, max(len(sources), 1))
     if workers <= 1:
         for source in sources:
             yield hash_source(source, limits)

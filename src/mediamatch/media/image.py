@@ -77,7 +77,7 @@ def decode_luma(data: bytes, max_pixels: int = MAX_PIXELS) -> DecodedImage:
 def _orientation(image: Image.Image) -> int:
     try:
         return int(image.getexif().get(0x0112, 1))
-    except Exception:  # a broken EXIF block must not lose the picture
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the picture
         return 1
 
 

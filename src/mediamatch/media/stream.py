@@ -265,7 +265,7 @@ class StreamReader:
     def _run(self) -> None:
         try:
             self._read()
-        except Exception as exc:  # a bug or an FFmpeg surprise ends this stream, said aloud, not the others
+        except Exception as exc:  # noqa: BLE001 - a bug or an FFmpeg surprise ends this stream, said aloud, not the others
             self._finish("failed", f"reader stopped: {type(exc).__name__}: {exc}")
         finally:
             self.done.set()

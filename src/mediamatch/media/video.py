@@ -35,14 +35,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Self
+from typing import Any, BinaryIO, Self
 
 import av
 import numba
 import numpy as np
 from av.video.reformatter import Colorspace, Interpolation
 
-from mediamatch.media.hashing import DEFAULT_LIMITS, Limits
+from mediamatch.media.limits import DEFAULT_LIMITS, Limits
 from mediamatch.media.record import BytesSource, Source
 
 # A truncated file decodes without an error and simply ends early: a last frame this far short
@@ -50,7 +50,7 @@ from mediamatch.media.record import BytesSource, Source
 TRUNCATION_SLACK_SECONDS = 1.0
 MAX_DAMAGED_PACKETS = 100  # undecodable packets skipped before a file is given up as noise
 
-_TO_RGB = {
+_TO_RGB: dict[str, Any] = {
     "format": "rgb24",
     "interpolation": Interpolation.POINT | Interpolation.ACCURATE_RND,  # same size: no scaling
     "src_colorspace": Colorspace.ITU601,  # swscale's default, which the reference relies on

@@ -16,24 +16,25 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageOps
 
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.services.samples import generated_picture, generated_video
-from mediamatch.services.triage import KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, NOT_MEDIA, ERROR, TriageSummary, TriageState, triage
+from mediamatch.services.triage import ERROR, KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, NOT_MEDIA, TriageState, TriageSummary, triage
 from mediamatch.services.triage_report import write_reports
 from mediamatch.store.db import migrate, open_engine
 
 MARKER = ".mediamatch-demo"
 SERIES = (
     # (series, agency, country, case, victim identified, seeds of its pictures)
-    ("Harbour", "Demo unit NL", "NL", "NL-2026-017", True, range(0, 6)),
+    ("Harbour", "Demo unit NL", "NL", "NL-2026-017", True, range(6)),
     ("Meadow", "Demo unit BR", "BR", "BR-2026-231", False, range(6, 12)),
 )
 UNRELATED_SEEDS = range(1000, 1006)
 VIDEO_SERIES = "Harbour"
-VIDEO_CLIP = {"seconds": 6, "fps": 15, "seed": 50}  # the known clip, drawn the same way twice
+VIDEO_CLIP: dict[str, Any] = {"seconds": 6, "fps": 15, "seed": 50}  # the known clip, drawn the same way twice
 
 
 def _has_video() -> bool:
@@ -107,7 +108,7 @@ def build_seized_folder(seized: Path) -> dict[str, str]:
             put("Videos/harbour-compilation.mp4", compilation.read_bytes(), KNOWN_IDENTIFIED)
         with tempfile.TemporaryDirectory() as scratch:
             put("Videos/holiday-video.mp4", generated_video(Path(scratch) / "new.mp4", seconds=5, fps=15, seed=70, motion="zoom").read_bytes(), NEW)
-    put("Documents/notes.txt", "shopping list\nmilk\nbread\n".encode(), NOT_MEDIA)
+    put("Documents/notes.txt", b"shopping list\nmilk\nbread\n", NOT_MEDIA)
     truncated = _jpeg(generated_picture(2000))
     put("Pictures/damaged-transfer.jpg", truncated[: len(truncated) // 3], ERROR)
     put("Pictures/empty.jpg", b"", ERROR)

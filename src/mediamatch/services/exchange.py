@@ -242,7 +242,7 @@ class _Batch:
             series = self.series[record.series] if record.series else None
             if series is not None and series not in item.series:
                 item.series.append(series)
-            contribution = {
+            contribution: dict[str, object] = {
                 "agency_id": self.agency.id, "case_id": self.case.id if self.case else None,
                 "series_id": series.id if series else None, "original_name": record.names[0] if record.names else "",
             }  # fmt: skip
@@ -323,9 +323,9 @@ class _Batch:
                     return self.by_value[signal, value][0]
                 media_id = self.session.scalar(select(MediaSignal.media_id).where(MediaSignal.signal == signal, MediaSignal.value == value).limit(1))
                 if media_id is not None:
-                    item = self.session.get(MediaItem, media_id)
-                    self._load_signals([item])  # type: ignore[list-item]
-                    return item
+                    found = self.session.get(MediaItem, media_id)
+                    self._load_signals([found])  # type: ignore[list-item]
+                    return found
         return None
 
     def _create(self, record: ExchangeRecord) -> _NewItem:
@@ -434,7 +434,7 @@ def _records_of(session: Session, items: Iterable[MediaItem], only_series: str |
             submissions=item.submissions if item.submissions is not None else contributions.get(media_id, 0),
             file_available=item.file_available if item.file_available is not None else item.sha256 is not None,
         )  # fmt: skip
-        pairs = [pair for pair in series_of[media_id] if only_series is None or pair[1] == only_series]
+        pairs: list[tuple[int | None, str | None]] = [pair for pair in series_of[media_id] if only_series is None or pair[1] == only_series]
         if not per_series:
             identified = base.victim_identified or any(series_id in victim_series for series_id, _ in pairs)
             records.append(replace(base, victim_identified=identified, offender_identified=any(series_id in offender_series for series_id, _ in pairs)))

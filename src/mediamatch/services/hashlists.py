@@ -181,7 +181,7 @@ def export_hashlist(
     sections = read_sections(engine, list_filter)
     full = write_hashlist(out, sections, private_key, name=name, version=version, previous_version=version - 1 if version > 1 else None, list_filter=list_filter.as_json())
     counts = {signal: len(section) for (_, signal), section in sections.items()}
-    delta, delta_counts = None, {}
+    delta, delta_counts = None, dict[str, Any]()
     if old is not None:
         new = read_hashlist(out, private_key.public_key())  # also proves what was written verifies
         delta = write_delta(out.with_name(out.name + ".delta"), old, new, full, private_key)
@@ -199,7 +199,7 @@ def export_hashlist(
             record(session, AuditEvent(actor, agency, AuditAction.HASHLIST_EXPORTED, "hashlist", f"{name}/{version}", detail, source_ip))
     except IntegrityError:
         raise HashListError(f"version {version} of list {name!r} was published by someone else meanwhile; export again") from None
-    return Published(name, version, counts, full, delta, delta_counts)  # type: ignore[arg-type]
+    return Published(name, version, counts, full, delta, delta_counts)
 
 
 def published_versions(session: Session, name: str | None = None) -> list[HashListVersion]:

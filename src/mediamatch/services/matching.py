@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import Counter
-from contextlib import nullcontext
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -67,7 +67,7 @@ class RemoteCatalogueMatcher:
         return queries, owners
 
     def _video(self, record: HashRecord) -> list[Match]:
-        body = {
+        body: dict[str, object] = {
             "label": record.path, "sha256": record.sha256, "md5": record.md5,
             "frames": [{"number": f.number, "timestamp": f.timestamp, "pdq": f.pdq, "quality": f.quality} for f in record.frames],
         }  # fmt: skip

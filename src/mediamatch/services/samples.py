@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import chain, islice
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -77,12 +78,12 @@ def _scene_frames(seconds: float, fps: int, size: tuple[int, int], seed: int, mo
                 y = (height // 2) * k // max(1, count - 1)
                 yield picture[y : y + height, x : x + width]
         elif motion == "zoom":
-            picture = generated_picture(scene_seed, (width * 2, height * 2))
+            scene = generated_picture(scene_seed, (width * 2, height * 2))
             for k in range(count):
                 scale = 1.0 - 0.5 * k / max(1, count - 1)  # from the whole picture to its middle half
                 w, h = width * 2 * scale, height * 2 * scale
                 box = (width - w / 2, height - h / 2, width + w / 2, height + h / 2)
-                yield np.asarray(picture.resize((width, height), Image.Resampling.BILINEAR, box=box))
+                yield np.asarray(scene.resize((width, height), Image.Resampling.BILINEAR, box=box))
         else:
             raise ValueError(f"motion must be 'pan' or 'zoom', not {motion!r}")
 
@@ -132,7 +133,7 @@ def generated_video(
         frames = chain(islice(frames, cut), _clip_frames(clip, fps, size), frames)
     codec = _video_codec()
     with av.open(str(path), mode="w") as container:
-        stream = container.add_stream(codec, rate=fps)
+        stream = cast("av.VideoStream", container.add_stream(codec, rate=fps))  # a video codec's stream
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p" if size[0] % 2 == 0 and size[1] % 2 == 0 else "yuv444p"
         stream.codec_context.thread_count = 1

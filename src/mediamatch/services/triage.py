@@ -26,8 +26,9 @@ from sqlalchemy import Engine
 from mediamatch.catalog.records import Match
 from mediamatch.media.archive import ArchiveError, Entry
 from mediamatch.media.collection import iter_collection
-from mediamatch.media.hashing import DEFAULT_LIMITS, Limits, hash_many
-from mediamatch.media.record import HashRecord
+from mediamatch.media.hashing import hash_many
+from mediamatch.media.limits import DEFAULT_LIMITS, Limits
+from mediamatch.media.record import HashRecord, Source
 from mediamatch.services.matching import CatalogueMatcher
 
 KNOWN_IDENTIFIED = "known_identified"
@@ -254,7 +255,7 @@ def _rows(source: Path, done: dict[int, str], matcher: CatalogueLookup, workers:
     """Rows for the entries not yet done, in collection order, hashed on all cores."""
     waiting: deque[tuple[int, Entry]] = deque()
 
-    def to_hash() -> Iterator[object]:
+    def to_hash() -> Iterator[Source]:
         try:
             for seq, entry in enumerate(iter_collection(source)):
                 if seq in done:

@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -64,7 +64,7 @@ def write_reports(state: TriageState, out: Path) -> dict[str, Path]:
 def row_json(row: TriageRow) -> dict[str, Any]:
     fields = plain_row(row)
     fields.pop("seq")
-    for match in fields["matches"]:  # type: ignore[union-attr]
+    for match in cast(list[dict[str, Any]], fields["matches"]):
         match["series"] = list(match["series"])
         match["category_label"] = category_label(match["category"])
     return fields
@@ -146,7 +146,7 @@ def sheet_uri(source: bytes | Path, matched: list[tuple[float, float]]) -> str |
     """The video's contact sheet as a JPEG data URI, or None when none can be made."""
     try:
         sheet = contact_sheet(source, matched)
-    except Exception:  # like a thumbnail, a courtesy: a video that resists gets none
+    except Exception:  # noqa: BLE001 - like a thumbnail, a courtesy: a video that resists gets none
         return None
     if sheet is None:
         return None

@@ -28,7 +28,7 @@ class SignalType:
     def validate(cls, value: str) -> str:
         """Return the canonical (lower-case hex) form of `value`, or raise ValueError saying why."""
         if not isinstance(value, str):
-            raise ValueError(f"{cls.name}: expected a hex string, got {type(value).__name__}")
+            raise ValueError(f"{cls.name}: expected a hex string, got {type(value).__name__}")  # noqa: TRY004 - callers catch one kind
         text = value.strip().lower()
         digits = cls.bits // 4
         if len(text) != digits or not re.fullmatch(r"[0-9a-f]+", text):

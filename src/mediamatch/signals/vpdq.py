@@ -62,7 +62,7 @@ def parse_vpdq(text: str) -> tuple[FrameHash, ...]:
     """Frames from the reference's text form; raises ValueError naming the first bad line."""
     if not isinstance(text, str):  # ValueError, as SignalType.validate: callers catch one kind
         raise ValueError(f"vpdq: expected text, got {type(text).__name__}")  # noqa: TRY004
-    frames = []
+    frames: list[FrameHash] = []
     for number, line in enumerate(text.strip().splitlines(), 1):
         found = _LINE.fullmatch(line)
         if not found:

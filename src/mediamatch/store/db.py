@@ -8,6 +8,8 @@ URLs are routed to the psycopg 3 driver.
 
 from __future__ import annotations
 
+import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,9 +69,38 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine_or_url: Engine | str) -> None:
-    """Upgrade the schema to every head (each feature area keeps its own migration branch)."""
+    """Upgrade the schema to the head of the one linear history (see migrations/versions/0005_linear.py)."""
     engine = open_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
-    command.upgrade(alembic_config(engine), "heads")
+    command.upgrade(alembic_config(engine), "head")
+
+
+def next_revision_id(message: str) -> str:
+    """`NNNN_words_of_the_message`: the number after the highest in versions/, so files sort in
+    the order they apply and the id says what the migration does."""
+    numbers = [int(path.name[:4]) for path in (MIGRATIONS_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")]
+    slug = "_".join(re.findall(r"[a-z0-9]+", message.lower()))[:40].strip("_") or "change"
+    return f"{max(numbers, default=0) + 1:04d}_{slug}"
+
+
+def new_revision(message: str, *, autogenerate: bool = True) -> Path:
+    """Write the next migration into the package's migrations/versions/ and return its file.
+
+    With `autogenerate`, Alembic compares the models with a scratch SQLite catalogue migrated to
+    the current head, so the file holds exactly what the models changed (review it: autogenerate
+    misses renames and server-side defaults). Without it, the file has empty upgrade/downgrade
+    functions to fill in by hand."""
+    with tempfile.TemporaryDirectory(prefix="mediamatch-revision-") as scratch:
+        engine = open_engine(f"sqlite:///{Path(scratch) / 'head.sqlite'}")
+        try:
+            migrate(engine)
+            config = alembic_config(engine)
+            config.set_main_option("file_template", "%%(rev)s")  # the file is named by its id
+            script = command.revision(config, message=message, autogenerate=autogenerate, rev_id=next_revision_id(message))
+        finally:
+            engine.dispose()
+    if script is None or isinstance(script, list):  # only with several heads, which 0005_linear ended
+        raise RuntimeError(f"Alembic wrote {script!r} instead of one revision")
+    return Path(script.path)
 
 
 @contextmanager

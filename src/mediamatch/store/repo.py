@@ -222,7 +222,7 @@ def usable_frame_counts(session: Session, media_ids: Iterable[int], min_quality:
             )
             .group_by(MediaSignal.media_id)
         )
-        counts.update({media_id: count for media_id, count in rows})
+        counts.update({media_id: count for media_id, count in rows})  # noqa: C416 - a Result has .keys(): dict(rows) would read it as a mapping
     return counts
 
 
@@ -301,7 +301,7 @@ def iter_signal_rows(
         rows = session.execute(query).all()
         if not rows:
             return
-        for row_id, media_id, value in rows:
+        for row_id, media_id, value in rows:  # noqa: UP028 - plain tuples, not Rows
             yield row_id, media_id, value
         last = rows[-1][0]
 

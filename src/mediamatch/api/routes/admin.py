@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, status
 from sqlalchemy import select
 
-from mediamatch.api.deps import Limit, Offset, ObjectId, Principal, SessionDep, audit, require
+from mediamatch.api.deps import Limit, ObjectId, Offset, Principal, SessionDep, audit, require
 from mediamatch.api.schemas import AgencyIn, AgencyOut, TokenIn, TokenOut, UserIn, UserOut
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.passwords import PasswordPolicyError

@@ -47,7 +47,7 @@ def list_versions(principal: Downloader, session: SessionDep) -> list[HashListVe
         HashListVersionOut(
             name=row.name, version=row.version, created_at=row.created_at, counts=json.loads(row.counts), key_id=row.key_id,
             sha256=row.sha256, size=row.size, delta_sha256=row.delta_sha256, delta_size=row.delta_size,
-        )  # fmt: skip
+        )
         for row in published_versions(session)
     ]
 

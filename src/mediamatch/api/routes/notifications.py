@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, status
 from sqlalchemy import select
 
-from mediamatch.api.deps import Limit, Offset, ObjectId, Principal, SessionDep, require
+from mediamatch.api.deps import Limit, ObjectId, Offset, Principal, SessionDep, require
 from mediamatch.api.schemas import NotificationOut
 from mediamatch.auth.permissions import Permission
 from mediamatch.store.models.catalogue import Series

@@ -16,7 +16,8 @@ from mediamatch.api.schemas import HashQuery, HashQueryBatch, MatchOut, Platform
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
 from mediamatch.catalog.records import Match
-from mediamatch.media.hashing import DEFAULT_LIMITS, hash_bytes
+from mediamatch.media.hashing import hash_bytes
+from mediamatch.media.limits import DEFAULT_LIMITS
 from mediamatch.media.record import FrameHash, HashRecord
 from mediamatch.services.identify import note_interest, series_of_media
 from mediamatch.services.matching import CatalogueMatcher
@@ -50,7 +51,7 @@ def answer(matcher: CatalogueMatcher, session: SessionDep, principal: Principal,
             matches=[
                 MatchOut(media_id=m.media_id, series=list(m.series), category=m.category, baseline=m.baseline, victim_identified=m.victim_identified,
                          signal=m.signal, distance=m.distance, transform=m.transform, known_from=list(origins.get(m.media_id, ())),
-                         query_seconds=list(m.query_seconds), known_seconds=list(m.known_seconds), query_share=m.query_share, known_share=m.known_share)  # fmt: skip
+                         query_seconds=list(m.query_seconds), known_seconds=list(m.known_seconds), query_share=m.query_share, known_share=m.known_share)
                 for m in matches
             ],
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 import httpx
@@ -62,7 +63,5 @@ def identified(name: str, principal: Identifier, session: SessionDep, tasks: Bac
 def deliver(delivery: Delivery) -> None:
     """POST one notification; a receiver that is down misses the call, not the notification
     (it stays listed in the API)."""
-    try:
+    with contextlib.suppress(httpx.HTTPError):
         httpx.post(delivery.url, json=delivery.payload, timeout=WEBHOOK_TIMEOUT_S)
-    except httpx.HTTPError:
-        pass

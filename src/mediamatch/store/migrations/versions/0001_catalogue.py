@@ -1,12 +1,11 @@
 """The catalogue: agencies, cases, series, victims, offenders, media items, signals, contributions.
 
 Revision ID: 0001_catalogue
-Revises: 
+Revises:
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001_catalogue'
 down_revision = None

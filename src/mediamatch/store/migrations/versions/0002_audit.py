@@ -11,13 +11,12 @@ Revision ID: 0002_audit
 Revises: 0001_catalogue
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002_audit'
 down_revision = '0001_catalogue'
-branch_labels = ('audit',)
+branch_labels = None
 depends_on = None
 
 REFUSAL = 'audit_events is append-only'

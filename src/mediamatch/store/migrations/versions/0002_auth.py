@@ -8,13 +8,12 @@ Revision ID: 0002_auth
 Revises: 0001_catalogue
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002_auth'
 down_revision = '0001_catalogue'
-branch_labels = ('auth',)
+branch_labels = None
 depends_on = None
 
 ROLES = "'admin', 'contributor', 'investigator', 'reviewer', 'auditor', 'platform'"

@@ -4,13 +4,12 @@ Revision ID: 0003_server
 Revises: 0002_auth
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003_server'
 down_revision = '0002_auth'
-branch_labels = ('server',)
+branch_labels = None
 depends_on = None
 
 

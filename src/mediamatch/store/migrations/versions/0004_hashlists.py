@@ -4,13 +4,12 @@ Revision ID: 0004_hashlists
 Revises: 0003_server
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004_hashlists'
 down_revision = '0003_server'
-branch_labels = ('hashlists',)
+branch_labels = None
 depends_on = None
 
 

@@ -15,13 +15,12 @@ Revision ID: 0004_interop
 Revises: 0003_server
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004_interop'
 down_revision = '0003_server'
-branch_labels = ('interop',)
+branch_labels = None
 depends_on = None
 
 

@@ -9,13 +9,12 @@ Revision ID: 0004_review
 Revises: 0003_server
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004_review'
 down_revision = '0003_server'
-branch_labels = ('review',)
+branch_labels = None
 depends_on = None
 
 

@@ -8,13 +8,12 @@ Revision ID: 0004_video
 Revises: 0003_server
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004_video'
 down_revision = '0003_server'
-branch_labels = ('video',)
+branch_labels = None
 depends_on = None
 
 
