@@ -1,6 +1,6 @@
 """The layers of `src/mediamatch` point down only, and no two modules or packages import each other.
 
-Front ends (cli, api, web) -> services -> the parts services compose (interop/hashlist/exchange,
+Front ends (cli, api, web) -> services -> the parts services compose (interop/hashlist,
 index, media, store, audit, auth, distributed) -> signals -> plain records (catalog/, records,
 auth's permission table, config). docs/architecture.md explains the layers; this test holds them.
 Every import counts, including those inside functions and under `TYPE_CHECKING`: a deferred import
@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     (
         "components",
         frozenset({
-            "mediamatch.exchange", "mediamatch.interop", "mediamatch.hashlist", "mediamatch.index",
+            "mediamatch.interop", "mediamatch.hashlist", "mediamatch.index",
             "mediamatch.media", "mediamatch.store", "mediamatch.audit", "mediamatch.auth",
         }),
     ),
@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
         "plain records",
         frozenset({
             "mediamatch", "mediamatch.catalog", "mediamatch.records", "mediamatch.config",
+            "mediamatch.atomic",  # the one atomic file writer: standard library only
             # Roles and the permission table are plain data (no I/O, no imports of ours): the
             # user table in store/ stores a Role, and auth's account services use store's tables,
             # so the table sits below both rather than making store and auth import each other.
