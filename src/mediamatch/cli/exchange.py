@@ -12,7 +12,7 @@ from rich.table import Table
 from mediamatch.audit import trail
 from mediamatch.audit.events import AuditAction, AuditEvent
 from mediamatch.catalog.records import Category
-from mediamatch.cli.common import DbOption, console, local_actor, open_catalogue, progress
+from mediamatch.cli.common import DbOption, checked, console, local_actor, open_catalogue, progress
 from mediamatch.exchange.csvlists import Layout
 from mediamatch.exchange.records import ExchangeFormatError, RecordError
 from mediamatch.exchange.vics import VERSIONS
@@ -30,15 +30,20 @@ def import_command(
     file: Annotated[Path, typer.Argument(help="The hash list to import.", exists=True, dir_okay=False, readable=True)],
     fmt: FormatOption,
     agency: Annotated[str | None, typer.Option("--agency", help="The importing agency (default: local); every record becomes its contribution.")] = None,
-    country: Annotated[str, typer.Option("--country", help="The agency's ISO country code.")] = "XX",
+    country: Annotated[str | None, typer.Option("--country", help="The agency's ISO 3166-1 alpha-2 country code, such as NL (default: not stated).", show_default=False)] = None,
     case: Annotated[str | None, typer.Option("--case", help="The agency's case reference for these contributions.")] = None,
     category: Annotated[int, typer.Option("--category", min=0, max=4, help="Project VIC category for records that state none.")] = int(Category.CHILD_ABUSE_MATERIAL),
     signal_type: Annotated[str | None, typer.Option("--signal-type", help="CSV signal lists: the signal type of lines that hold a bare value (md5, sha1, sha256, pdq, photodna).")] = None,
     db: DbOption = None,
 ) -> None:
     """Add every record of FILE to the catalogue as a contribution; records naming a known item
-    (same SHA-256, MD5 or SHA-1) join it. Bad records are listed with their position and skipped."""
-    engine = open_catalogue(db)
+    (same SHA-256, MD5 or SHA-1) join it. Bad records are listed with their position and skipped
+    (exit status 1). Creates the catalogue if it does not exist (a first import may start one)."""
+    from mediamatch.catalog.validate import UNSTATED_COUNTRY, agency_name, case_reference, country_code
+
+    agency, case = checked(agency, agency_name, "--agency"), checked(case, case_reference, "--case")
+    country = checked(country, country_code, "--country") or UNSTATED_COUNTRY
+    engine = open_catalogue(db, create=True)
     request = ImportRequest(agency=agency, country=country, case=case, default_category=category, signal_type=signal_type)
     summary, finished = ImportSummary(), False
     try:
