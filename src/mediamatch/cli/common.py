@@ -68,6 +68,15 @@ def resolve_db(db: str | None) -> str:
     return db or default_db_url()
 
 
+def shown_db(db: str) -> str:
+    """A database URL as messages show it: the password hidden, Rich markup escaped."""
+    from sqlalchemy.engine import make_url
+
+    from mediamatch.store.db import normalise_url
+
+    return escape(make_url(normalise_url(db)).render_as_string(hide_password=True))
+
+
 def open_catalogue(db: str | None, *, create: bool = False, upgrade: bool = False) -> Engine:
     """The catalogue at `--db` (or the default), with its schema current; refused (exit 2, with a
     message naming the database and the command that fixes it) when it cannot be what the user meant.
@@ -87,7 +96,7 @@ def open_catalogue(db: str | None, *, create: bool = False, upgrade: bool = Fals
     from mediamatch.store.db import migrate, normalise_url, open_engine, schema_state
 
     url = make_url(normalise_url(resolve_db(db)))
-    named = escape(url.render_as_string(hide_password=True))
+    named = shown_db(resolve_db(db))
     shown = named + ("" if db else f" (the default; choose another with --db or ${DB_ENV_VAR})")
     hint = f" --db {named}" if db else ""
     sqlite = url.get_backend_name() == "sqlite"
@@ -118,6 +127,15 @@ def open_catalogue(db: str | None, *, create: bool = False, upgrade: bool = Fals
     if schema.current != schema.heads:
         migrate(engine)
     return engine
+
+
+def catalogue_is_empty(engine: Engine) -> bool:
+    """Whether the catalogue holds no known media (against it, every file is `new`)."""
+    from mediamatch.store.db import session_scope
+    from mediamatch.store.repo import has_media
+
+    with session_scope(engine) as session:
+        return not has_media(session)
 
 
 def workers_or_default(workers: int | None) -> int:

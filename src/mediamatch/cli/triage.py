@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mediamatch.cli.common import DbOption, EveryFrameOption, ExitCode, WorkersOption, console, open_catalogue, progress, refuse, workers_or_default
+from mediamatch.cli.common import DbOption, EveryFrameOption, ExitCode, WorkersOption, catalogue_is_empty, console, open_catalogue, progress, refuse, workers_or_default
 from mediamatch.services.remote import RemoteError, RemoteMatcher
 from mediamatch.services.triage import STATE_FILE, STATUSES, TriageError, TriageRow, TriageState, count_entries, triage
 from mediamatch.services.triage_report import STATUS_TITLES, write_reports
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
 
 
 def triage_command(
@@ -46,7 +43,7 @@ def triage_command(
         matcher, catalogue = RemoteMatcher(server, token), server
     else:
         engine = open_catalogue(db)
-        if not allow_empty_catalogue and _is_empty(engine):
+        if not allow_empty_catalogue and catalogue_is_empty(engine):
             engine.dispose()
             refuse(
                 "the catalogue holds no known media, so every file would be reported `new`. "
@@ -86,14 +83,6 @@ def triage_command(
     if failed := summary.counts.get("error", 0):
         console.print(f"[yellow]{failed} file(s) could not be read or hashed (status `error` in the report)[/]")
         raise typer.Exit(code=ExitCode.SOME_FAILED)
-
-
-def _is_empty(engine: Engine) -> bool:
-    from mediamatch.store.db import session_scope
-    from mediamatch.store.repo import has_media
-
-    with session_scope(engine) as session:
-        return not has_media(session)
 
 
 def _rows_done(out: Path) -> int:

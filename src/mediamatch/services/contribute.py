@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from mediamatch.catalog.records import Category, ContributionOutcome
@@ -47,18 +47,22 @@ def contribute(
     created with the first file stored, so a contribution of which nothing could be stored
     leaves nothing behind. Work is committed in batches, so an interrupted contribution keeps
     what it finished; a re-run stores no duplicate items, and no second contribution of a file
-    it already recorded (same item, agency, case, series and file name).
+    an earlier run recorded (same item, agency, case, series and file name: a contribution
+    keeps the file's name, not its folders). Within one run every file is a contribution, so
+    the same content at two paths is recorded twice.
     """
     Category(request.category)  # refuse an unknown category before hashing anything
+    with session_scope(engine) as session:
+        earlier_runs = session.scalar(select(func.max(Contribution.id))) or 0
     outcomes: list[ContributionOutcome] = []
     batch: list[HashRecord] = []
     for record in hash_many(sources, workers=workers):
         batch.append(record)
         if len(batch) >= COMMIT_EVERY:
-            outcomes += _store(engine, batch, request, on_outcome)
+            outcomes += _store(engine, batch, request, earlier_runs, on_outcome)
             batch = []
     if batch:
-        outcomes += _store(engine, batch, request, on_outcome)
+        outcomes += _store(engine, batch, request, earlier_runs, on_outcome)
     return outcomes
 
 
@@ -86,8 +90,11 @@ def _store(
     engine: Engine,
     records: list[HashRecord],
     request: ContributionRequest,
+    earlier_runs: int,
     on_outcome: Callable[[ContributionOutcome], None] | None,
 ) -> list[ContributionOutcome]:
+    """Store one batch in one transaction; `earlier_runs` is the last contribution id recorded
+    before this run began."""
     outcomes = []
     with session_scope(engine) as session:
         contributor = _Contributor(session, request)
@@ -96,7 +103,7 @@ def _store(
                 outcome = ContributionOutcome(path=record.path, status="error", sha256=record.sha256, error=record.error)
             else:
                 agency, case, series = contributor.resolve()
-                media_id, created, earlier = _contribute_once(session, record, request, agency, case, series)
+                media_id, created, earlier = _contribute_once(session, record, request, agency, case, series, earlier_runs)
                 detail = repo.match_details(session, [media_id])[media_id]
                 outcome = ContributionOutcome(
                     path=record.path,
@@ -113,19 +120,20 @@ def _store(
 
 
 def _contribute_once(
-    session: Session, record: HashRecord, request: ContributionRequest, agency: Agency, case: Case | None, series: Series
+    session: Session, record: HashRecord, request: ContributionRequest, agency: Agency, case: Case | None, series: Series, earlier_runs: int
 ) -> tuple[int, bool, tuple[str, ...]]:
     """(media id, whether the item is new, earlier contributions) of storing `record`; a file
-    whose contribution is already recorded (a re-run after an interruption) is not recorded again."""
+    an earlier run already recorded (a re-run after an interruption) is not recorded again."""
     item = repo.find_item(session, sha256=record.sha256, md5=record.md5, sha1=record.sha1)
-    if item is not None and item.sha256 is not None and _recorded(session, item.id, agency, case, series, record.path):
+    if item is not None and item.sha256 is not None and _recorded(session, item.id, agency, case, series, record.path, earlier_runs):
         return item.id, False, repo.describe_contributions(session, item.id)
     added = repo.add_media(session, record, series=series, agency=agency, case=case, category=request.category, baseline=request.baseline)
     return added.media_id, added.created, added.earlier
 
 
-def _recorded(session: Session, media_id: int, agency: Agency, case: Case | None, series: Series, path: str) -> bool:
+def _recorded(session: Session, media_id: int, agency: Agency, case: Case | None, series: Series, path: str, up_to: int) -> bool:
     same = select(Contribution.id).where(
+        Contribution.id <= up_to,
         Contribution.media_id == media_id,
         Contribution.agency_id == agency.id,
         Contribution.case_id.is_(None) if case is None else Contribution.case_id == case.id,
