@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from mediamatch.catalog.records import Category, ContributionOutcome
-from mediamatch.cli.common import DbOption, ExitCode, WorkersOption, checked, console, iter_files, local_actor, open_catalogue, progress, resolve_db, workers_or_default
+from mediamatch.cli.common import DbOption, ExitCode, WorkersOption, checked, console, iter_files, local_actor, open_catalogue, progress, resolve_db, shown_db, workers_or_default
 
 db_app = typer.Typer(help="Create, upgrade and fill the catalogue of known material.", no_args_is_help=True)
 
@@ -21,7 +21,7 @@ def init(db: DbOption = None) -> None:
     """Create the catalogue (or bring an existing one up to date). The other commands refuse a
     catalogue that does not exist yet, so a mistyped --db cannot become a new, empty one."""
     open_catalogue(db, create=True, upgrade=True).dispose()
-    console.print(f"catalogue ready: {resolve_db(db)}")
+    console.print(f"catalogue ready: {shown_db(resolve_db(db))}")
 
 
 @db_app.command("upgrade")
@@ -29,7 +29,7 @@ def upgrade(db: DbOption = None) -> None:
     """Apply every pending schema migration to an existing catalogue (needed for PostgreSQL after
     installing a newer mediamatch; a SQLite catalogue is also upgraded by any command that opens it)."""
     open_catalogue(db, upgrade=True).dispose()
-    console.print(f"catalogue ready: {resolve_db(db)}")
+    console.print(f"catalogue ready: {shown_db(resolve_db(db))}")
 
 
 @db_app.command("add")
