@@ -33,7 +33,8 @@ def make_collection(folder: Path) -> None:
 def test_json_lines_for_every_file_with_errors_in_place(tmp_path: Path) -> None:
     make_collection(tmp_path)
     result = run_hash(str(tmp_path), "--recursive", "--json", "--workers", "2")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # every file reported, one of them could not be hashed
+    assert "1 of 3 file(s) could not be hashed" in result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [Path(line["path"]).name for line in lines] == ["photo.jpg", "broken.jpg", "notes.txt"]
     assert all(set(line) == FIELDS for line in lines)
@@ -45,6 +46,14 @@ def test_json_lines_for_every_file_with_errors_in_place(tmp_path: Path) -> None:
     assert broken["error"] and broken["sha256"] and broken["pdq"] is None
     assert notes["error"] is None and notes["pdq"] is None and notes["sha1"] == hashlib.sha1(b"hello\n").hexdigest()
     assert "\x1b[" not in result.stderr  # no progress bar drawn into a pipe
+
+
+def test_exit_status_says_whether_every_file_was_hashed(tmp_path: Path) -> None:
+    make_collection(tmp_path)
+    assert run_hash(str(tmp_path / "photo.jpg"), str(tmp_path / "sub" / "notes.txt")).returncode == 0
+    assert run_hash(str(tmp_path / "photo.jpg"), str(tmp_path / "sub" / "broken.jpg")).returncode == 1
+    missing = run_hash(str(tmp_path / "photo.jpg"), str(tmp_path / "no-such.jpg"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr and missing.stdout == ""
 
 
 def test_folder_without_recursive_is_reported_not_skipped_silently(tmp_path: Path) -> None:

@@ -33,14 +33,20 @@ def test_export_verify_delta_apply(db_url: str, tmp_path: Path) -> None:
     assert "exists" in invoke("hashlist", "keygen", "--out", str(key), code=1)
     public = str(key) + ".pub"
 
-    empty = invoke("hashlist", "export", "--out", str(tmp_path / "v0.mmhl"), "--key", str(key), "--name", "none", "--db", db_url)
-    assert "md5 0" in empty  # no agency agreed to share yet
+    refused = invoke("hashlist", "export", "--out", str(tmp_path / "v0.mmhl"), "--key", str(key), "--name", "none", "--db", db_url, code=1)
+    assert "the list would be empty" in refused and "hashlist consent AGENCY" in refused and "--allow-empty" in refused  # no agency agreed to share yet
+    assert not (tmp_path / "v0.mmhl").exists()
+    empty = invoke("hashlist", "export", "--out", str(tmp_path / "v0.mmhl"), "--key", str(key), "--name", "none", "--allow-empty", "--db", db_url)
+    assert "none version 1" in empty and "md5 0" in empty  # the refused export took no version number
     assert "shares its contributions" in invoke("hashlist", "consent", "Unit NL", "--db", db_url)
     assert "no agency named" in invoke("hashlist", "consent", "Nobody", "--db", db_url, code=1)
 
     v1 = tmp_path / "v1.mmhl"
     out = invoke("hashlist", "export", "--out", str(v1), "--key", str(key), "--name", "platforms", "--signal", "md5", "--signal", "pdq", "--db", db_url)
     assert "platforms version 1" in out and "md5 3" in out
+    published = v1.read_bytes()
+    overwrite = invoke("hashlist", "export", "--out", str(v1), "--key", str(key), "--name", "platforms", "--signal", "md5", "--signal", "pdq", "--db", db_url, code=1)
+    assert f"{v1} exists; a published list is never overwritten" in overwrite and v1.read_bytes() == published
     verified = invoke("hashlist", "verify", str(v1), "--public-key", public)
     assert "platforms version 1" in verified and '"md5": 3' in verified
     assert "category 0 (non-pertinent) is never exported" in invoke("hashlist", "export", "--out", str(tmp_path / "x"), "--key", str(key), "--category", "0", "--db", db_url, code=1)

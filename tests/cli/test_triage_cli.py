@@ -1,6 +1,7 @@
 """The triage job end to end through the installed command, as a user runs it: `db add`, then
-`triage`, killed with SIGKILL mid-run and resumed, compared with an uninterrupted run; and the
-demo that the README's first command runs.
+`triage`, killed with SIGKILL mid-run and resumed, compared with an uninterrupted run; an empty
+catalogue refused; the exit status of a report with error rows; and the demo that the README's
+first command runs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from mediamatch.cli.main import app
 from mediamatch.services.demo import run_demo
 from mediamatch.services.samples import generated_picture
 
@@ -104,3 +107,42 @@ def test_demo_command_prints_the_report_path(tmp_path: Path) -> None:
     result = mediamatch("demo", "--dir", str(tmp_path / "demo"), "--workers", "1")
     report = Path(result.stdout.strip().splitlines()[-1].removeprefix("report: "))
     assert report.name == "report.html" and report.exists()
+
+
+def test_an_empty_catalogue_is_refused_unless_allowed(db_url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    write_pictures(tmp_path / "seized", range(0, 2))
+    assert runner.invoke(app, ["db", "init", "--db", db_url]).exit_code == 0
+    refused = runner.invoke(app, ["triage", str(tmp_path / "seized"), "--out", str(tmp_path / "out"), "--db", db_url, "--workers", "1"])
+    assert refused.exit_code == 2, refused.output
+    assert "the catalogue holds no known media" in refused.output and "--allow-empty-catalogue" in refused.output
+    assert not (tmp_path / "out").exists()
+    allowed = runner.invoke(app, ["triage", str(tmp_path / "seized"), "--out", str(tmp_path / "out"), "--db", db_url, "--workers", "1", "--allow-empty-catalogue"])
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["summary"]["new"] == 2
+
+
+def test_exit_status_1_when_the_report_has_error_rows(tmp_path: Path) -> None:
+    runner = CliRunner()
+    db = f"sqlite:///{tmp_path / 'catalogue.sqlite'}"
+    write_pictures(tmp_path / "known", range(0, 1))
+    assert runner.invoke(app, ["db", "add", str(tmp_path / "known"), "--series", "Kestrel", "--workers", "1", "--db", db]).exit_code == 0
+    write_pictures(tmp_path / "seized", range(0, 2))
+    clean = runner.invoke(app, ["triage", str(tmp_path / "seized"), "--out", str(tmp_path / "clean"), "--db", db, "--workers", "1"])
+    assert clean.exit_code == 0, clean.output
+    (tmp_path / "seized" / "truncated.jpg").write_bytes((tmp_path / "seized" / "p00001.jpg").read_bytes()[:400])
+    failed = runner.invoke(app, ["triage", str(tmp_path / "seized"), "--out", str(tmp_path / "failed"), "--db", db, "--workers", "1"])
+    assert failed.exit_code == 1, failed.output
+    assert "1 file(s) could not be read or hashed" in failed.output
+    summary = json.loads((tmp_path / "failed" / "report.json").read_text())["summary"]
+    assert (summary["known_unidentified"], summary["new"], summary["error"]) == (1, 1, 1)  # the report is still complete
+
+
+def test_the_demo_refuses_a_catalogue_that_holds_media(tmp_path: Path) -> None:
+    runner = CliRunner()
+    db = f"sqlite:///{tmp_path / 'real.sqlite'}"
+    write_pictures(tmp_path / "known", range(0, 1))
+    assert runner.invoke(app, ["db", "add", str(tmp_path / "known"), "--series", "Kestrel", "--workers", "1", "--db", db]).exit_code == 0
+    refused = runner.invoke(app, ["demo", "--dir", str(tmp_path / "demo"), "--db", db])
+    assert refused.exit_code == 2 and "already holds media" in refused.output
+    assert not (tmp_path / "demo").exists()

@@ -72,8 +72,14 @@ def test_a_piped_stream_alerts_on_stdout_to_a_webhook_and_for_review(tmp_path: P
     assert [(action, object_id) for _, action, object_id in audit] == [("hit_reported", str(hits[0][0]))] and audit[0][0].startswith("cli:")
 
 
-def test_ctrl_c_stops_a_watch_that_is_reconnecting(tmp_path: Path) -> None:
+def new_catalogue(tmp_path: Path) -> str:
     db = f"sqlite:///{tmp_path / 'catalogue.sqlite'}"
+    assert mediamatch("db", "init", "--db", db).returncode == 0
+    return db
+
+
+def test_ctrl_c_stops_a_watch_that_is_reconnecting(tmp_path: Path) -> None:
+    db = new_catalogue(tmp_path)
     url = f"tcp://127.0.0.1:{free_port()}"  # nobody listens: reconnects forever
     process = subprocess.Popen([*COMMAND, "watch", url, "--db", db, "--max-reconnects", "-1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stderr is not None
@@ -89,7 +95,7 @@ def test_ctrl_c_stops_a_watch_that_is_reconnecting(tmp_path: Path) -> None:
 
 
 def test_unreadable_sources_and_bad_options_are_clear_errors(tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'catalogue.sqlite'}"
+    db = new_catalogue(tmp_path)
     missing = mediamatch("watch", str(tmp_path / "nothing.mp4"), "--db", db)
     assert missing.returncode == 1
     assert f"file not found: {tmp_path / 'nothing.mp4'}" in missing.stderr.decode()

@@ -1,5 +1,7 @@
 """Contributing real image files: distinct content is stored once, a repeat upload becomes
-contributions that say who had it first, and a corrupt file is reported without stopping the rest.
+contributions that say who had it first, a corrupt file is reported without stopping the rest,
+nothing is created for an upload of which nothing could be stored, and a re-run after an
+interruption records no file twice.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from mediamatch.services import contribute as contribute_module
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
-from mediamatch.store.models.catalogue import Contribution, MediaItem, MediaSignal
+from mediamatch.store.models.catalogue import Agency, Case, Contribution, MediaItem, MediaSignal, Series, Victim
 
 
 def make_jpegs(folder: Path, count: int) -> list[Path]:
@@ -98,3 +100,47 @@ def test_an_unknown_category_is_refused_before_anything_is_stored(engine: sa.Eng
     with pytest.raises(ValueError):
         contribute(engine, make_jpegs(tmp_path, 1), ContributionRequest(series="Bad", category=5), workers=1)
     assert counts(engine) == (0, 0)
+
+
+def test_a_contribution_of_which_nothing_could_be_stored_creates_no_series_agency_or_case(engine: sa.Engine, tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    request = ContributionRequest(series="Empty", agency="nl-police", country="NL", case="NL-9", victim_identified=True)
+    assert [o.status for o in contribute(engine, [corrupt, tmp_path / "missing.jpg"], request, workers=1)] == ["error", "error"]
+    with session_scope(engine) as session:
+        assert session.scalars(sa.select(Series.name)).all() == []
+        assert session.scalars(sa.select(Agency.name)).all() == []
+        assert session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
+        assert session.scalar(sa.select(sa.func.count()).select_from(Victim)) == 0
+
+
+def test_a_rerun_after_an_interruption_records_each_file_once(engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(contribute_module, "COMMIT_EVERY", 2)
+    files = make_jpegs(tmp_path, 5)
+    request = ContributionRequest(series="Kestrel", agency="nl-police", case="NL-1")
+    real_hash_many = contribute_module.hash_many
+
+    def killed_after_three(*args, **kwargs):  # type: ignore[no-untyped-def]
+        for n, record in enumerate(real_hash_many(*args, **kwargs), start=1):
+            if n == 4:
+                raise KeyboardInterrupt  # stopped while hashing the second batch's second file
+            yield record
+
+    monkeypatch.setattr(contribute_module, "hash_many", killed_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        contribute(engine, files, request, workers=1)
+    assert counts(engine) == (2, 2)  # the first batch was committed
+    monkeypatch.setattr(contribute_module, "hash_many", real_hash_many)
+
+    rerun = contribute(engine, files, request, workers=1)
+    assert [o.status for o in rerun] == ["known", "known", "added", "added", "added"]
+    assert counts(engine) == (5, 5)
+    assert [o.status for o in contribute(engine, files, request, workers=1)] == ["known"] * 5
+    assert counts(engine) == (5, 5)
+
+    # Genuinely new contributions still count: another case, another series, another agency, another file name.
+    contribute(engine, files[:1], ContributionRequest(series="Kestrel", agency="nl-police", case="NL-2"), workers=1)
+    contribute(engine, files[:1], ContributionRequest(series="Osprey", agency="nl-police", case="NL-1"), workers=1)
+    contribute(engine, files[:1], ContributionRequest(series="Kestrel", agency="de-bka", case="NL-1"), workers=1)
+    contribute(engine, [BytesSource(name="renamed.jpg", data=files[0].read_bytes())], request, workers=1)
+    assert counts(engine) == (5, 9)

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mediamatch.audit.events import AuditAction, AuditEvent
-from mediamatch.cli.common import DbOption, console, local_actor, open_catalogue, progress
+from mediamatch.cli.common import DbOption, checked, console, local_actor, open_catalogue, progress
 from mediamatch.interop.base import Direction
 from mediamatch.interop.records import ExchangeFormatError, RecordError
 from mediamatch.interop.registry import FORMATS
@@ -69,7 +69,7 @@ def import_command(
     file: Annotated[Path, typer.Argument(help="The hash list to import.", exists=True, dir_okay=False, readable=True)],
     fmt: FormatOption,
     agency: Annotated[str | None, typer.Option("--agency", help="The importing agency (default: local); every record becomes its contribution.")] = None,
-    country: Annotated[str, typer.Option("--country", help="The agency's ISO country code.")] = "XX",
+    country: Annotated[str | None, typer.Option("--country", help="The agency's ISO 3166-1 alpha-2 country code, such as NL (default: not stated).", show_default=False)] = None,
     case: Annotated[str | None, typer.Option("--case", help="The agency's case reference for these contributions.")] = None,
     category: Annotated[
         int | None,
@@ -79,13 +79,17 @@ def import_command(
     options: dict[str, str | None] | None = None,
 ) -> None:
     """Add every record of FILE to the catalogue as a contribution; records naming a known item
-    (same SHA-256, MD5 or SHA-1) join it. Bad records are listed with their position and skipped."""
+    (same SHA-256, MD5 or SHA-1) join it. Bad records are listed with their position and skipped
+    (exit status 1). Creates the catalogue if it does not exist (a first import may start one)."""
     from mediamatch.audit import trail
+    from mediamatch.catalog.validate import UNSTATED_COUNTRY, agency_name, case_reference, country_code
     from mediamatch.services.exchange import ImportRequest, ImportSummary, import_file
     from mediamatch.store.db import session_scope
     from mediamatch.store.repo import DEFAULT_AGENCY
 
-    engine = open_catalogue(db)
+    agency, case = checked(agency, agency_name, "--agency"), checked(case, case_reference, "--case")
+    country = checked(country, country_code, "--country") or UNSTATED_COUNTRY
+    engine = open_catalogue(db, create=True)
     request = ImportRequest(agency=agency, country=country, case=case, default_category=category, options=options or {})
     summary, finished = ImportSummary(), False
     try:

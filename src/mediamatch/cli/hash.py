@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from mediamatch.cli.common import EveryFrameOption, WorkersOption, console, iter_files, progress, workers_or_default
+from mediamatch.cli.common import EveryFrameOption, ExitCode, WorkersOption, console, iter_files, progress, workers_or_default
 
 if TYPE_CHECKING:
     from mediamatch.media.record import HashRecord
@@ -21,7 +21,7 @@ JSON_FIELDS = ("path", "size", "md5", "sha1", "sha256", "pdq", "pdq_quality", "w
 
 
 def hash_command(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to hash.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to hash.", exists=True)],
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")] = False,
     workers: WorkersOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line per file.")] = False,
@@ -30,7 +30,8 @@ def hash_command(
     """Hash files: MD5, SHA-1, SHA-256 and, for images, PDQ with its quality; for videos, the
     PDQ hashes of their frames (vPDQ), with `--json` as `frames` and `duration`.
 
-    A file that cannot be read or decoded is reported with its error; the run goes on.
+    A file that cannot be read or decoded is reported with its error; the run goes on, and
+    ends with exit status 1 (0 when every file was hashed; 2 when a named path does not exist).
     """
     from mediamatch.media.hashing import hash_many
     from mediamatch.media.limits import DEFAULT_LIMITS
@@ -55,6 +56,7 @@ def hash_command(
         console.print(table)
     if failures:
         console.print(f"[yellow]{failures} of {len(files)} file(s) could not be hashed (see error)[/]")
+        raise typer.Exit(code=ExitCode.SOME_FAILED)
 
 
 def json_fields(record: HashRecord) -> dict[str, object]:

@@ -50,18 +50,25 @@ def export(
     category: Annotated[list[int] | None, typer.Option("--category", help="Project VIC category 1-4 to include (repeatable; default 1). Category 0 is never exported.", show_default=False)] = None,
     signal: Annotated[list[str] | None, typer.Option("--signal", help="Signal to include: md5, sha1, sha256, pdq, vpdq (repeatable; default md5, sha1, sha256, pdq).", show_default=False)] = None,
     previous: Annotated[Path | None, typer.Option("--previous", help="The latest published list: the new one is its next version, and a delta to it is written to FILE.delta.", show_default=False)] = None,
+    allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Publish the list even when it has no entries (refused otherwise: usually no agency has consented yet).")] = False,
     db: DbOption = None,
 ) -> None:
     """Export the next version of a signed hash list: consenting agencies' indicators, never
-    category 0, never disputed ones."""
+    category 0, never disputed ones. Refused, taking no version number, when --out (or its
+    .delta) exists or, unless --allow-empty, when the list would have no entries."""
     from mediamatch.hashlist.format import HashListError
     from mediamatch.hashlist.signing import load_private_key
-    from mediamatch.services.hashlists import DEFAULT_CATEGORIES, DEFAULT_SIGNALS, ListFilter, export_hashlist
+    from mediamatch.services.hashlists import DEFAULT_CATEGORIES, DEFAULT_SIGNALS, EmptyHashList, ListFilter, export_hashlist
     from mediamatch.store.repo import DEFAULT_AGENCY
 
     try:
         list_filter = ListFilter(baseline_only=baseline_only, categories=tuple(category or DEFAULT_CATEGORIES), signals=tuple(signal or DEFAULT_SIGNALS))
-        published = export_hashlist(open_catalogue(db), out, load_private_key(key), actor=local_actor(), agency=DEFAULT_AGENCY, name=name, list_filter=list_filter, previous=previous)
+        published = export_hashlist(
+            open_catalogue(db), out, load_private_key(key), actor=local_actor(), agency=DEFAULT_AGENCY, name=name, list_filter=list_filter,
+            previous=previous, allow_empty=allow_empty,
+        )  # fmt: skip
+    except EmptyHashList as exc:
+        raise _refuse(ValueError(f"{exc}; record consent with `mediamatch hashlist consent AGENCY`, or pass --allow-empty if an empty list is meant")) from None
     except (HashListError, OSError) as exc:
         raise _refuse(exc) from None
     counts = ", ".join(f"{signal} {count:,}" for signal, count in published.counts.items())

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from mediamatch.cli.common import DbOption, EveryFrameOption, WorkersOption, console, open_catalogue, progress, workers_or_default
+from mediamatch.cli.common import DbOption, EveryFrameOption, ExitCode, WorkersOption, catalogue_is_empty, console, open_catalogue, progress, refuse, workers_or_default
 
 
 def triage_command(
@@ -21,22 +22,34 @@ def triage_command(
     server: Annotated[str | None, typer.Option("--server", help="Match against a mediamatch server (https://…) instead of a local catalogue; only hashes are sent.")] = None,
     token: Annotated[str | None, typer.Option("--token", envvar="MEDIAMATCH_TOKEN", help="API token for --server (or $MEDIAMATCH_TOKEN).", show_default=False)] = None,
     every_frame: EveryFrameOption = False,
+    allow_empty_catalogue: Annotated[bool, typer.Option("--allow-empty-catalogue", help="Triage even when the catalogue holds no known media (every file is then `new`).")] = False,
 ) -> None:
     """Hash every file of SOURCE, match it against the catalogue and classify it: known (victim
     identified or not), new, not media, or error. Resumable with --resume after an interruption.
-    With --server, the catalogue is a remote server and only hashes leave this machine."""
-    from mediamatch.services.remote import RemoteError, RemoteCatalogueMatcher
+    With --server, the catalogue is a remote server and only hashes leave this machine.
+
+    The catalogue must exist (`mediamatch db init`, `db add`) and, unless
+    --allow-empty-catalogue, hold known media. Exit status 1 when the report has error rows
+    (files that could not be read or hashed), 2 when nothing was triaged."""
+    from mediamatch.services.remote import RemoteCatalogueMatcher, RemoteError
     from mediamatch.services.triage import STATE_FILE, STATUSES, TriageError, TriageRow, TriageState, count_entries, triage
     from mediamatch.services.triage_report import STATUS_TITLES, write_reports
 
     engine, matcher, catalogue = None, None, None
+    if not source.exists():
+        refuse(f"{escape(str(source))}: no such file or folder")
     if server:
         if not token:
-            console.print("[red]error:[/] --server needs --token (or $MEDIAMATCH_TOKEN)")
-            raise typer.Exit(code=2)
+            refuse("--server needs --token (or $MEDIAMATCH_TOKEN)")
         matcher, catalogue = RemoteCatalogueMatcher(server, token), server
     else:
         engine = open_catalogue(db)
+        if not allow_empty_catalogue and catalogue_is_empty(engine):
+            engine.dispose()
+            refuse(
+                "the catalogue holds no known media, so every file would be reported `new`. "
+                "Check --db (or $MEDIAMATCH_DB), add known media with `mediamatch db add`, or pass --allow-empty-catalogue"
+            )
     total = count_entries(source) if source.exists() else None
     already = _rows_done(out) if resume else 0
     with progress(total) as bar:
@@ -55,8 +68,7 @@ def triage_command(
                 every_frame=every_frame,
             )
         except (TriageError, RemoteError) as exc:
-            console.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(code=2) from None
+            refuse(escape(str(exc)))
     state = TriageState(out / STATE_FILE)
     try:
         reports = write_reports(state, out)
@@ -69,6 +81,9 @@ def triage_command(
     if summary.resumed_from:
         console.print(f"resumed: {summary.resumed_from} file(s) were already done")
     console.print(f"report: {reports['html']}\n        {reports['json']}\n        {reports['csv']}")
+    if failed := summary.counts.get("error", 0):
+        console.print(f"[yellow]{failed} file(s) could not be read or hashed (status `error` in the report)[/]")
+        raise typer.Exit(code=ExitCode.SOME_FAILED)
 
 
 def _rows_done(out: Path) -> int:

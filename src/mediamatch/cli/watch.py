@@ -84,7 +84,7 @@ def watch_command(
         matcher = CatalogueFrameMatcher.open(engine)
     json_out = JsonLines(sys.stdout) if as_json else None
     background: list[BackgroundSink] = [BackgroundSink(hook, "webhook")] if hook else []
-    background += [BackgroundSink(HitRecorder(engine, actor=f"cli:{local_actor()}"), "hit recorder")] if record_hits else []
+    background += [BackgroundSink(HitRecorder(engine, actor=local_actor()), "hit recorder")] if record_hits else []
     sinks: list[AlertSink] = [log_alert, *background, *([json_out] if json_out else [])]
 
     def on_event(event: StreamEvent) -> None:

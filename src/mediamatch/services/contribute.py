@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from mediamatch.catalog.records import Category, ContributionOutcome
 from mediamatch.media.hashing import hash_many
@@ -15,6 +16,7 @@ from mediamatch.media.record import HashRecord, Source
 from mediamatch.services.catalogue_changes import catalogue_changed
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
+from mediamatch.store.models.catalogue import Agency, Case, Contribution, Series
 
 COMMIT_EVERY = 200
 
@@ -42,51 +44,74 @@ def contribute(
 ) -> list[ContributionOutcome]:
     """Add files to the catalogue; one outcome per file, in input order.
 
-    Files that cannot be hashed are reported and never stored. Work is committed in batches,
-    so an interrupted contribution keeps what it finished and a re-run adds contributions,
-    never duplicate items.
+    Files that cannot be hashed are reported and never stored; the agency, case and series are
+    created with the first file stored, so a contribution of which nothing could be stored
+    leaves nothing behind. Work is committed in batches, so an interrupted contribution keeps
+    what it finished; a re-run stores no duplicate items, and no second contribution of a file
+    an earlier run recorded (same item, agency, case, series and file name: a contribution
+    keeps the file's name, not its folders). Within one run every file is a contribution, so
+    the same content at two paths is recorded twice.
     """
     Category(request.category)  # refuse an unknown category before hashing anything
+    with session_scope(engine) as session:
+        earlier_runs = session.scalar(select(func.max(Contribution.id))) or 0
     outcomes: list[ContributionOutcome] = []
     batch: list[HashRecord] = []
     for record in hash_many(sources, workers=workers):
         batch.append(record)
         if len(batch) >= COMMIT_EVERY:
-            outcomes += _store(engine, batch, request, on_outcome)
+            outcomes += _store(engine, batch, request, earlier_runs, on_outcome)
             batch = []
     if batch:
-        outcomes += _store(engine, batch, request, on_outcome)
+        outcomes += _store(engine, batch, request, earlier_runs, on_outcome)
     return outcomes
+
+
+@dataclass(slots=True)
+class _Contributor:
+    """The agency, case and series of one batch, looked up or created when first needed."""
+
+    session: Session
+    request: ContributionRequest
+    agency: Agency | None = None
+    case: Case | None = None
+    series: Series | None = None
+
+    def resolve(self) -> tuple[Agency, Case | None, Series]:
+        if self.agency is None or self.series is None:
+            self.agency = repo.get_or_create_agency(self.session, self.request.agency, self.request.country)
+            self.case = repo.get_or_create_case(self.session, self.agency, self.request.case)
+            self.series = repo.get_or_create_series(self.session, self.request.series)
+            if self.request.victim_identified:
+                repo.mark_series_victim_identified(self.session, self.series, self.agency)
+        return self.agency, self.case, self.series
 
 
 def _store(
     engine: Engine,
     records: list[HashRecord],
     request: ContributionRequest,
+    earlier_runs: int,
     on_outcome: Callable[[ContributionOutcome], None] | None,
 ) -> list[ContributionOutcome]:
+    """Store one batch in one transaction; `earlier_runs` is the last contribution id recorded
+    before this run began."""
     outcomes = []
     with session_scope(engine) as session:
-        agency = repo.get_or_create_agency(session, request.agency, request.country)
-        case = repo.get_or_create_case(session, agency, request.case)
-        series = repo.get_or_create_series(session, request.series)
-        if request.victim_identified:
-            repo.mark_series_victim_identified(session, series, agency)
+        contributor = _Contributor(session, request)
         for record in records:
             if record.error or not record.sha256:
                 outcome = ContributionOutcome(path=record.path, status="error", sha256=record.sha256, error=record.error)
             else:
-                added = repo.add_media(
-                    session, record, series=series, agency=agency, case=case,
-                    category=request.category, baseline=request.baseline,
-                )
-                detail = repo.match_details(session, [added.media_id])[added.media_id]
+                agency, case, series = contributor.resolve()
+                media_id, created, earlier = _contribute_once(session, record, request, agency, case, series, earlier_runs)
+                detail = repo.match_details(session, [media_id])[media_id]
                 outcome = ContributionOutcome(
                     path=record.path,
-                    status="added" if added.created else "known",
-                    media_id=added.media_id,
+                    status="added" if created else "known",
+                    media_id=media_id,
                     sha256=record.sha256,
-                    known_from=added.earlier,
+                    known_from=earlier,
                     victim_identified=detail.victim_identified,
                 )
             outcomes.append(outcome)
@@ -94,3 +119,27 @@ def _store(
                 on_outcome(outcome)
     catalogue_changed(engine)
     return outcomes
+
+
+def _contribute_once(
+    session: Session, record: HashRecord, request: ContributionRequest, agency: Agency, case: Case | None, series: Series, earlier_runs: int
+) -> tuple[int, bool, tuple[str, ...]]:
+    """(media id, whether the item is new, earlier contributions) of storing `record`; a file
+    an earlier run already recorded (a re-run after an interruption) is not recorded again."""
+    item = repo.find_item(session, sha256=record.sha256, md5=record.md5, sha1=record.sha1)
+    if item is not None and item.sha256 is not None and _recorded(session, item.id, agency, case, series, record.path, earlier_runs):
+        return item.id, False, repo.describe_contributions(session, item.id)
+    added = repo.add_media(session, record, series=series, agency=agency, case=case, category=request.category, baseline=request.baseline)
+    return added.media_id, added.created, added.earlier
+
+
+def _recorded(session: Session, media_id: int, agency: Agency, case: Case | None, series: Series, path: str, up_to: int) -> bool:
+    same = select(Contribution.id).where(
+        Contribution.id <= up_to,
+        Contribution.media_id == media_id,
+        Contribution.agency_id == agency.id,
+        Contribution.case_id.is_(None) if case is None else Contribution.case_id == case.id,
+        Contribution.series_id == series.id,
+        Contribution.original_name == repo.original_name(path),
+    )
+    return session.scalar(same.limit(1)) is not None

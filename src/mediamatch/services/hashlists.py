@@ -59,6 +59,10 @@ BATCH_ROWS = 50_000
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
+class EmptyHashList(HashListError):
+    """An export that would publish a list with no entries (usually: no agency consented yet)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ListFilter:
     """What goes into a list. Checked when built, so a bad request fails before any work."""
@@ -161,12 +165,21 @@ def export_hashlist(
     list_filter: ListFilter = ListFilter(),
     previous: Path | None = None,
     source_ip: str = "",
+    allow_empty: bool = False,
 ) -> Published:
     """Write the next version of list `name` to `out` (and, from `previous`, the delta to it
     at `<out>.delta`), record it in `hashlist_versions` and the audit trail.
 
     `previous` must be the latest published version of the same list, signed with the same
-    key: after a key rotation a list starts again from a full version."""
+    key: after a key rotation a list starts again from a full version.
+
+    Refused before a version number is taken: writing over an existing file (a published
+    version must stay as platforms received it), and, unless `allow_empty`, a list with no
+    entries (usually no agency has consented yet; a platform loading it would match nothing)."""
+    delta_path = out.with_name(out.name + ".delta")
+    for path in (out, delta_path) if previous else (out,):
+        if path.exists():
+            raise HashListError(f"{path} exists; a published list is never overwritten: choose a new file name")
     old = read_hashlist(previous, private_key.public_key()) if previous else None
     if old is not None and old.kind != "full":
         raise HashListError(f"{previous}: a delta; --previous takes the full list it was made from")
@@ -179,12 +192,18 @@ def export_hashlist(
     if version <= latest:
         raise HashListError(f"version {version} of list {name!r} was already published (latest is {latest}); pass the latest as --previous")
     sections = read_sections(engine, list_filter)
+    if not allow_empty and not any(len(section) for section in sections.values()):
+        raise EmptyHashList(
+            f"the list would be empty: no {'Baseline ' if list_filter.baseline_only else ''}indicator of category "
+            f"{', '.join(map(str, list_filter.categories))} and signal {', '.join(list_filter.signals)} was contributed by an "
+            "agency that agreed to share with platforms"
+        )
     full = write_hashlist(out, sections, private_key, name=name, version=version, previous_version=version - 1 if version > 1 else None, list_filter=list_filter.as_json())
     counts = {signal: len(section) for (_, signal), section in sections.items()}
     delta, delta_counts = None, dict[str, Any]()
     if old is not None:
         new = read_hashlist(out, private_key.public_key())  # also proves what was written verifies
-        delta = write_delta(out.with_name(out.name + ".delta"), old, new, full, private_key)
+        delta = write_delta(delta_path, old, new, full, private_key)
         delta_counts = read_hashlist(delta.path, private_key.public_key()).counts()
     row = HashListVersion(
         name=name, version=version, counts=json.dumps(counts, sort_keys=True), filter=json.dumps(list_filter.as_json(), sort_keys=True),

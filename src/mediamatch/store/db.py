@@ -12,10 +12,13 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -101,6 +104,28 @@ def new_revision(message: str, *, autogenerate: bool = True) -> Path:
     if script is None or isinstance(script, list):  # only with several heads, which 0005_linear ended
         raise RuntimeError(f"Alembic wrote {script!r} instead of one revision")
     return Path(script.path)
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    """Where a database's schema stands against this code's migrations."""
+
+    current: frozenset[str]  # the revisions the database is at; empty when never created
+    heads: frozenset[str]  # where this code's migrations lead
+    known: frozenset[str]  # every revision this code has
+
+    @property
+    def newer(self) -> frozenset[str]:
+        """Revisions the database is at that this code does not know (a newer mediamatch made them)."""
+        return self.current - self.known
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    """Read-only, so a command can refuse a database before changing it."""
+    with engine.connect() as conn:
+        current = frozenset(MigrationContext.configure(conn).get_current_heads())
+    scripts = ScriptDirectory.from_config(alembic_config(engine))
+    return SchemaState(current, frozenset(scripts.get_heads()), frozenset(script.revision for script in scripts.walk_revisions()))
 
 
 @contextmanager

@@ -129,11 +129,21 @@ def add_media(
             agency_id=agency.id,
             case_id=case.id if case else None,
             series_id=series.id,
-            original_name=record.path.rsplit("/", 1)[-1],
+            original_name=original_name(record.path),
         )
     )
     session.flush()
     return AddedMedia(item.id, created, earlier)
+
+
+def original_name(path: str) -> str:
+    """What a contribution keeps of a file's path: its name, never the folders above it."""
+    return path.rsplit("/", 1)[-1]
+
+
+def has_media(session: Session) -> bool:
+    """Whether the catalogue holds any item at all (an empty one makes every file `new`)."""
+    return session.scalar(select(MediaItem.id).limit(1)) is not None
 
 
 def find_item(session: Session, *, sha256: str | None = None, md5: str | None = None, sha1: str | None = None) -> MediaItem | None:
