@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from mediamatch.auth.errors import AuthError, AuthFailure
 from mediamatch.store.models.auth import ApiToken, User
@@ -85,9 +85,13 @@ def authenticate_token(session: Session, plaintext: str, now: datetime) -> User:
     """The user `plaintext` acts for, or `AuthError` if it is unknown, expired, revoked or its
     user inactive. Records `last_used_at` on success, at most once per LAST_USED_PRECISION: a
     platform sends many concurrent requests with one token, and a write to the same row on
-    every request would queue them all behind its row lock."""
+    every request would queue them all behind its row lock.
+
+    The token, its user and the user's agency come in one statement: this runs on every API
+    request, and each separate lookup would be one more database round trip."""
     prefix, secret = _parts(plaintext)
-    token = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix)) if prefix else None
+    with_user = joinedload(ApiToken.user).joinedload(User.agency)
+    token = session.scalar(select(ApiToken).options(with_user).where(ApiToken.prefix == prefix)) if prefix else None
     matches = hmac.compare_digest(token.token_hash if token else _MISSING_HASH, _digest(secret))
     if token is None or not matches:
         raise AuthError(AuthFailure.UNKNOWN_TOKEN)

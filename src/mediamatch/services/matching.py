@@ -96,6 +96,15 @@ class SavedIndex:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemOrigin:
+    """Where a matched item came from: "agency (case)" of each contribution, oldest first, and
+    the ids of its series (the agencies that match it are told when its victim is identified)."""
+
+    known_from: tuple[str, ...]
+    series_ids: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
 class _Query:
     """One PDQ hash searched for a record: the picture (or one of its flips) or a video frame."""
 
@@ -118,6 +127,7 @@ class CatalogueMatcher:
         # their details are read once per matcher. A matcher lives for one triage run: an item
         # marked identified meanwhile shows as such in the next run.
         self._details: dict[int, MatchDetail] = {}
+        self._origins: dict[int, ItemOrigin] = {}
 
     @classmethod
     def open(cls, engine: Engine, cache: Path | None = None) -> CatalogueMatcher:
@@ -134,6 +144,7 @@ class CatalogueMatcher:
         details (a long-running server calls this after contributions and identifications, so
         what it answers is current). Returns how many hashes were added."""
         self._details.clear()  # an identification may have changed what is known of them
+        self._origins.clear()  # and a contribution who holds them
         return self.stills.refresh(self.engine) + self.frames.refresh(self.engine)
 
     def match(self, records: Sequence[HashRecord], session: Session | None = None) -> list[list[Match]]:
@@ -142,11 +153,11 @@ class CatalogueMatcher:
         A server passes its request's `session`, so one request holds one database connection."""
         found: list[dict[int, Evidence]] = [{} for _ in records]
         with nullcontext(session) if session is not None else Session(self.engine) as session:
+            wanted = {signal: [value for record in records if (value := getattr(record, signal))] for signal in EXACT_SIGNALS}
+            hits = repo.lookup_exact_many(session, wanted) if any(wanted.values()) else {}
             for signal in EXACT_SIGNALS:
-                values = [getattr(record, signal) for record in records]
-                hits = repo.lookup_exact(session, signal, [value for value in values if value])
-                for slot, value in zip(found, values):
-                    for media_id in hits.get(value or "", ()):
+                for slot, record in zip(found, records):
+                    for media_id in hits.get((signal, getattr(record, signal) or ""), ()):
                         slot.setdefault(media_id, Evidence(0, signal))
             queries = _queries(records)
             self._match_stills(queries, found)
@@ -168,6 +179,18 @@ class CatalogueMatcher:
             )
             for position, slot in enumerate(found)
         ]
+
+    def origins(self, session: Session, media_ids: set[int]) -> dict[int, ItemOrigin]:
+        """Who contributed each matched item, and its series, read once per matcher like the
+        details (a server answers the same known items all day: two queries per request saved)."""
+        missing = media_ids - self._origins.keys()
+        if missing:
+            if len(self._origins) > DETAILS_CACHE_LIMIT:
+                self._origins.clear()
+            known_from = repo.describe_contributions_of(session, missing)
+            series = repo.series_ids_of(session, missing)
+            self._origins.update({media_id: ItemOrigin(known_from.get(media_id, ()), series.get(media_id, frozenset())) for media_id in missing})
+        return {media_id: self._origins[media_id] for media_id in media_ids}
 
     def _match_details(self, session: Session, media_ids: set[int]) -> dict[int, MatchDetail]:
         missing = media_ids - self._details.keys()

@@ -18,7 +18,6 @@ from mediamatch.auth.permissions import Permission
 from mediamatch.catalog.records import Match
 from mediamatch.media.hashing import DEFAULT_LIMITS, hash_bytes
 from mediamatch.media.record import FrameHash, HashRecord
-from mediamatch.services.identify import note_interest, series_of_media
 from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.store import repo
 
@@ -50,17 +49,18 @@ def as_record(query: HashQuery) -> HashRecord:
 
 
 def answer(request: Request, session: SessionDep, principal: Principal, records: list[HashRecord]) -> list[QueryResult]:
-    found = matcher(request).match(records, session)
-    matched_ids = {match.media_id for matches in found for match in matches}
-    origins = repo.describe_contributions_of(session, matched_ids)
-    note_interest(session, principal.agency_id, series_of_media(session, matched_ids), "matched")
+    catalogue = matcher(request)
+    found = catalogue.match(records, session)
+    origins = catalogue.origins(session, {match.media_id for matches in found for match in matches})
+    series_ids = {series_id for origin in origins.values() for series_id in origin.series_ids}
+    request.app.state.interest.note(session, principal.agency_id, series_ids, "matched")
     return [
         QueryResult(
             label=record.path,
             known=bool(matches),
             matches=[
                 MatchOut(media_id=m.media_id, series=list(m.series), category=m.category, baseline=m.baseline, victim_identified=m.victim_identified,
-                         signal=m.signal, distance=m.distance, transform=m.transform, known_from=list(origins.get(m.media_id, ())),
+                         signal=m.signal, distance=m.distance, transform=m.transform, known_from=list(origins[m.media_id].known_from),
                          query_seconds=list(m.query_seconds), known_seconds=list(m.known_seconds), query_share=m.query_share, known_share=m.known_share)  # fmt: skip
                 for m in matches
             ],
