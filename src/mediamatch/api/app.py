@@ -3,12 +3,14 @@ database and the encrypted store, so tests and several deployments can live in o
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from mediamatch.api.deps import RateLimiter
 from mediamatch.api.limits import BodySizeLimit
 from mediamatch.api.routes import admin, audit, auth, hashlists, hits, media, notifications, query, series
 from mediamatch.api.settings import ServerSettings
+from mediamatch.api.text_input import refuse_unstorable_text
+from mediamatch.services.identify import InterestLedger
 from mediamatch.store.blobs import EncryptedBlobStore
 from mediamatch.store.db import migrate, open_engine
 from mediamatch.store.keys import load_keyring
@@ -23,6 +25,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         title="mediamatch",
         summary="A shared database of known material: contribute, query, identify, audit.",
         version="1",
+        dependencies=[Depends(refuse_unstorable_text)],  # NUL and lone surrogates: 422 everywhere
     )
     engine = open_engine(settings.db_url)
     migrate(engine)
@@ -30,6 +33,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.engine = engine
     app.state.blobs = EncryptedBlobStore(settings.blob_root, load_keyring(settings.key_file), max_bytes=settings.max_upload_bytes)
     app.state.rate_limiter = RateLimiter()
+    app.state.interest = InterestLedger()
     app.state.matcher = None
     app.state.matcher_stale = False
     for router in ROUTERS:
