@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from mediamatch.auth.errors import AuthError, AuthFailure
+from mediamatch.auth.permissions import Role
 from mediamatch.store.models.auth import ApiToken, User
 
 SCHEME = "mm"
@@ -64,6 +65,25 @@ def issue_token(session: Session, user: User, name: str, ttl: timedelta, now: da
     session.add(token)
     session.flush()
     return IssuedToken(token.id, f"{SCHEME}_{prefix}_{secret}")
+
+
+#: The roles whose tokens may be issued by someone else (an administrator): service accounts,
+#: which see no content, catalogue metadata or audit trail. A token acts as its user, so one
+#: issued to an investigator's account would let the administrator read content under the
+#: investigator's name; people get their tokens only by logging in themselves.
+SERVICE_ROLES = frozenset({Role.PLATFORM})
+
+
+class NotAServiceAccount(PermissionError):
+    """A token for this account may only come from its own login."""
+
+
+def issue_service_token(session: Session, user: User, name: str, ttl: timedelta, now: datetime) -> IssuedToken:
+    """`issue_token` on another account's behalf, for service accounts only (`SERVICE_ROLES`)."""
+    if Role(user.role) not in SERVICE_ROLES:
+        allowed = ", ".join(sorted(SERVICE_ROLES))
+        raise NotAServiceAccount(f"tokens for {user.role} accounts come only from their own login; administrators issue tokens for {allowed} accounts")
+    return issue_token(session, user, name, ttl, now)
 
 
 def _parts(plaintext: str) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from mediamatch.api.schemas import AgencyIn, AgencyOut, TokenIn, TokenOut, UserI
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.passwords import PasswordPolicyError
 from mediamatch.auth.permissions import Permission
-from mediamatch.auth.tokens import issue_token, revoke_token
+from mediamatch.auth.tokens import NotAServiceAccount, issue_service_token, revoke_token
 from mediamatch.auth.users import UsernameTaken, create_user, deactivate_user
 from mediamatch.store.models.auth import ApiToken, User
 from mediamatch.store.models.catalogue import Agency
@@ -74,12 +74,15 @@ def disable_user(user_id: ObjectId, principal: UserAdmin, session: SessionDep) -
 
 @router.post("/users/{user_id}/tokens", response_model=TokenOut, status_code=status.HTTP_201_CREATED)
 def create_token(user_id: ObjectId, body: TokenIn, principal: TokenAdmin, session: SessionDep) -> TokenOut:
-    """Issue an API token for an account (e.g. a platform's service account); shown once."""
+    """Issue an API token for a service account (a platform's); shown once. Accounts of people
+    get tokens only by logging in: an administrator sees no content, not even through a token."""
     user = session.get(User, user_id)
     if user is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such user")
     try:
-        issued = issue_token(session, user, body.name, timedelta(days=body.days), datetime.now(timezone.utc))
+        issued = issue_service_token(session, user, body.name, timedelta(days=body.days), datetime.now(timezone.utc))
+    except NotAServiceAccount as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     audit(session, principal.event(AuditAction.TOKEN_CREATED, "token", issued.token_id, user=user.username, days=body.days))

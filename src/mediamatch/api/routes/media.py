@@ -18,7 +18,7 @@ from mediamatch.catalog.records import Category
 from mediamatch.media.record import BytesSource
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.services.identify import note_interest
-from mediamatch.store import repo
+from mediamatch.services.metadata import MetadataCorrection, NotAContributor, correct_metadata
 from mediamatch.store.blobs import BlobKeyError, BlobNotFound
 from mediamatch.store.models.catalogue import MediaItem, Series
 
@@ -78,29 +78,19 @@ async def contribute_media(
 
 @router.patch("/{media_id}", response_model=MediaMetadataOut)
 def edit_metadata(media_id: ObjectId, body: MediaMetadataIn, request: Request, principal: Editor, session: SessionDep) -> MediaMetadataOut:
-    """Correct an item's category or Baseline flag, or add it to a series; the audit event keeps
-    the old and new values."""
-    item = session.get(MediaItem, media_id)
-    if item is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such media item")
-    changes: dict[str, object] = {}
-    if body.category is not None and body.category != item.category:
-        changes["category"] = [item.category, body.category]
-        item.category = body.category
-    if body.baseline is not None and body.baseline != item.baseline:
-        changes["baseline"] = [item.baseline, body.baseline]
-        item.baseline = body.baseline
-    if body.add_series:
-        series = repo.get_or_create_series(session, body.add_series)
-        if series not in item.series:
-            item.series.append(series)
-            changes["series_added"] = series.name
-    series_names = sorted(s.name for s in item.series)
-    result = MediaMetadataOut(media_id=item.id, category=item.category, baseline=item.baseline, series=series_names)
-    if changes:
+    """Correct an item's category or Baseline flag, or add it to a series. Only an agency that
+    contributed the item may; the audit event keeps the old and new values."""
+    correction = MetadataCorrection(category=body.category, baseline=body.baseline, add_series=body.add_series)
+    try:
+        item = correct_metadata(session, media_id, principal.agency_id, correction)
+    except LookupError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such media item") from None
+    except NotAContributor as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    if item.changes:
         request.app.state.matcher_stale = True
-        audit(session, principal.event(AuditAction.METADATA_CHANGE, "media", media_id, **changes))
-    return result
+        audit(session, principal.event(AuditAction.METADATA_CHANGE, "media", media_id, **item.changes))
+    return MediaMetadataOut(media_id=item.media_id, category=item.category, baseline=item.baseline, series=list(item.series))
 
 
 def _content(request: Request, session: SessionDep, media_id: int) -> bytes:
