@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from mediamatch.config import data_dir, default_db_url
+from mediamatch.services.webhooks import WebhookPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,12 @@ class ServerSettings:
     requests_per_minute: int = 600  # per account
     page_size_limit: int = 500
     secure_cookies: bool = True  # False only for plain-HTTP development on loopback
+    # Networks agency webhooks may reach although private, over plain HTTP too (a lab's
+    # receivers); everything else must be a public HTTPS address (see services/webhooks.py).
+    webhook_allow: tuple[str, ...] = ()
+
+    def webhook_policy(self) -> WebhookPolicy:
+        return WebhookPolicy.from_entries(self.webhook_allow)
 
     @classmethod
     def from_environment(cls, db_url: str | None = None) -> ServerSettings:
@@ -32,5 +39,6 @@ class ServerSettings:
         return cls(
             db_url=db_url or default_db_url(),
             key_file=Path(key_file) if key_file else None,
+            webhook_allow=tuple(os.environ.get("MEDIAMATCH_WEBHOOK_ALLOW", "").split(",")),
             **({"blob_root": Path(blob_root)} if blob_root else {}),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import httpx
@@ -13,13 +14,14 @@ from mediamatch.api.schemas import IdentifyOut, SeriesDetailOut, SeriesOut, Time
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
 from mediamatch.services.identify import Delivery, mark_identified
+from mediamatch.services.webhooks import WebhookPolicy, WebhookRefused, post_json
 from mediamatch.store import repo
 from mediamatch.store.models.catalogue import Agency
 
 router = APIRouter(prefix="/api/v1/series", tags=["series"])
 Reader = Annotated[Principal, Depends(require(Permission.SEARCH_METADATA))]
 Identifier = Annotated[Principal, Depends(require(Permission.MARK_IDENTIFIED))]
-WEBHOOK_TIMEOUT_S = 5.0
+log = logging.getLogger(__name__)
 
 
 @router.get("", response_model=list[SeriesOut])
@@ -55,15 +57,18 @@ def identified(name: str, request: Request, principal: Identifier, session: Sess
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     audit(session, principal.event(AuditAction.IDENTIFY, "series", name, notified=list(outcome.notified)))
     request.app.state.matcher_stale = True  # matches must now say the victim is identified
+    policy = request.app.state.settings.webhook_policy()
     for delivery in outcome.deliveries:
-        tasks.add_task(deliver, delivery)  # runs after the response, i.e. after the commit
+        tasks.add_task(deliver, delivery, policy)  # runs after the response, i.e. after the commit
     return IdentifyOut(series=outcome.series, notified=list(outcome.notified))
 
 
-def deliver(delivery: Delivery) -> None:
-    """POST one notification; a receiver that is down misses the call, not the notification
-    (it stays listed in the API)."""
+def deliver(delivery: Delivery, policy: WebhookPolicy) -> None:
+    """POST one notification, if its URL still passes the webhook checks; a receiver that is
+    down or refused misses the call, not the notification (it stays listed in the API)."""
     try:
-        httpx.post(delivery.url, json=delivery.payload, timeout=WEBHOOK_TIMEOUT_S)
-    except httpx.HTTPError:
-        pass
+        post_json(delivery.url, delivery.payload, policy)
+    except WebhookRefused as exc:
+        log.warning("webhook not called: %s", exc)
+    except httpx.HTTPError as exc:
+        log.info("webhook call failed: %s", exc)
