@@ -183,14 +183,17 @@ class CatalogueMatcher:
     def origins(self, session: Session, media_ids: set[int]) -> dict[int, ItemOrigin]:
         """Who contributed each matched item, and its series, read once per matcher like the
         details (a server answers the same known items all day: two queries per request saved)."""
-        missing = media_ids - self._origins.keys()
+        found = {media_id: origin for media_id in media_ids if (origin := self._origins.get(media_id)) is not None}
+        missing = media_ids - found.keys()
         if missing:
             if len(self._origins) > DETAILS_CACHE_LIMIT:
                 self._origins.clear()
             known_from = repo.describe_contributions_of(session, missing)
             series = repo.series_ids_of(session, missing)
-            self._origins.update({media_id: ItemOrigin(known_from.get(media_id, ()), series.get(media_id, frozenset())) for media_id in missing})
-        return {media_id: self._origins[media_id] for media_id in media_ids}
+            fresh = {media_id: ItemOrigin(known_from.get(media_id, ()), series.get(media_id, frozenset())) for media_id in missing}
+            self._origins.update(fresh)
+            found.update(fresh)  # from here, not the cache: a refresh in another thread may clear it
+        return found
 
     def _match_details(self, session: Session, media_ids: set[int]) -> dict[int, MatchDetail]:
         missing = media_ids - self._details.keys()
