@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mediamatch.store import repo
-from mediamatch.store.models.catalogue import Agency, Series, media_series
+from mediamatch.store.models.catalogue import Agency, Series
 from mediamatch.store.models.server import AgencyWebhook, Notification, SeriesInterest
 
 VICTIM_IDENTIFIED = "victim_identified"
