@@ -108,9 +108,12 @@ def test_token_guards_lookups_and_reload_applies_waiting_deltas(published) -> No
         reloaded = client.post("/v1/admin/reload", headers=headers).json()
         assert reloaded == {"version": 2, "applied": ["v2.delta"]}
         ready = client.get("/readyz").json()
-        assert ready["version"] == 2 and ready["updating_to"] is None and "junk.delta" in ready["refused_updates"]
+        assert ready["version"] == 2 and ready["updating_to"] is None and ready["refused_updates"]["junk.delta"].startswith("bad_signature: ")
         assert client.post("/v1/lookup", json=query_first, headers=headers).json()["results"][0]["matches"] == []  # removed in v2
         assert client.post("/v1/admin/reload", headers=headers).json() == {"version": 2, "applied": []}
+        (published["updates"] / "v2-again.delta").write_bytes((published["dir"] / "v2.mmhl.delta").read_bytes())
+        client.post("/v1/admin/reload", headers=headers)
+        assert client.get("/readyz").json()["refused_updates"]["v2-again.delta"] == "replay: v1 -> v2 is already in the loaded version 2"
 
 
 def test_readiness_reports_the_version_being_loaded(published) -> None:

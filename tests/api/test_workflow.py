@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -46,6 +47,7 @@ def test_two_agencies_share_a_series_and_the_identification_reaches_both(server)
     receiver = HTTPServer(("127.0.0.1", 0), WebhookReceiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     WebhookReceiver.received = []
+    server.client.app.state.settings = replace(server.settings, webhook_allow=("127.0.0.1/32",))  # a lab receiver on loopback
     engine = server.client.app.state.engine
     with engine.begin() as conn:
         br_id = conn.execute(sa.text("SELECT id FROM agencies WHERE name = :n"), {"n": BR}).scalar_one()

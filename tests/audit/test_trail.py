@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from mediamatch.audit import export, trail
 from mediamatch.audit.chain import GENESIS_HASH, RECORD_FIELDS, AuditRecord, check_chain
 from mediamatch.audit.events import AuditAction, AuditEvent
-from mediamatch.store.db import session_scope
+from mediamatch.store.db import open_engine, session_scope
 from mediamatch.store.models.audit import AuditEventRow
 
 ACTIONS = list(AuditAction)
@@ -257,6 +257,36 @@ def test_concurrent_appends_never_fork_the_chain(engine: sa.Engine) -> None:
     assert [row.seq for row in rows] == list(range(1, threads * each + 1))
     assert sorted(sum(1 for row in rows if row.actor == f"worker{n}") for n in range(threads)) == [each] * threads
     assert trail.verify(engine).checked == threads * each
+
+
+def test_appends_by_another_process_are_followed(db_url: str, engine: sa.Engine) -> None:
+    """Each engine remembers the head it wrote; a second engine (another server process) that
+    wrote meanwhile makes that memory stale, which must cost a retry and never a fork or gap."""
+    other = open_engine(db_url)
+    try:
+        for i in range(6):
+            fill(engine if i % 3 else other, 1)
+    finally:
+        other.dispose()
+    assert [row.seq for row in stored(engine)] == [1, 2, 3, 4, 5, 6]
+    assert trail.verify(engine).checked == 6
+
+
+def test_an_append_after_the_last_one_is_one_statement(engine: sa.Engine) -> None:
+    fill(engine, 2)
+    statements: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement != "BEGIN IMMEDIATE":
+            statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        fill(engine, 1)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    assert len(statements) == 1 and statements[0].startswith("INSERT INTO audit_events")
+    assert trail.verify(engine).checked == 3
 
 
 def test_filters_select_the_right_events(engine: sa.Engine) -> None:

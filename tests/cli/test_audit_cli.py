@@ -108,9 +108,69 @@ def test_export_jsonl_and_csv_and_the_export_is_audited(filled: str, tmp_path: P
 
 def test_every_audit_command_and_option_has_help() -> None:
     group = typer.main.get_command(app).commands["audit"]  # type: ignore[attr-defined]
-    assert set(group.commands) == {"verify", "list", "export"}
+    assert set(group.commands) == {"verify", "checkpoint", "list", "export"}
     for name, command in group.commands.items():
         assert (command.help or "").strip(), f"audit {name} has no help"
         for parameter in command.params:
             if parameter.param_type_name == "option":
                 assert (parameter.help or "").strip(), f"audit {name} option {parameter.opts} has no help"
+
+
+@pytest.fixture
+def signing_key(tmp_path: Path) -> tuple[Path, Path]:
+    from mediamatch.hashlist.signing import generate_keypair
+
+    private = tmp_path / "audit-checkpoint.key"
+    return private, generate_keypair(private)
+
+
+def test_checkpoints_reveal_a_truncated_tail(filled: str, tmp_path: Path, signing_key: tuple[Path, Path]) -> None:
+    private, public = signing_key
+    checkpoints = tmp_path / "off-site" / "checkpoints.jsonl"
+    assert "checkpoint of seq 5" in invoke("checkpoint", "--out", str(checkpoints), "--key", str(private), "--db", filled)
+    assert "matches 1 checkpoint(s), the newest at seq 5" in invoke("verify", "--checkpoint", str(checkpoints), "--public-key", str(public), "--db", filled)
+    engine = open_engine(filled)
+    with engine.begin() as conn:  # the owner removes every row, past the triggers
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER USER")
+        else:
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_events_no_delete")
+        conn.exec_driver_sql("DELETE FROM audit_events")
+    engine.dispose()
+    assert "audit trail intact: 0 event(s)" in invoke("verify", "--db", filled)  # the chain alone cannot tell
+    output = invoke("verify", "--checkpoint", str(checkpoints), "--public-key", str(public), "--db", filled, code=1)
+    assert "TRUNCATED" in output and "ends at seq 0" in output
+
+
+def test_checkpoints_reveal_a_recomputed_chain(filled: str, tmp_path: Path, signing_key: tuple[Path, Path]) -> None:
+    from tests.audit.test_checkpoint import recompute_from
+
+    private, public = signing_key
+    checkpoints = tmp_path / "checkpoints.jsonl"
+    invoke("checkpoint", "--out", str(checkpoints), "--key", str(private), "--db", filled)
+    engine = open_engine(filled)
+    recompute_from(engine, 3, detail='{"n":2}')
+    engine.dispose()
+    assert "audit trail intact: 5 event(s)" in invoke("verify", "--db", filled)
+    output = invoke("verify", "--checkpoint", str(checkpoints), "--public-key", str(public), "--db", filled, code=1)
+    assert "REWRITTEN" in output and "row seq 5" in output
+
+
+def test_a_checkpoint_needs_the_public_key_to_check_it(filled: str, tmp_path: Path, signing_key: tuple[Path, Path]) -> None:
+    private, _ = signing_key
+    checkpoints = tmp_path / "checkpoints.jsonl"
+    invoke("checkpoint", "--out", str(checkpoints), "--key", str(private), "--db", filled)
+    assert "needs --public-key" in unboxed(invoke("verify", "--checkpoint", str(checkpoints), "--db", filled, code=2))
+    foreign = invoke("verify", "--checkpoint", str(checkpoints), "--public-key", str(signing_key_elsewhere(tmp_path)), "--db", filled, code=2)
+    assert "not signed by this key" in unboxed(foreign)
+
+
+def unboxed(output: str) -> str:
+    """A usage error's text without the box Rich draws around it and its line breaks."""
+    return " ".join(output.replace("│", " ").split())
+
+
+def signing_key_elsewhere(tmp_path: Path) -> Path:
+    from mediamatch.hashlist.signing import generate_keypair
+
+    return generate_keypair(tmp_path / "someone-else.key")

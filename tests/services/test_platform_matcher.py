@@ -198,3 +198,45 @@ def test_video_frame_hashes_are_matched_frame_by_frame(tmp_path: Path, key) -> N
     assert matcher.counts() == {"vpdq": 20} and matcher.skipped_signals == ()
     assert matcher.lookup("vpdq", flipped(frames[3], 31, rng).tobytes().hex()) == [IndicatorHit(503, "vpdq", 31)]
     assert matcher.lookup("vpdq", flipped(frames[3], 32, rng).tobytes().hex()) == []
+
+
+def delta_between(directory: Path, key, old: dict, new: dict, version: int, name: str = "l", old_version: int | None = None) -> Path:
+    """A signed delta from `old` (as version `old_version`, default the one before) to `new`."""
+    base_version = version - 1 if old_version is None else old_version
+    for label, entries, number in (("base", old, base_version), ("target", new, version)):
+        sections = {("entries", s): Section.of(ids, hashes, WIDTHS[s]) for s, (ids, hashes) in entries.items()}
+        written = write_hashlist(directory / f"{name}-{label}-{version}", sections, key, name=name, version=number, previous_version=number - 1 if number > 1 else None)
+    base = read_hashlist(directory / f"{name}-base-{version}", key.public_key())
+    target = read_hashlist(directory / f"{name}-target-{version}", key.public_key())
+    path = directory / f"{name}-v{version}.delta"
+    write_delta(path, base, target, written, key)
+    return path
+
+
+def test_every_delta_not_applied_is_reported_with_its_reason(lists, key, tmp_path, caplog) -> None:
+    v3 = {**lists["v2"], "md5": (lists["v2"]["md5"][0][:-1], lists["v2"]["md5"][1][:-1])}
+    other_v1 = {**lists["v1"], "md5": (lists["v1"]["md5"][0][:-1], lists["v1"]["md5"][1][:-1])}
+    updates = tmp_path / "updates"
+    updates.mkdir()
+    paths = {
+        "skipped": delta_between(updates, key, lists["v2"], v3, 3),
+        "wrong_list": delta_between(updates, key, lists["v1"], lists["v2"], 2, name="m"),
+        "does_not_fit": delta_between(updates, key, other_v1, lists["v2"], 2, name="l", old_version=1).rename(updates / "l-other-base.delta"),
+        "bad_signature": delta_between(updates, Ed25519PrivateKey.generate(), lists["v1"], lists["v2"], 2, name="x"),
+    }
+    matcher = HashListMatcher.from_hashlist(lists["dir"] / "v1", key.public_key())
+    with caplog.at_level("WARNING", logger=platform_matcher.__name__):
+        report = matcher.apply_deltas(paths.values())
+    assert report.applied == () and matcher.version == 1
+    problems = {entry.file: (str(entry.problem), entry.reason) for entry in report.unapplied}
+    assert problems[paths["skipped"].name][0] == "skipped_version" and "from the loaded version 1 to v2 are missing" in problems[paths["skipped"].name][1]
+    assert problems[paths["wrong_list"].name] == ("wrong_list", "this delta is for list 'm', not 'l'")
+    assert problems[paths["does_not_fit"].name][0] == "does_not_fit" and "payload SHA-256 differs" in problems[paths["does_not_fit"].name][1]
+    assert problems[paths["bad_signature"].name][0] == "bad_signature"
+    assert sorted(record.getMessage().split()[3] for record in caplog.records) == sorted(problems)
+
+    # The missing delta arrives: both apply, in order, in one call; the old one then is a replay.
+    report = matcher.apply_deltas([paths["skipped"], lists["dir"] / "v2.delta"])
+    assert report.applied == ("v2.delta", paths["skipped"].name) and report.unapplied == () and matcher.version == 3
+    [replay] = matcher.apply_deltas([lists["dir"] / "v2.delta"]).unapplied
+    assert (replay.problem, replay.reason) == ("replay", "v1 -> v2 is already in the loaded version 3")

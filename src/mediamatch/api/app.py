@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import threading
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from mediamatch.api.deps import RateLimiter
 from mediamatch.api.limits import BodySizeLimit
 from mediamatch.api.routes import admin, audit, auth, hashlists, hits, media, notifications, query, series
 from mediamatch.api.settings import ServerSettings
+from mediamatch.api.text_input import refuse_unstorable_text
+from mediamatch.services.identify import InterestLedger
 from mediamatch.store.blobs import EncryptedBlobStore
 from mediamatch.store.db import migrate, open_engine
 from mediamatch.store.keys import load_keyring
@@ -24,6 +26,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         title="mediamatch",
         summary="A shared database of known material: contribute, query, identify, audit.",
         version="1",
+        dependencies=[Depends(refuse_unstorable_text)],  # NUL and lone surrogates: 422 everywhere
     )
     engine = open_engine(settings.db_url)
     migrate(engine)
@@ -33,6 +36,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.rate_limiter = RateLimiter()
     app.state.matcher = None  # the catalogue matcher: opened on the first query (deps.catalogue_matcher)
     app.state.matcher_opening = threading.Lock()
+    app.state.interest = InterestLedger()
     for router in ROUTERS:
         app.include_router(router)
     # Multipart framing adds a little to the files themselves; the routes enforce the exact limit.

@@ -29,9 +29,9 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from mediamatch.hashlist.format import HashListError, read_hashlist
+from mediamatch.hashlist.format import HashListError
 from mediamatch.hashlist.signing import load_public_key
-from mediamatch.services.platform_matcher import HashListMatcher
+from mediamatch.services.platform_matcher import DeltaProblem, HashListMatcher
 
 MAX_QUERIES = 1000
 
@@ -83,10 +83,10 @@ class MatcherService:
         self.settings = settings
         self.matcher: HashListMatcher | None = None
         self.error: str | None = None
-        self.refused: dict[str, str] = {}  # delta file name -> why it was refused
+        self.refused: dict[str, str] = {}  # delta file name -> "problem: why it was not applied"
         self._stop = threading.Event()
         self._updating = threading.Lock()
-        self._refused_as: dict[str, tuple[int, int]] = {}
+        self._settled: dict[str, tuple[int, int]] = {}  # file name -> (size, mtime) when last handled
 
     def load(self) -> None:
         try:
@@ -98,43 +98,22 @@ class MatcherService:
 
     def apply_updates(self) -> list[str]:
         """Apply, in version order, every delta in the updates folder that continues the loaded
-        version; older ones are skipped, newer ones wait for their predecessor. A delta that is
-        refused is remembered with its reason and not retried."""
+        version. Every other one is listed in `refused` with its reason (and logged); a file is
+        read again only once it changes (drop files in as `NAME.delta.partial` and rename), except
+        one waiting for a missing predecessor."""
         if self.matcher is None or self.settings.updates is None or not self.settings.updates.is_dir():
             return []
-        applied: list[str] = []
         with self._updating:
-            pending = {path for path in self.settings.updates.glob("*.delta") if self._refused_as.get(path.name) != _stamp(path)}
-            while pending:
-                chosen = None
-                for candidate in sorted(pending):
-                    try:
-                        delta = read_hashlist(candidate, self.matcher.public_key)
-                    except HashListError as exc:
-                        self._refuse(candidate, exc)
-                        pending.discard(candidate)
-                        continue
-                    if delta.header.get("previous_version") == self.matcher.version and delta.name == self.matcher.name:
-                        chosen = candidate
-                        break
-                    if delta.version <= self.matcher.version:
-                        pending.discard(candidate)  # already in the loaded version
-                if chosen is None:
-                    break
-                pending.discard(chosen)
-                try:
-                    self.matcher.apply_delta(chosen)
-                except HashListError as exc:
-                    self._refuse(chosen, exc)
-                    continue
-                applied.append(chosen.name)
-        return applied
-
-    def _refuse(self, path: Path, exc: HashListError) -> None:
-        """Remember why `path` was refused; it is tried again only once it changes (a copy
-        that was still being written). Drop files in as `NAME.delta.partial` and rename."""
-        self.refused[path.name] = str(exc)
-        self._refused_as[path.name] = _stamp(path)
+            pending = [path for path in self.settings.updates.glob("*.delta") if self._settled.get(path.name) != _stamp(path)]
+            report = self.matcher.apply_deltas(pending)
+            for name in report.applied:
+                self.refused.pop(name, None)
+                self._settled[name] = _stamp(self.settings.updates / name)
+            for entry in report.unapplied:
+                self.refused[entry.file] = f"{entry.problem}: {entry.reason}"
+                if entry.problem is not DeltaProblem.SKIPPED_VERSION:  # that one may fit once its predecessor arrives
+                    self._settled[entry.file] = _stamp(self.settings.updates / entry.file)
+        return list(report.applied)
 
     def poll(self) -> None:
         while not self._stop.wait(self.settings.poll_seconds):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mediamatch.config import data_dir, default_db_url
+from mediamatch.services.webhooks import WebhookPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +26,21 @@ class ServerSettings:
     requests_per_minute: int = 600  # per account
     page_size_limit: int = 500
     secure_cookies: bool = True  # False only for plain-HTTP development on loopback
+    # Networks agency webhooks may reach although private, over plain HTTP too (a lab's
+    # receivers); everything else must be a public HTTPS address (see services/webhooks.py).
+    webhook_allow: tuple[str, ...] = ()
+
+    def webhook_policy(self) -> WebhookPolicy:
+        return WebhookPolicy.from_entries(self.webhook_allow)
 
     @classmethod
     def from_environment(cls, db_url: str | None = None) -> ServerSettings:
         key_file = os.environ.get("MEDIAMATCH_KEY_FILE")
         blob_root = os.environ.get("MEDIAMATCH_BLOB_ROOT")
         unless_default: dict[str, Any] = {"blob_root": Path(blob_root)} if blob_root else {}
-        return cls(db_url=db_url or default_db_url(), key_file=Path(key_file) if key_file else None, **unless_default)
+        return cls(
+            db_url=db_url or default_db_url(),
+            key_file=Path(key_file) if key_file else None,
+            webhook_allow=tuple(os.environ.get("MEDIAMATCH_WEBHOOK_ALLOW", "").split(",")),
+            **unless_default,
+        )

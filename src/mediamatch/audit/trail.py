@@ -2,19 +2,30 @@
 
 `record` appends an event inside the caller's transaction, so an action and its audit event
 commit or roll back together: there is never a metadata change without its event, nor an event
-for a change that did not happen. Appends are serialised so the chain never forks: SQLite
-already holds the write lock from `BEGIN IMMEDIATE` (see `store.db`), PostgreSQL takes a
-transaction-scoped advisory lock. The primary key on `seq` is the backstop: a second writer
-that somehow read the same last row fails to insert instead of forking the chain.
+for a change that did not happen.
+
+The chain never forks and never skips a seq, and an append costs one statement in the usual
+case (every API request appends one, so this is the server's hot path). Each engine remembers
+the head it last wrote or read; the append inserts the next row with an INSERT … SELECT whose
+WHERE clause holds only while that head is still the table's last row, and ON CONFLICT DO
+NOTHING on `seq` turns a concurrent writer's row at the same position into "nothing
+inserted" rather than an error. When nothing is inserted (another process or request wrote
+first, or a remembered row was rolled back), the head is read afresh and the append tried
+again: on PostgreSQL under a transaction-scoped advisory lock, so writers that lost a race
+queue instead of retrying against each other (SQLite already holds its one write lock from
+`BEGIN IMMEDIATE`, see `store.db`). The primary key on `seq` is the backstop.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from sqlalchemy import ColumnElement, Engine, Select, select, text
+from sqlalchemy import ColumnElement, Engine, Select, exists, literal, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mediamatch.audit.chain import GENESIS_HASH, RECORD_FIELDS, AuditRecord, VerifyResult, as_utc, check_chain
@@ -24,15 +35,46 @@ from mediamatch.store.models.audit import AuditEventRow
 # Any fixed 64-bit number will do; the same one in every process. This one spells "mm-audit".
 ADVISORY_LOCK_KEY = int.from_bytes(b"mm-audit", "big")
 VERIFY_BATCH = 10_000
+MAX_APPEND_TRIES = 100  # each failed try means another writer appended: progress is being made
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """The last row of a chain: where the next row goes and what it must point back to."""
+
+    seq: int
+    row_hash: str
+
+
+GENESIS = ChainHead(0, GENESIS_HASH)
+# The head each engine last saw, a hint only: a wrong one costs a retry, never a bad row.
+_known_heads: weakref.WeakKeyDictionary[Engine, ChainHead] = weakref.WeakKeyDictionary()
 
 
 def record(session: Session, event: AuditEvent) -> int:
     """Append `event`, stamped with the current UTC time, and return its seq."""
-    if session.get_bind().dialect.name == "postgresql":
+    engine = session.get_bind().engine
+    head = _known_heads.get(engine)
+    for attempt in range(MAX_APPEND_TRIES):
+        if head is None or attempt > 0:
+            head = _read_head(session, locked=attempt > 0)
+        sealed = _sealed(event, head)
+        if _append_after(session, head, sealed):
+            _known_heads[engine] = ChainHead(sealed.seq, sealed.row_hash)
+            return sealed.seq
+    raise RuntimeError(f"could not append to the audit trail after {MAX_APPEND_TRIES} tries")
+
+
+def _read_head(session: Session, *, locked: bool) -> ChainHead:
+    if locked and session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
     last = session.execute(select(AuditEventRow.seq, AuditEventRow.row_hash).order_by(AuditEventRow.seq.desc()).limit(1)).first()
+    return ChainHead(last.seq, last.row_hash) if last else GENESIS
+
+
+def _sealed(event: AuditEvent, head: ChainHead) -> AuditRecord:
     unsealed = AuditRecord(
-        seq=last.seq + 1 if last else 1,
+        seq=head.seq + 1,
         at=datetime.now(timezone.utc),
         actor=event.actor,
         agency=event.agency,
@@ -41,13 +83,24 @@ def record(session: Session, event: AuditEvent) -> int:
         object_id=event.object_id,
         detail=event.detail_json,
         source_ip=event.source_ip,
-        prev_hash=last.row_hash if last else GENESIS_HASH,
+        prev_hash=head.row_hash,
         row_hash="",
     )
-    sealed = replace(unsealed, row_hash=unsealed.computed_hash())
-    session.add(AuditEventRow(**{name: getattr(sealed, name) for name in RECORD_FIELDS}))
-    session.flush()
-    return sealed.seq
+    return replace(unsealed, row_hash=unsealed.computed_hash())
+
+
+def _append_after(session: Session, head: ChainHead, sealed: AuditRecord) -> bool:
+    """Insert `sealed` if `head` is still the last row; False when another row got there first."""
+    table = AuditEventRow.__table__
+    values = select(*(literal(getattr(sealed, name), table.c[name].type).label(name) for name in RECORD_FIELDS))
+    nothing_after = ~exists().where(AuditEventRow.seq > head.seq)
+    if head.seq:
+        values = values.where(exists().where(AuditEventRow.seq == head.seq, AuditEventRow.row_hash == head.row_hash), nothing_after)
+    else:
+        values = values.where(nothing_after)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(AuditEventRow).from_select(list(RECORD_FIELDS), values).on_conflict_do_nothing(index_elements=["seq"])
+    return session.execute(statement.returning(AuditEventRow.seq)).first() is not None
 
 
 def verify(engine: Engine, batch_size: int = VERIFY_BATCH) -> VerifyResult:

@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from mediamatch.auth.errors import AuthError, AuthFailure
+from mediamatch.auth.permissions import Role
 from mediamatch.store.models.auth import ApiToken, User
 
 SCHEME = "mm"
@@ -66,6 +67,25 @@ def issue_token(session: Session, user: User, name: str, ttl: timedelta, now: da
     return IssuedToken(token.id, f"{SCHEME}_{prefix}_{secret}")
 
 
+#: The roles whose tokens may be issued by someone else (an administrator): service accounts,
+#: which see no content, catalogue metadata or audit trail. A token acts as its user, so one
+#: issued to an investigator's account would let the administrator read content under the
+#: investigator's name; people get their tokens only by logging in themselves.
+SERVICE_ROLES = frozenset({Role.PLATFORM})
+
+
+class NotAServiceAccount(PermissionError):
+    """A token for this account may only come from its own login."""
+
+
+def issue_service_token(session: Session, user: User, name: str, ttl: timedelta, now: datetime) -> IssuedToken:
+    """`issue_token` on another account's behalf, for service accounts only (`SERVICE_ROLES`)."""
+    if Role(user.role) not in SERVICE_ROLES:
+        allowed = ", ".join(sorted(SERVICE_ROLES))
+        raise NotAServiceAccount(f"tokens for {user.role} accounts come only from their own login; administrators issue tokens for {allowed} accounts")
+    return issue_token(session, user, name, ttl, now)
+
+
 def _parts(plaintext: str) -> tuple[str, str]:
     """(prefix, secret) of a well-formed `mm_<prefix>_<secret>` token, else ("", "")."""
     scheme, _, rest = plaintext.partition("_")
@@ -85,9 +105,13 @@ def authenticate_token(session: Session, plaintext: str, now: datetime) -> User:
     """The user `plaintext` acts for, or `AuthError` if it is unknown, expired, revoked or its
     user inactive. Records `last_used_at` on success, at most once per LAST_USED_PRECISION: a
     platform sends many concurrent requests with one token, and a write to the same row on
-    every request would queue them all behind its row lock."""
+    every request would queue them all behind its row lock.
+
+    The token, its user and the user's agency come in one statement: this runs on every API
+    request, and each separate lookup would be one more database round trip."""
     prefix, secret = _parts(plaintext)
-    token = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix)) if prefix else None
+    with_user = joinedload(ApiToken.user).joinedload(User.agency)
+    token = session.scalar(select(ApiToken).options(with_user).where(ApiToken.prefix == prefix)) if prefix else None
     matches = hmac.compare_digest(token.token_hash if token else _MISSING_HASH, _digest(secret))
     if token is None or not matches:
         raise AuthError(AuthFailure.UNKNOWN_TOKEN)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,6 +18,7 @@ from mediamatch.cli.common import DbOption, console, local_actor, open_catalogue
 
 if TYPE_CHECKING:
     from mediamatch.audit import trail
+    from mediamatch.audit.checkpoint import Checkpoint
 
 audit_app = typer.Typer(help="Verify the tamper-evident audit trail; list and export its events.", no_args_is_help=True)
 
@@ -39,16 +40,92 @@ UntilOption = Annotated[datetime | None, typer.Option("--until", parser=_parse_t
 
 
 @audit_app.command("verify")
-def verify(db: DbOption = None) -> None:
-    """Check every row of the hash chain; exit 1 naming the first edited, deleted or reordered row."""
+def verify(
+    checkpoint: Annotated[Path | None, typer.Option("--checkpoint", help="A checkpoint file (from `audit checkpoint`) kept outside the database: also find rows removed from the end, or rewritten with their hashes recomputed.", show_default=False)] = None,
+    public_key: Annotated[Path | None, typer.Option("--public-key", help="The Ed25519 public key (PEM) the checkpoints were signed with; needed with --checkpoint.", show_default=False)] = None,
+    db: DbOption = None,
+) -> None:
+    """Check every row of the hash chain; exit 1 naming the first edited, deleted or reordered row
+    (and, with --checkpoint, a truncated tail or a recomputed chain)."""
     from mediamatch.audit import trail
+    from mediamatch.audit.checkpoint import check_checkpoints
 
+    checkpoints = _read_checkpoints(checkpoint, public_key) if checkpoint is not None else None
     engine = open_catalogue(db)
     result = trail.verify(engine)
     if not result.ok:
         console.print(f"[red]audit trail BROKEN at seq {result.first_bad_seq}: {result.reason}[/] ({result.checked} row(s) before it are intact)")
         raise typer.Exit(code=1)
-    console.print(f"audit trail intact: {result.checked} event(s); head hash {result.head_hash} (note it to detect a truncated tail later)")
+    if checkpoints is None:
+        console.print(f"audit trail intact: {result.checked} event(s); head hash {result.head_hash} (keep checkpoints outside the database to detect a truncated tail: `mediamatch audit checkpoint`)")
+        return
+    compared = check_checkpoints(engine, checkpoints)
+    if not compared.ok:
+        console.print(f"[red]audit trail {str(compared.finding).upper()}:[/] {escape(compared.reason)} (the chain itself verifies: {result.checked} event(s))")
+        raise typer.Exit(code=1)
+    newest = checkpoints[-1]
+    console.print(f"audit trail intact: {result.checked} event(s); matches {compared.checked} checkpoint(s), the newest at seq {newest.seq} made {newest.made_at}")
+
+
+@audit_app.command("checkpoint")
+def checkpoint(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Checkpoint file to add to (created if missing); keep it, or a copy, off this server.")],
+    key: Annotated[Path, typer.Option("--key", help="Ed25519 private key (PEM, e.g. from `mediamatch hashlist keygen`; use its own key), kept outside the database.")],
+    post: Annotated[str | None, typer.Option("--post", help="Also POST the signed checkpoint as JSON to this HTTPS URL (a second party's receiver).", show_default=False)] = None,
+    db: DbOption = None,
+) -> None:
+    """Sign the chain's current head (seq, hash, time) after verifying the whole chain, and append
+    it to a file: `audit verify --checkpoint` later finds a truncated tail or a rewritten chain."""
+    from mediamatch.audit.checkpoint import CheckpointError, append_checkpoint, make_checkpoint
+    from mediamatch.hashlist.format import HashListError
+    from mediamatch.hashlist.signing import load_private_key
+
+    try:
+        private_key = load_private_key(key)
+    except HashListError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--key") from None
+    engine = open_catalogue(db)
+    try:
+        made = make_checkpoint(engine, datetime.now(timezone.utc))
+    except CheckpointError as exc:
+        console.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(code=1) from None
+    line = append_checkpoint(out, made, private_key)
+    console.print(f"checkpoint of seq {made.seq} (head hash {made.row_hash}) added to {escape(str(out))}")
+    if post is not None:
+        _send(post, line)
+
+
+def _send(url: str, line: str) -> None:
+    """POST the signed checkpoint line's JSON to a second party (webhook rules: public HTTPS)."""
+    import json
+
+    import httpx
+
+    from mediamatch.api.settings import ServerSettings
+    from mediamatch.services.webhooks import WebhookRefused, post_json
+
+    try:
+        status = post_json(url, json.loads(line), ServerSettings.from_environment().webhook_policy())
+    except (WebhookRefused, httpx.HTTPError) as exc:
+        console.print(f"[red]checkpoint not sent to {escape(url)}: {escape(str(exc))}[/]")
+        raise typer.Exit(code=1) from None
+    console.print(f"sent to {escape(url)}: HTTP {status}")
+
+
+def _read_checkpoints(path: Path, public_key: Path | None) -> list[Checkpoint]:
+    from mediamatch.audit.checkpoint import CheckpointError, read_checkpoints
+    from mediamatch.hashlist.format import HashListError
+    from mediamatch.hashlist.signing import load_public_key
+
+    if public_key is None:
+        raise typer.BadParameter("--checkpoint needs --public-key: a checkpoint is only as good as the key that checks it", param_hint="--public-key")
+    try:
+        return read_checkpoints(path, load_public_key(public_key))
+    except HashListError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--public-key") from None
+    except CheckpointError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--checkpoint") from None
 
 
 @audit_app.command("list")

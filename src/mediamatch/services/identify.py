@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from mediamatch.services.catalogue_changes import catalogue_changed
 from mediamatch.store import repo
-from mediamatch.store.models.catalogue import Agency, Series, media_series
+from mediamatch.store.models.catalogue import Agency, Series
 from mediamatch.store.models.server import AgencyWebhook, Notification, SeriesInterest
 
 VICTIM_IDENTIFIED = "victim_identified"
@@ -39,24 +39,35 @@ class IdentifyOutcome:
     deliveries: tuple[Delivery, ...]
 
 
-def note_interest(session: Session, agency_id: int, series_ids: set[int], reason: str) -> None:
-    """Remember that `agency_id` holds or matched media of these series (first reason kept)."""
+def note_interest(session: Session, agency_id: int, series_ids: set[int], reason: str) -> set[int]:
+    """Remember that `agency_id` holds or matched media of these series (first reason kept).
+    Returns the series ids that were already recorded (committed by earlier requests)."""
     if not series_ids:
-        return
-    known = set(session.scalars(select(SeriesInterest.series_id).where(SeriesInterest.agency_id == agency_id, SeriesInterest.series_id.in_(sorted(series_ids)))))
-    series_ids = series_ids - known  # the usual case writes nothing, so queries do not queue on row locks
-    if not series_ids:
-        return
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    rows = [{"agency_id": agency_id, "series_id": series_id, "reason": reason, "first_at": datetime.now(timezone.utc)} for series_id in sorted(series_ids)]
-    session.execute(insert(SeriesInterest).values(rows).on_conflict_do_nothing())
-
-
-def series_of_media(session: Session, media_ids: set[int]) -> set[int]:
-    if not media_ids:
         return set()
-    return set(session.scalars(select(media_series.c.series_id).where(media_series.c.media_id.in_(sorted(media_ids)))))
+    known = set(session.scalars(select(SeriesInterest.series_id).where(SeriesInterest.agency_id == agency_id, SeriesInterest.series_id.in_(sorted(series_ids)))))
+    fresh = series_ids - known  # the usual case writes nothing, so queries do not queue on row locks
+    if fresh:
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        rows = [{"agency_id": agency_id, "series_id": series_id, "reason": reason, "first_at": datetime.now(timezone.utc)} for series_id in sorted(fresh)]
+        session.execute(insert(SeriesInterest).values(rows).on_conflict_do_nothing())
+    return known
+
+
+class InterestLedger:
+    """`note_interest` that skips the database for pairs it has seen stored.
+
+    A server notes interest on every matching query, and an agency matches the same series
+    again and again: once a pair is seen committed it needs no further lookup (interest is
+    never withdrawn). Pairs this process inserts are remembered only when a later lookup finds
+    them, so a rolled-back insert is never taken for a stored one."""
+
+    def __init__(self) -> None:
+        self._stored: set[tuple[int, int]] = set()
+
+    def note(self, session: Session, agency_id: int, series_ids: set[int], reason: str) -> None:
+        unseen = {series_id for series_id in series_ids if (agency_id, series_id) not in self._stored}
+        self._stored.update((agency_id, series_id) for series_id in note_interest(session, agency_id, unseen, reason))
 
 
 def mark_identified(session: Session, series_name: str, agency: Agency, when: datetime | None = None) -> IdentifyOutcome:

@@ -87,6 +87,15 @@ class SavedIndex:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemOrigin:
+    """Where a matched item came from: "agency (case)" of each contribution, oldest first, and
+    the ids of its series (the agencies that match it are told when its victim is identified)."""
+
+    known_from: tuple[str, ...]
+    series_ids: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
 class _Query:
     """One PDQ hash searched for a record: the picture (or one of its flips) or a video frame."""
 
@@ -113,6 +122,7 @@ class CatalogueMatcher:
         # their details are read once per matcher. A matcher lives for one triage run: an item
         # marked identified meanwhile shows as such in the next run.
         self._details: dict[int, MatchDetail] = {}
+        self._origins: dict[int, ItemOrigin] = {}
         self._stale = False
         self._refreshing = threading.Lock()
 
@@ -139,6 +149,7 @@ class CatalogueMatcher:
         with self._refreshing:  # two requests catching up at once would grow one index twice
             self._stale = False  # cleared first: a change during the refresh is caught next time
             self._details.clear()  # an identification may have changed what is known of them
+            self._origins.clear()  # and a contribution who holds them
             return self.stills.refresh(self.engine) + self.frames.refresh(self.engine)
 
     def match(self, records: Sequence[HashRecord], session: Session | None = None) -> list[list[Match]]:
@@ -149,11 +160,11 @@ class CatalogueMatcher:
             self.refresh()
         found: list[dict[int, Evidence]] = [{} for _ in records]
         with nullcontext(session) if session is not None else Session(self.engine) as session:
+            wanted = {signal: [value for record in records if (value := getattr(record, signal))] for signal in EXACT_SIGNALS}
+            hits = repo.lookup_exact_many(session, wanted) if any(wanted.values()) else {}
             for signal in EXACT_SIGNALS:
-                values = [getattr(record, signal) for record in records]
-                hits = repo.lookup_exact(session, signal, [value for value in values if value])
-                for slot, value in zip(found, values):
-                    for media_id in hits.get(value or "", ()):
+                for slot, record in zip(found, records):
+                    for media_id in hits.get((signal, getattr(record, signal) or ""), ()):
                         slot.setdefault(media_id, Evidence(0, signal))
             queries = _queries(records)
             self._match_stills(queries, found)
@@ -175,6 +186,21 @@ class CatalogueMatcher:
             )
             for position, slot in enumerate(found)
         ]
+
+    def origins(self, session: Session, media_ids: set[int]) -> dict[int, ItemOrigin]:
+        """Who contributed each matched item, and its series, read once per matcher like the
+        details (a server answers the same known items all day: two queries per request saved)."""
+        found = {media_id: origin for media_id in media_ids if (origin := self._origins.get(media_id)) is not None}
+        missing = media_ids - found.keys()
+        if missing:
+            if len(self._origins) > DETAILS_CACHE_LIMIT:
+                self._origins.clear()
+            known_from = repo.describe_contributions_of(session, missing)
+            series = repo.series_ids_of(session, missing)
+            fresh = {media_id: ItemOrigin(known_from.get(media_id, ()), series.get(media_id, frozenset())) for media_id in missing}
+            self._origins.update(fresh)
+            found.update(fresh)  # from here, not the cache: a refresh in another thread may clear it
+        return found
 
     def _match_details(self, session: Session, media_ids: set[int]) -> dict[int, MatchDetail]:
         missing = media_ids - self._details.keys()

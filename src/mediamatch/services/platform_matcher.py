@@ -19,9 +19,11 @@ hashes are never copied. The PDQ tables are built on the first load and saved be
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +37,7 @@ from mediamatch.index.cache import IndexCache
 from mediamatch.index.exact import ExactIndex
 from mediamatch.signals.registry import get_signal
 
+log = logging.getLogger(__name__)
 COMPACT_FRACTION = 4  # rebuild when the overlay holds more than base / 4 entries ...
 COMPACT_MIN = 65_536  # ... and more than this many
 
@@ -258,8 +261,10 @@ class HashListMatcher:
         """Verify the delta at `path`, build the next version beside the current one and swap
         to it; returns the new version. A delta for another version or list is refused and
         the current version keeps answering."""
+        return self._apply(read_hashlist(path, self.public_key))
+
+    def _apply(self, delta: HashList) -> int:
         with self._update:
-            delta = read_hashlist(path, self.public_key)
             current = self._state
             self.updating_to = delta.version
             try:
@@ -267,6 +272,48 @@ class HashListMatcher:
             finally:
                 self.updating_to = None
             return self._state.version
+
+    def apply_deltas(self, paths: Iterable[Path]) -> DeltaReport:
+        """Apply, in version order, every delta among `paths` that continues the loaded version
+        (a chain of them in one call), and report each one not applied with its reason, also
+        as a warning in the log: a platform must learn that its list stopped advancing."""
+        unapplied: list[UnappliedDelta] = []
+        readable: dict[Path, HashList] = {}
+        for path in sorted(paths):
+            try:
+                readable[path] = read_hashlist(path, self.public_key)
+            except HashListError as exc:
+                unapplied.append(UnappliedDelta(path.name, DeltaProblem.BAD_SIGNATURE, str(exc)))
+        applied: list[str] = []
+        while (path := next((p for p, d in sorted(readable.items()) if self._continues(d)), None)) is not None:
+            delta = readable.pop(path)
+            try:
+                self._apply(delta)
+            except HashListError as exc:
+                unapplied.append(UnappliedDelta(path.name, DeltaProblem.DOES_NOT_FIT, str(exc)))
+            else:
+                applied.append(path.name)
+        unapplied += [self._why_not(path.name, delta) for path, delta in sorted(readable.items())]
+        for entry in unapplied:
+            log.warning("hash list update %s not applied (%s): %s", entry.file, entry.problem, entry.reason)
+        return DeltaReport(tuple(applied), tuple(unapplied))
+
+    def _continues(self, delta: HashList) -> bool:
+        return delta.kind == "delta" and delta.name == self.name and delta.header.get("previous_version") == self.version
+
+    def _why_not(self, file: str, delta: HashList) -> UnappliedDelta:
+        """Why a verified file that does not continue the loaded version was left alone."""
+        if delta.kind != "delta":
+            return UnappliedDelta(file, DeltaProblem.DOES_NOT_FIT, f"{delta.name!r} v{delta.version} is a full list, not a delta")
+        if delta.name != self.name:
+            return UnappliedDelta(file, DeltaProblem.WRONG_LIST, f"this delta is for list {delta.name!r}, not {self.name!r}")
+        previous = delta.header.get("previous_version")
+        if delta.version <= self.version:
+            return UnappliedDelta(file, DeltaProblem.REPLAY, f"v{previous} -> v{delta.version} is already in the loaded version {self.version}")
+        return UnappliedDelta(
+            file, DeltaProblem.SKIPPED_VERSION,
+            f"v{previous} -> v{delta.version} continues a version not loaded: the delta(s) from the loaded version {self.version} to v{previous} are missing",
+        )  # fmt: skip
 
     def load(self, path: Path) -> int:
         """Replace the list with a newer full version (verified), e.g. after a key rotation."""
@@ -280,6 +327,29 @@ class HashListMatcher:
             finally:
                 self.updating_to = None
             return self._state.version
+
+
+class DeltaProblem(StrEnum):
+    """Why a delta was not applied. Values are shown in the status endpoint and logs."""
+
+    BAD_SIGNATURE = "bad_signature"  # unreadable, or not signed by the list's key
+    WRONG_LIST = "wrong_list"  # a delta of another list
+    REPLAY = "replay"  # already in the loaded version (an old or repeated delta)
+    SKIPPED_VERSION = "skipped_version"  # continues a later version: the deltas before it are missing
+    DOES_NOT_FIT = "does_not_fit"  # the right versions, but not made from the loaded content
+
+
+@dataclass(frozen=True, slots=True)
+class UnappliedDelta:
+    file: str
+    problem: DeltaProblem
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeltaReport:
+    applied: tuple[str, ...]  # file names, in the order applied
+    unapplied: tuple[UnappliedDelta, ...]
 
 
 def _next_state(current: _State, delta: HashList) -> _State:

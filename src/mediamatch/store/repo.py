@@ -7,12 +7,12 @@ so indexes are built and exact lookups run the same way for any signal type.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from mediamatch.catalog.records import MatchDetail, SeriesDetail, SeriesSummary, TimelineEvent
@@ -274,6 +274,17 @@ def describe_contributions_of(session: Session, media_ids: Iterable[int]) -> dic
     return {media_id: tuple(names) for media_id, names in found.items()}
 
 
+def series_ids_of(session: Session, media_ids: Iterable[int]) -> dict[int, frozenset[int]]:
+    """The series ids of each item (items in no series are absent), in one query per 500 items."""
+    wanted = sorted(set(media_ids))
+    found: dict[int, set[int]] = defaultdict(set)
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(select(media_series.c.media_id, media_series.c.series_id).where(media_series.c.media_id.in_(wanted[start : start + 500])))
+        for media_id, series_id in rows:
+            found[media_id].add(series_id)
+    return {media_id: frozenset(ids) for media_id, ids in found.items()}
+
+
 def add_signal(session: Session, media_id: int, signal: str, value: str, quality: int | None = None) -> None:
     """Attach one more signal value to an existing item (e.g. a video's frame hashes)."""
     exists = session.scalar(
@@ -318,17 +329,28 @@ def iter_signal_rows(
 
 def lookup_exact(session: Session, signal: str, values: Iterable[str]) -> dict[str, list[int]]:
     """Media ids holding exactly each value of `signal` (values with no match are absent)."""
-    found: dict[str, list[int]] = defaultdict(list)
-    wanted = list(dict.fromkeys(values))
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    return {value: ids for (_, value), ids in lookup_exact_many(session, {signal: values}).items()}
+
+
+EXACT_LOOKUP_CHUNK = 1000  # values per statement: well under both back ends' bound-parameter limits
+
+
+def lookup_exact_many(session: Session, wanted: Mapping[str, Iterable[str]]) -> dict[tuple[str, str], list[int]]:
+    """Media ids holding exactly each (signal, value) asked for, several signals in one
+    statement (one database round trip for a whole query batch); pairs with no match are absent."""
+    pairs = list(dict.fromkeys((signal, value) for signal, values in wanted.items() for value in values))
+    found: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for start in range(0, len(pairs), EXACT_LOOKUP_CHUNK):
+        by_signal: dict[str, list[str]] = defaultdict(list)
+        for signal, value in pairs[start : start + EXACT_LOOKUP_CHUNK]:
+            by_signal[signal].append(value)
         rows = session.execute(
-            select(MediaSignal.value, MediaSignal.media_id).where(
-                MediaSignal.signal == signal, MediaSignal.value.in_(chunk)
+            select(MediaSignal.signal, MediaSignal.value, MediaSignal.media_id).where(
+                or_(*(and_(MediaSignal.signal == signal, MediaSignal.value.in_(values)) for signal, values in by_signal.items()))
             )
         )
-        for value, media_id in rows:
-            found[value].append(media_id)
+        for signal, value, media_id in rows:
+            found[(signal, value)].append(media_id)
     return dict(found)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from sqlalchemy import select
 
 from mediamatch.api.deps import Limit, ObjectId, Offset, Principal, SessionDep, audit, require
@@ -13,8 +13,9 @@ from mediamatch.api.schemas import AgencyIn, AgencyOut, TokenIn, TokenOut, UserI
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.passwords import PasswordPolicyError
 from mediamatch.auth.permissions import Permission
-from mediamatch.auth.tokens import issue_token, revoke_token
+from mediamatch.auth.tokens import NotAServiceAccount, issue_service_token, revoke_token
 from mediamatch.auth.users import UsernameTaken, create_user, deactivate_user
+from mediamatch.services.webhooks import WebhookRefused, check_webhook
 from mediamatch.store.models.auth import ApiToken, User
 from mediamatch.store.models.catalogue import Agency
 from mediamatch.store.models.server import AgencyWebhook
@@ -33,10 +34,16 @@ def list_agencies(principal: Admin, session: SessionDep, limit: Limit = 100, off
 
 
 @router.post("/agencies", response_model=AgencyOut, status_code=status.HTTP_201_CREATED)
-def create_agency(body: AgencyIn, principal: Admin, session: SessionDep) -> AgencyOut:
-    """Register an agency (a country's unit), optionally with a webhook for notifications."""
+def create_agency(body: AgencyIn, request: Request, principal: Admin, session: SessionDep) -> AgencyOut:
+    """Register an agency (a country's unit), optionally with a webhook for notifications: a
+    public HTTPS address (or one on the server's allow-list), never an internal one."""
     if session.scalar(select(Agency.id).where(Agency.name == body.name)) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"agency {body.name!r} exists")
+    if body.webhook_url:
+        try:
+            check_webhook(body.webhook_url, request.app.state.settings.webhook_policy())
+        except WebhookRefused as exc:
+            raise HTTPException(422, str(exc)) from None
     agency = Agency(name=body.name, country=body.country.upper())
     session.add(agency)
     session.flush()
@@ -74,12 +81,15 @@ def disable_user(user_id: ObjectId, principal: UserAdmin, session: SessionDep) -
 
 @router.post("/users/{user_id}/tokens", response_model=TokenOut, status_code=status.HTTP_201_CREATED)
 def create_token(user_id: ObjectId, body: TokenIn, principal: TokenAdmin, session: SessionDep) -> TokenOut:
-    """Issue an API token for an account (e.g. a platform's service account); shown once."""
+    """Issue an API token for a service account (a platform's); shown once. Accounts of people
+    get tokens only by logging in: an administrator sees no content, not even through a token."""
     user = session.get(User, user_id)
     if user is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such user")
     try:
-        issued = issue_token(session, user, body.name, timedelta(days=body.days), datetime.now(timezone.utc))
+        issued = issue_service_token(session, user, body.name, timedelta(days=body.days), datetime.now(timezone.utc))
+    except NotAServiceAccount as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     audit(session, principal.event(AuditAction.TOKEN_CREATED, "token", issued.token_id, user=user.username, days=body.days))

@@ -16,8 +16,8 @@ from mediamatch.catalog.records import Category
 from mediamatch.media import thumbnail as thumbnails
 from mediamatch.media.record import BytesSource
 from mediamatch.services.contribute import ContributionRequest, contribute
-from mediamatch.services.corrections import MediaNotFound, correct_media
 from mediamatch.services.identify import note_interest
+from mediamatch.services.metadata import MetadataCorrection, NotAContributor, correct_metadata
 from mediamatch.store.blobs import BlobKeyError, BlobNotFound
 from mediamatch.store.models.catalogue import MediaItem, Series
 
@@ -75,16 +75,18 @@ async def contribute_media(
 
 @router.patch("/{media_id}", response_model=MediaMetadataOut)
 def edit_metadata(media_id: ObjectId, body: MediaMetadataIn, principal: Editor, session: SessionDep) -> MediaMetadataOut:
-    """Correct an item's category or Baseline flag, or add it to a series; the audit event keeps
-    the old and new values."""
+    """Correct an item's category or Baseline flag, or add it to a series. Only an agency that
+    contributed the item may; the audit event keeps the old and new values."""
+    correction = MetadataCorrection(category=body.category, baseline=body.baseline, add_series=body.add_series)
     try:
-        correction = correct_media(session, media_id, category=body.category, baseline=body.baseline, add_series=body.add_series)
-    except MediaNotFound:
+        item = correct_metadata(session, media_id, principal.agency_id, correction)
+    except LookupError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such media item") from None
-    result = MediaMetadataOut(media_id=correction.media_id, category=correction.category, baseline=correction.baseline, series=correction.series)
-    if correction.changes:
-        audit(session, principal.event(AuditAction.METADATA_CHANGE, "media", media_id, **correction.changes))
-    return result
+    except NotAContributor as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    if item.changes:
+        audit(session, principal.event(AuditAction.METADATA_CHANGE, "media", media_id, **item.changes))
+    return MediaMetadataOut(media_id=item.media_id, category=item.category, baseline=item.baseline, series=list(item.series))
 
 
 def _content(request: Request, session: SessionDep, media_id: int) -> bytes:

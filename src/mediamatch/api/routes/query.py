@@ -19,7 +19,6 @@ from mediamatch.catalog.records import Match
 from mediamatch.media.hashing import hash_bytes
 from mediamatch.media.limits import DEFAULT_LIMITS
 from mediamatch.media.record import FrameHash, HashRecord
-from mediamatch.services.identify import note_interest, series_of_media
 from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.store import repo
 
@@ -39,19 +38,19 @@ def as_record(query: HashQuery) -> HashRecord:
     return HashRecord(path=query.label, **fields)  # type: ignore[arg-type]
 
 
-def answer(matcher: CatalogueMatcher, session: SessionDep, principal: Principal, records: list[HashRecord]) -> list[QueryResult]:
+def answer(matcher: CatalogueMatcher, request: Request, session: SessionDep, principal: Principal, records: list[HashRecord]) -> list[QueryResult]:
     found = matcher.match(records, session)
-    matched_ids = {match.media_id for matches in found for match in matches}
-    origins = repo.describe_contributions_of(session, matched_ids)
-    note_interest(session, principal.agency_id, series_of_media(session, matched_ids), "matched")
+    origins = matcher.origins(session, {match.media_id for matches in found for match in matches})
+    series_ids = {series_id for origin in origins.values() for series_id in origin.series_ids}
+    request.app.state.interest.note(session, principal.agency_id, series_ids, "matched")
     return [
         QueryResult(
             label=record.path,
             known=bool(matches),
             matches=[
                 MatchOut(media_id=m.media_id, series=list(m.series), category=m.category, baseline=m.baseline, victim_identified=m.victim_identified,
-                         signal=m.signal, distance=m.distance, transform=m.transform, known_from=list(origins.get(m.media_id, ())),
-                         query_seconds=list(m.query_seconds), known_seconds=list(m.known_seconds), query_share=m.query_share, known_share=m.known_share)
+                         signal=m.signal, distance=m.distance, transform=m.transform, known_from=list(origins[m.media_id].known_from),
+                         query_seconds=list(m.query_seconds), known_seconds=list(m.known_seconds), query_share=m.query_share, known_share=m.known_share)  # fmt: skip
                 for m in matches
             ],
         )
@@ -60,22 +59,22 @@ def answer(matcher: CatalogueMatcher, session: SessionDep, principal: Principal,
 
 
 @router.post("/query/hashes", response_model=list[QueryResult])
-def query_hashes(body: HashQueryBatch, principal: Searcher, session: SessionDep, matcher: CatalogueMatcherDep) -> list[QueryResult]:
+def query_hashes(body: HashQueryBatch, request: Request, principal: Searcher, session: SessionDep, matcher: CatalogueMatcherDep) -> list[QueryResult]:
     """Look up to 1,000 hashes (md5, sha1, sha256, pdq) at once; PDQ within distance 31,
     including the query's rotations and flips only when hashed from a file (`/query/file`)."""
     records = [as_record(query) for query in body.queries]
-    results = answer(matcher, session, principal, records)
+    results = answer(matcher, request, session, principal, records)
     audit(session, principal.event(AuditAction.SEARCH, "hashes", "", count=len(records), known=sum(r.known for r in results)))
     return results
 
 
 @router.post("/query/video", response_model=QueryResult)
-def query_video(body: VideoQuery, principal: Searcher, session: SessionDep, matcher: CatalogueMatcherDep) -> QueryResult:
+def query_video(body: VideoQuery, request: Request, principal: Searcher, session: SessionDep, matcher: CatalogueMatcherDep) -> QueryResult:
     """Look up one video by its frame hashes (and digests): known stills among its frames, known
     videos it copies, cuts or contains (vPDQ's rule), each with the matched time ranges."""
     frames = tuple(FrameHash(f.number, f.timestamp, f.pdq.lower(), f.quality) for f in body.frames)
     record = HashRecord(path=body.label, sha256=body.sha256 and body.sha256.lower(), md5=body.md5 and body.md5.lower(), frames=frames)
-    [result] = answer(matcher, session, principal, [record])
+    [result] = answer(matcher, request, session, principal, [record])
     audit(session, principal.event(AuditAction.SEARCH, "video", "", count=1, frames=len(frames), known=result.known))
     return result
 
@@ -86,7 +85,7 @@ async def query_file(request: Request, principal: Searcher, session: SessionDep,
     content is not kept."""
     sources = await read_uploads(request, files)
     records = [hash_bytes(source.data, source.name, replace(DEFAULT_LIMITS, dihedral=True)) for source in sources]
-    results = answer(matcher, session, principal, records)
+    results = answer(matcher, request, session, principal, records)
     audit(session, principal.event(AuditAction.SEARCH, "files", "", count=len(records), known=sum(r.known for r in results)))
     return results
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 from typing import Annotated
 
 import httpx
@@ -14,13 +14,14 @@ from mediamatch.api.schemas import IdentifyOut, SeriesDetailOut, SeriesOut, Time
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
 from mediamatch.services.identify import Delivery, mark_identified
+from mediamatch.services.webhooks import WebhookPolicy, WebhookRefused, post_json
 from mediamatch.store import repo
 from mediamatch.store.models.catalogue import Agency
 
 router = APIRouter(prefix="/api/v1/series", tags=["series"])
 Reader = Annotated[Principal, Depends(require(Permission.SEARCH_METADATA))]
 Identifier = Annotated[Principal, Depends(require(Permission.MARK_IDENTIFIED))]
-WEBHOOK_TIMEOUT_S = 5.0
+log = logging.getLogger(__name__)
 
 
 @router.get("", response_model=list[SeriesOut])
@@ -46,7 +47,7 @@ def show_series(name: str, principal: Reader, session: SessionDep) -> SeriesDeta
 
 
 @router.post("/{name}/identified", response_model=IdentifyOut)
-def identified(name: str, principal: Identifier, session: SessionDep, tasks: BackgroundTasks) -> IdentifyOut:
+def identified(name: str, request: Request, principal: Identifier, session: SessionDep, tasks: BackgroundTasks) -> IdentifyOut:
     """Mark the series' victim identified by the caller's agency; every other agency that
     contributed or matched media of the series is notified (API list and webhook)."""
     agency = session.scalar(select(Agency).where(Agency.id == principal.agency_id))
@@ -55,13 +56,18 @@ def identified(name: str, principal: Identifier, session: SessionDep, tasks: Bac
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     audit(session, principal.event(AuditAction.IDENTIFY, "series", name, notified=list(outcome.notified)))
+    policy = request.app.state.settings.webhook_policy()
     for delivery in outcome.deliveries:
-        tasks.add_task(deliver, delivery)  # runs after the response, i.e. after the commit
+        tasks.add_task(deliver, delivery, policy)  # runs after the response, i.e. after the commit
     return IdentifyOut(series=outcome.series, notified=list(outcome.notified))
 
 
-def deliver(delivery: Delivery) -> None:
-    """POST one notification; a receiver that is down misses the call, not the notification
-    (it stays listed in the API)."""
-    with contextlib.suppress(httpx.HTTPError):
-        httpx.post(delivery.url, json=delivery.payload, timeout=WEBHOOK_TIMEOUT_S)
+def deliver(delivery: Delivery, policy: WebhookPolicy) -> None:
+    """POST one notification, if its URL still passes the webhook checks; a receiver that is
+    down or refused misses the call, not the notification (it stays listed in the API)."""
+    try:
+        post_json(delivery.url, delivery.payload, policy)
+    except WebhookRefused as exc:
+        log.warning("webhook not called: %s", exc)
+    except httpx.HTTPError as exc:
+        log.info("webhook call failed: %s", exc)
