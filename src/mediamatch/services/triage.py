@@ -239,9 +239,10 @@ def _remove_state(path: Path) -> None:
 
 
 def count_entries(source: Path) -> int | None:
-    """How many entries the collection has (for progress and ETA), when cheap to know."""
+    """How many entries the collection has (for progress and ETA), when cheap to know: an
+    archive in a folder counts as one (listing its members means decompressing it)."""
     if source.is_dir():
-        return sum(1 for _ in iter_collection(source))
+        return sum(1 for _ in iter_collection(source, open_archives=False))
     return None
 
 
