@@ -103,7 +103,7 @@ def _check_memory(image: Image.Image, full_size: tuple[int, int], max_bytes: int
 
 
 def _size(count: int) -> str:
-    return f"{count / 1024**3:.1f} GB" if count >= 1024**3 else f"{count / 1024**2:.0f} MB"
+    return f"{count / 1024**3:.1f} GiB" if count >= 1024**3 else f"{count / 1024**2:.0f} MiB"
 
 
 def decode_luma(data: bytes, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_DECODE_BYTES) -> DecodedImage:

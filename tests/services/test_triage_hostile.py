@@ -1,8 +1,9 @@
-"""A triage killed at any instant resumes or starts again, with no manual clean-up.
+"""Triage of a hostile drive always ends with a report, and a killed triage always goes on.
 
-Each partial state a kill can leave in the output folder is made here (by hand, and by really
-killing a process in the middle of creating the state file), then a fresh run and a --resume
-run must both finish with every file's row.
+Files that make a decoder raise, or state pictures too large to decode, are error rows; an
+archive in the folder is opened. Each partial state a kill can leave in the output folder is
+made here (by hand, and by really killing a process while it creates the state file), then a
+fresh run and a --resume run must both finish with every file's row.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ import io
 import os
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
+import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -22,6 +26,7 @@ from mediamatch.catalog.records import Match
 from mediamatch.media.record import HashRecord
 from mediamatch.services.samples import generated_picture
 from mediamatch.services.triage import STATE_FILE, TriageError, TriageState, saved_header, triage
+from mediamatch.services.triage_report import write_reports
 
 
 class NothingKnown:
@@ -140,3 +145,61 @@ def test_the_header_is_committed_with_the_tables(tmp_path: Path) -> None:
         other.close()
     finally:
         state.close()
+
+
+def png_stating(width: int, height: int) -> bytes:
+    """A PNG whose header states a huge picture; the pixel data is a token (refused before decoding)."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 1024)) + chunk(b"IEND", b"")
+
+
+def tiff_without_size() -> bytes:
+    """A two-page TIFF with one bit flipped: the second page's ImageWidth tag (256) becomes tag 0.
+    Pillow then raises TypeError("Missing dimensions") while counting the pages, which once
+    ended a whole folder triage without a report."""
+    buffer = io.BytesIO()
+    picture = generated_picture(1, (64, 48))
+    picture.save(buffer, "TIFF", save_all=True, append_images=[picture.rotate(90)])
+    data = bytearray(buffer.getvalue())
+    first = int.from_bytes(data[4:8], "little")
+    entries = int.from_bytes(data[first : first + 2], "little")
+    second = int.from_bytes(data[first + 2 + 12 * entries : first + 6 + 12 * entries], "little")
+    for entry in range(int.from_bytes(data[second : second + 2], "little")):
+        start = second + 2 + 12 * entry
+        if int.from_bytes(data[start : start + 2], "little") == 256:
+            data[start + 1] ^= 0x01
+    return bytes(data)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_hostile_files_are_error_rows_and_the_report_is_written(workers: int, tmp_path: Path) -> None:
+    drive = seized_folder(tmp_path / "drive", count=2)
+    (drive / "flipped.tif").write_bytes(tiff_without_size())
+    (drive / "huge.png").write_bytes(png_stating(16383, 12000))
+    with zipfile.ZipFile(drive / "backup.zip", "w") as archive:
+        archive.writestr("photos/flipped.tif", tiff_without_size())
+        archive.writestr("photos/0.jpg", (drive / "0.jpg").read_bytes())
+    out = tmp_path / "out"
+    summary = triage(drive, out, None, workers=workers, matcher=NothingKnown(), catalogue="test")
+    assert summary.total == 6
+    state = TriageState(out / STATE_FILE)
+    try:
+        rows = {row.path: row for row in state.rows()}
+        paths = write_reports(state, out)
+    finally:
+        state.close()
+    assert {path: row.status for path, row in rows.items()} == {
+        "0.jpg": "new",
+        "1.jpg": "new",
+        "backup.zip!/photos/0.jpg": "new",
+        "backup.zip!/photos/flipped.tif": "error",
+        "flipped.tif": "error",
+        "huge.png": "error",
+    }
+    assert "decoder failed: TypeError: Missing dimensions" in rows["flipped.tif"].error
+    assert rows["huge.png"].error.startswith("refused: 16383x12000 pixels (RGBA) would need 2.9 GiB to decode; the limit is 512 MiB")
+    assert rows["backup.zip!/photos/0.jpg"].sha256 == rows["0.jpg"].sha256
+    assert paths["json"].exists() and "huge.png" in paths["html"].read_text()
