@@ -78,7 +78,7 @@ def seeds() -> dict[str, bytes]:
         "deflate.tif": _encoded(_picture(), "TIFF", compression="tiff_deflate"),
         "raw.tif": _encoded(_picture("L"), "TIFF"),
         "pages.tif": _encoded(_picture(), "TIFF", save_all=True, append_images=[_picture().rotate(90)]),
-        "lzw-bigendian.tif": _encoded(_picture(), "TIFF", compression="tiff_lzw"),
+        "lzw.tif": _encoded(_picture(), "TIFF", compression="tiff_lzw"),
         "rgb.bmp": _encoded(_picture(), "BMP"),
         "palette.bmp": _encoded(_picture("P"), "BMP"),
     }
