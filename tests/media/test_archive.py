@@ -9,10 +9,14 @@ import gzip
 import io
 import random
 import tarfile
+import tempfile
 import zipfile
+from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import mediamatch.media.archive as archive_module
 from mediamatch.media.archive import ArchiveError, Entry, is_archive, iter_archive
@@ -153,3 +157,73 @@ def test_archives_are_recognised_by_their_bytes(tmp_path: Path) -> None:
     assert not is_archive(tmp_path / "fake.zip")
     with pytest.raises(ArchiveError):
         list(iter_archive(tmp_path / "notes.gz"))
+
+
+@cache
+def archive_seeds() -> dict[str, bytes]:
+    inner = zip_bytes({"inner/a.jpg": b"a" * 300, "inner/b.jpg": bytes(range(256))})
+    members = {"photos/1.jpg": b"1" * 500, "photos/inner.zip": inner, "notes.txt": b"text " * 50}
+    return {
+        "stored.zip": zip_bytes(members),
+        "plain.tar": tar_bytes(members),
+        "gzip.tar.gz": tar_bytes(members, "w:gz"),
+        "bzip2.tar.bz2": tar_bytes(members, "w:bz2"),
+        "xz.tar.xz": tar_bytes(members, "w:xz"),
+    }
+
+
+@st.composite
+def mutated_archive(draw: st.DrawFn) -> bytes:
+    data = bytearray(archive_seeds()[draw(st.sampled_from(sorted(archive_seeds())))])
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(data) - 1)) if data else 0
+        kind = draw(st.sampled_from(["flip", "truncate", "field"]))
+        if kind == "flip" and data:
+            data[at] ^= 1 << draw(st.integers(0, 7))
+        elif kind == "truncate":
+            del data[at:]
+        else:
+            value = draw(st.sampled_from([0, 1, 0x7F, 0xFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF]))
+            data[at : at + 4] = value.to_bytes(4, "little")
+    return bytes(data)
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_archive())
+def test_mutated_archives_never_raise_past_the_collection(data: bytes) -> None:
+    """A damaged archive in a folder is rows (members, or one error); only an unreadable archive
+    given as the whole collection raises, as ArchiveError, which triage turns into one row."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "drive.bin").write_bytes(data)
+        entries = list(iter_collection(folder))
+        assert entries and all(entry.name.startswith("drive.bin") for entry in entries)
+        try:
+            list(iter_archive(folder / "drive.bin"))
+        except ArchiveError:
+            pass
+
+
+def test_a_member_without_a_name_is_an_error_row(tmp_path: Path) -> None:
+    """Found by the fuzzer: zipfile's is_dir() fails on an empty name."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("x"), b"data")
+        archive.writestr("ok.jpg", b"ok")
+    data = bytearray(buffer.getvalue())
+    central = data.find(b"PK\x01\x02")  # the directory record of "x": its name becomes its comment
+    data[central + 28 : central + 30] = (0).to_bytes(2, "little")
+    data[central + 32 : central + 34] = (1).to_bytes(2, "little")
+    (tmp_path / "nameless.zip").write_bytes(bytes(data))
+    found = listing(list(iter_archive(tmp_path / "nameless.zip")))
+    assert "empty" in found[""] and found["ok.jpg"] == b"ok"
+
+
+def test_an_archive_listing_no_file_is_one_row(tmp_path: Path) -> None:
+    folder = tmp_path / "drive"
+    folder.mkdir()
+    (folder / "empty.zip").write_bytes(zip_bytes({}))
+    (folder / "outer.zip").write_bytes(zip_bytes({"empty.tar.gz": tar_bytes({}, "w:gz"), "a.jpg": b"a"}))
+    found = listing(list(iter_collection(folder)))
+    assert "lists no file" in found["empty.zip"] and "lists no file" in found["outer.zip!/empty.tar.gz"]
+    assert found["outer.zip!/a.jpg"] == b"a"

@@ -36,6 +36,7 @@ MAX_HELD_BYTES = 512 * 1024 * 1024  # inner archives held in memory at once, all
 NESTED_MARK = "!/"  # between an archive's name and a member's: `drive.zip!/photos/a.jpg`
 HEAD_BYTES = 512  # enough for the tar header's "ustar" magic at offset 257
 
+ZIP_MAGIC, EMPTY_ZIP_MAGIC = b"PK\x03\x04", b"PK\x05\x06"
 _COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")  # gzip, bzip2, xz: a tar only if it decompresses to one
 
 
@@ -66,20 +67,24 @@ def is_archive(path: Path) -> bool:
 
 
 def _is_archive(file: BinaryIO) -> bool:
-    head = file.read(HEAD_BYTES)
-    file.seek(0)
-    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        return zipfile.is_zipfile(file)
-    if head[257:262] == b"ustar":
-        return True
-    return head.startswith(_COMPRESSED_MAGIC) and _is_tar(file)
+    """Whether `file` holds a zip or tar archive; reads it from the start, leaves it there."""
+    try:
+        head = file.read(HEAD_BYTES)
+        file.seek(0)
+        if head[:4] in (ZIP_MAGIC, EMPTY_ZIP_MAGIC):
+            return zipfile.is_zipfile(file)
+        if head[257:262] == b"ustar":
+            return True
+        return head.startswith(_COMPRESSED_MAGIC) and _is_tar(file)
+    finally:
+        file.seek(0)
 
 
 def _is_tar(file: BinaryIO) -> bool:
     try:
         with tarfile.open(fileobj=file, mode="r:*"):
             return True
-    except (tarfile.TarError, OSError, EOFError, ValueError):
+    except Exception:  # anything a damaged or foreign stream provokes: not a readable tar
         return False
     finally:
         file.seek(0)
@@ -136,7 +141,7 @@ def _iter_any(file: BinaryIO, label: str, prefix: str, budget: _Budget, depth: i
         raise ArchiveError(f"{label}: not a zip or tar archive")
     head = file.read(4)
     file.seek(0)
-    members = _iter_zip(file, label, budget) if head in (b"PK\x03\x04", b"PK\x05\x06") else _iter_tar(file, label, budget)
+    members = _iter_zip(file, label, budget) if head in (ZIP_MAGIC, EMPTY_ZIP_MAGIC) else _iter_tar(file, label, budget)
     for entry in members:
         name = prefix + entry.name
         if isinstance(entry.source, BytesSource) and _is_archive(io.BytesIO(entry.source.data)):
@@ -155,25 +160,36 @@ def _iter_inner(data: bytes, name: str, budget: _Budget, depth: int) -> Iterator
         return
     budget.held += len(data)
     try:
-        yield from _iter_any(io.BytesIO(data), name, name + NESTED_MARK, budget, depth + 1)
+        yield from not_silent(_iter_any(io.BytesIO(data), name, name + NESTED_MARK, budget, depth + 1), name)
     except ArchiveError as exc:
         yield Entry(name, None, f"archive cannot be opened: {exc}")
     finally:
         budget.held -= len(data)
 
 
+def not_silent(entries: Iterator[Entry], name: str) -> Iterator[Entry]:
+    """`entries`, or one entry for the archive itself when it lists no file, so an archive
+    inside a collection never vanishes from the report (a damaged directory can list none)."""
+    empty = True
+    for entry in entries:
+        empty = False
+        yield entry
+    if empty:
+        yield Entry(name, None, "archive lists no file (empty, or its directory is damaged)")
+
+
 def _iter_zip(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
     try:
         archive = zipfile.ZipFile(file)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except Exception as exc:  # BadZipFile, OSError, ValueError, struct.error ... on a damaged directory
         raise ArchiveError(f"{label}: cannot read zip directory: {exc}") from None
     with archive:
         for info in archive.infolist():
             name = info.filename
-            if info.is_dir():
-                continue
-            if reason := unsafe_name_reason(name):
+            if reason := unsafe_name_reason(name):  # first: an empty name breaks is_dir()
                 yield Entry(name, None, f"refused: {reason}")
+                continue
+            if info.is_dir():
                 continue
             if (info.external_attr >> 16) & 0o170000 == 0o120000:
                 yield Entry(name, None, "symbolic link inside the archive (not followed)")
@@ -190,7 +206,7 @@ def _iter_zip(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
 def _iter_tar(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
     try:
         archive = tarfile.open(fileobj=file, mode="r:*")
-    except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+    except Exception as exc:  # TarError, OSError, EOFError, zlib/lzma errors ... on a damaged header
         raise ArchiveError(f"{label}: cannot open tar archive: {exc}") from None
     with archive:
         try:

@@ -20,7 +20,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from mediamatch.media.archive import NESTED_MARK, ArchiveError, Entry, is_archive, iter_archive
+from mediamatch.media.archive import NESTED_MARK, ArchiveError, Entry, is_archive, iter_archive, not_silent
 
 
 def display_name(raw: str) -> str:
@@ -73,6 +73,6 @@ def _iter_folder(folder: Path, prefix: str, open_archives: bool) -> Iterator[Ent
 
 def _iter_folder_archive(path: Path, shown: str) -> Iterator[Entry]:
     try:
-        yield from iter_archive(path, prefix=shown + NESTED_MARK)
+        yield from not_silent(iter_archive(path, prefix=shown + NESTED_MARK), shown)
     except ArchiveError as exc:
         yield Entry(shown, None, f"archive cannot be opened: {exc}")
