@@ -136,11 +136,11 @@ class Video:
             raise VideoError(f"not a readable video: {_reason(exc)}") from None
         try:
             self.stream, self.info = self._check()
-        except VideoError:
+        except BaseException as exc:
             self.container.close()
-            raise
-        except Exception as exc:  # a header field no check foresaw (an overflowing rate, a bad size)
-            self.container.close()
+            if isinstance(exc, VideoError) or not isinstance(exc, Exception):
+                raise
+            # a header field no check foresaw (an overflowing rate, a bad size)
             raise VideoError(f"not a readable video: {_reason(exc)}") from None
 
     def _check(self) -> tuple[av.video.stream.VideoStream, VideoInfo]:
