@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageOps
 from mediamatch.media.hashing import hash_bytes, hash_file
 from mediamatch.media.image import DECODE_BYTES_PER_PIXEL, MAX_DECODE_BYTES, DecodedImage, ImageDecodeError, decode_bytes, decode_luma
 from mediamatch.signals.pdq import luma_from_rgb, pdq_from_luma
+from tests.hostile_files import png_chunk, png_header_only
 
 W, H = 256, 192  # not square, so a lost rotation shows in the shape
 NEAR = 10  # bits: "the same picture" after lossless re-encoding or a mode change (JPEG measured 2)
@@ -259,16 +260,6 @@ def test_containers_decode_and_are_sniffed(fmt: str, mime: str) -> None:
     assert (record.width, record.height) == (W, H)
 
 
-def png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims width x height greyscale pixels."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\0" * 64)) + png_chunk(b"IEND", b"")
-
-
 def blank_png(width: int, height: int) -> bytes:
     """A real, complete PNG of a huge black picture: a few hundred KB that inflate to width*height."""
     compressor = zlib.compressobj(9)
@@ -356,15 +347,6 @@ def test_type_is_sniffed_from_bytes_not_name(tmp_path: Path) -> None:
         assert record.error is None and record.pdq is not None and (record.width, record.height) == (W, H)
 
 
-def png_header_only(width: int, height: int, bit_depth: int = 8, colour_type: int = 6) -> bytes:
-    """A PNG whose header states the size and whose pixel data is a token: enough for a lazy open."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
-
-
 def test_a_picture_over_the_memory_budget_is_refused_before_decoding() -> None:
     data = encode(picture(), "PNG")
     need = decode_bytes(Image.open(io.BytesIO(data)), (W, H))
@@ -374,7 +356,7 @@ def test_a_picture_over_the_memory_budget_is_refused_before_decoding() -> None:
     check_luma(decode_luma(data, max_bytes=need))
     # A header stating 16383x12000 is refused at once: decoding it would take gigabytes.
     with pytest.raises(ImageDecodeError, match=r"16383x12000 pixels \(RGBA\) would need 2\.9 GiB"):
-        decode_luma(png_header_only(16383, 12000))
+        decode_luma(png_header_only(16383, 12000, colour_type=6))
 
 
 def test_camera_photos_of_every_format_fit_the_budget() -> None:

@@ -12,11 +12,9 @@ import io
 import os
 import signal
 import sqlite3
-import struct
 import subprocess
 import sys
 import zipfile
-import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from mediamatch.media.record import HashRecord
 from mediamatch.services.samples import generated_picture
 from mediamatch.services.triage import STATE_FILE, TriageError, TriageState, saved_header, triage
 from mediamatch.services.triage_report import write_reports
+from tests.hostile_files import png_header_only, tiff_missing_dimensions
 
 
 class NothingKnown:
@@ -147,40 +146,13 @@ def test_the_header_is_committed_with_the_tables(tmp_path: Path) -> None:
         state.close()
 
 
-def png_stating(width: int, height: int) -> bytes:
-    """A PNG whose header states a huge picture; the pixel data is a token (refused before decoding)."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 1024)) + chunk(b"IEND", b"")
-
-
-def tiff_without_size() -> bytes:
-    """A two-page TIFF with one bit flipped: the second page's ImageWidth tag (256) becomes tag 0.
-    Pillow then raises TypeError("Missing dimensions") while counting the pages, which once
-    ended a whole folder triage without a report."""
-    buffer = io.BytesIO()
-    picture = generated_picture(1, (64, 48))
-    picture.save(buffer, "TIFF", save_all=True, append_images=[picture.rotate(90)])
-    data = bytearray(buffer.getvalue())
-    first = int.from_bytes(data[4:8], "little")
-    entries = int.from_bytes(data[first : first + 2], "little")
-    second = int.from_bytes(data[first + 2 + 12 * entries : first + 6 + 12 * entries], "little")
-    for entry in range(int.from_bytes(data[second : second + 2], "little")):
-        start = second + 2 + 12 * entry
-        if int.from_bytes(data[start : start + 2], "little") == 256:
-            data[start + 1] ^= 0x01
-    return bytes(data)
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_hostile_files_are_error_rows_and_the_report_is_written(workers: int, tmp_path: Path) -> None:
     drive = seized_folder(tmp_path / "drive", count=2)
-    (drive / "flipped.tif").write_bytes(tiff_without_size())
-    (drive / "huge.png").write_bytes(png_stating(16383, 12000))
+    (drive / "flipped.tif").write_bytes(tiff_missing_dimensions())
+    (drive / "huge.png").write_bytes(png_header_only(16383, 12000, colour_type=6))
     with zipfile.ZipFile(drive / "backup.zip", "w") as archive:
-        archive.writestr("photos/flipped.tif", tiff_without_size())
+        archive.writestr("photos/flipped.tif", tiff_missing_dimensions())
         archive.writestr("photos/0.jpg", (drive / "0.jpg").read_bytes())
     out = tmp_path / "out"
     summary = triage(drive, out, None, workers=workers, matcher=NothingKnown(), catalogue="test")
