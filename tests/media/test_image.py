@@ -17,8 +17,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps
 
 from mediamatch.media.hashing import hash_bytes, hash_file
-from mediamatch.media.image import DecodedImage, ImageDecodeError, decode_luma
+from mediamatch.media.image import DECODE_BYTES_PER_PIXEL, MAX_DECODE_BYTES, DecodedImage, ImageDecodeError, decode_bytes, decode_luma
 from mediamatch.signals.pdq import luma_from_rgb, pdq_from_luma
+from tests.hostile_files import png_chunk, png_header_only
 
 W, H = 256, 192  # not square, so a lost rotation shows in the shape
 NEAR = 10  # bits: "the same picture" after lossless re-encoding or a mode change (JPEG measured 2)
@@ -259,16 +260,6 @@ def test_containers_decode_and_are_sniffed(fmt: str, mime: str) -> None:
     assert (record.width, record.height) == (W, H)
 
 
-def png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims width x height greyscale pixels."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\0" * 64)) + png_chunk(b"IEND", b"")
-
-
 def blank_png(width: int, height: int) -> bytes:
     """A real, complete PNG of a huge black picture: a few hundred KB that inflate to width*height."""
     compressor = zlib.compressobj(9)
@@ -354,3 +345,42 @@ def test_type_is_sniffed_from_bytes_not_name(tmp_path: Path) -> None:
         record = hash_file(path)
         assert record.media_type == mime, path.name
         assert record.error is None and record.pdq is not None and (record.width, record.height) == (W, H)
+
+
+def test_a_picture_over_the_memory_budget_is_refused_before_decoding() -> None:
+    data = encode(picture(), "PNG")
+    need = decode_bytes(Image.open(io.BytesIO(data)), (W, H))
+    assert need == W * H * (4 + DECODE_BYTES_PER_PIXEL)  # RGB is stored in 4 bytes a pixel
+    with pytest.raises(ImageDecodeError, match=rf"refused: {W}x{H} pixels \(RGB\) would need \d+ MiB to decode; the limit is \d+ MiB"):
+        decode_luma(data, max_bytes=need - 1)
+    check_luma(decode_luma(data, max_bytes=need))
+    # A header stating 16383x12000 is refused at once: decoding it would take gigabytes.
+    with pytest.raises(ImageDecodeError, match=r"16383x12000 pixels \(RGBA\) would need 2\.9 GiB"):
+        decode_luma(png_header_only(16383, 12000, colour_type=6))
+
+
+def test_camera_photos_of_every_format_fit_the_budget() -> None:
+    """A 24 MP photo decodes in any 8- or 16-bit layout; JPEGs are counted at their draft size."""
+    for bit_depth, colour_type in ((8, 2), (8, 6), (16, 2), (16, 6)):
+        image = Image.open(io.BytesIO(png_header_only(6000, 4000, bit_depth, colour_type)))
+        assert decode_bytes(image, image.size) <= MAX_DECODE_BYTES, image.mode
+
+
+def test_progressive_jpegs_count_their_full_size_coefficients() -> None:
+    source = picture(1600, 1200)
+    sizes = {}
+    for progressive in (False, True):
+        image = Image.open(io.BytesIO(encode(source, "JPEG", progressive=progressive)))
+        image.draft("L", (400, 300))
+        sizes[progressive] = decode_bytes(image, (1600, 1200))
+    assert sizes[True] - sizes[False] == 1600 * 1200 * 2 * 3
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "I;16", "CMYK", "LA"])
+def test_luma_in_strips_equals_the_whole_picture_conversion(mode: str, monkeypatch) -> None:
+    import mediamatch.media.image as image_module
+
+    image = picture(301, 97).convert(mode)
+    whole = luma_from_rgb(np.asarray(image_module._to_rgb(image)))
+    monkeypatch.setattr(image_module, "LUMA_STRIP_PIXELS", 301 * 7)  # 14 strips, the last short
+    assert np.array_equal(image_module._luma(image), whole)

@@ -287,3 +287,18 @@ def test_generator_falls_back_to_mpeg4_without_libx264(tmp_path: Path, monkeypat
     record = hash_source(path)
     assert record.error is None and record.media_type == "video/x-msvideo"
     assert (record.note or "").startswith("video (mpeg4, 30 fps)") and len(record.frames) == 1
+
+
+@pytest.mark.parametrize("breaks", ["stated_duration", "_seconds"])
+def test_an_unforeseen_exception_is_the_files_error(made: dict[str, Path], breaks: str, monkeypatch) -> None:
+    """Whatever a damaged file makes the binding or our arithmetic raise (here an overflow while
+    reading the header, or while timing a frame) is the record's error, never the run's end."""
+    import mediamatch.media.video as video_module
+
+    def overflow(*_args: object) -> float:
+        raise OverflowError("int too large to convert to float")
+
+    monkeypatch.setattr(video_module, breaks, overflow)
+    record = hash_source(made["upright"])
+    assert record.sha256 and "int too large" in (record.error or "")
+    assert record.error.startswith("not a readable video" if breaks == "stated_duration" else "damaged: reading stopped")

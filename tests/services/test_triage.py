@@ -245,3 +245,21 @@ def test_hostile_folder_entries_are_error_rows(catalogue, matcher, tmp_path: Pat
     if os.geteuid() != 0:  # root reads a mode-000 file anyway
         assert rows["locked.jpg"].status == "error"
     assert len(rows) == 7
+
+
+def test_archives_inside_a_folder_and_inside_archives_are_triaged(catalogue, matcher, seized, tmp_path: Path) -> None:
+    folder, expected = seized
+    files = sorted(path for path in folder.rglob("*") if path.is_file())
+    inner = io.BytesIO()
+    with tarfile.open(fileobj=inner, mode="w:gz") as archive:
+        for path in files:
+            archive.add(path, path.relative_to(folder).as_posix())
+    drive = tmp_path / "drive"
+    (drive / "backup").mkdir(parents=True)
+    with zipfile.ZipFile(drive / "backup" / "phone.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("old/seized.tar.gz", inner.getvalue())
+    rows = run(drive, tmp_path / "out", catalogue, matcher)
+    prefix = "backup/phone.zip!/old/seized.tar.gz!/"
+    assert {row.path: row.status for row in rows} == {prefix + path: status for path, status in expected.items()}
+    exact = next(row for row in rows if row.path == prefix + "DCIM/harbour-exact-copy.jpg")
+    assert exact.matches[0].series == ("Harbour",)

@@ -7,15 +7,23 @@ becomes an error entry instead of a file: names that climb out of the archive (`
 absolute paths, drive letters), links, devices, members whose real uncompressed size passes
 the per-file limit (the stated size is not trusted: reading stops one byte past the limit), and
 members past the whole archive's uncompressed budget or ratio (zip bombs).
+
+An archive inside an archive (a seized drive's backup of a backup) is opened in turn, from
+memory: its members are named `outer/inner.zip!/photo.jpg`, and the outermost archive's budget
+(MAX_TOTAL_BYTES, one per archive found on disk) covers everything inside it, so nesting cannot
+multiply a bomb. At most MAX_NESTING archives deep and MAX_HELD_BYTES of inner archives held in
+memory at once; past either, the inner archive is an error entry.
 """
 
 from __future__ import annotations
 
+import io
 import tarfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from mediamatch.media.record import BytesSource
 
@@ -23,6 +31,13 @@ MAX_MEMBER_BYTES = 512 * 1024 * 1024
 MAX_TOTAL_BYTES = 64 * 1024**3
 MAX_RATIO = 200  # uncompressed / compressed for one member; text compresses ~10x, bombs 1000x+
 READ_CHUNK = 1 << 20
+MAX_NESTING = 4  # archives within archives, the outermost counting as 1
+MAX_HELD_BYTES = 512 * 1024 * 1024  # inner archives held in memory at once, all levels together
+NESTED_MARK = "!/"  # between an archive's name and a member's: `drive.zip!/photos/a.jpg`
+HEAD_BYTES = 512  # enough for the tar header's "ustar" magic at offset 257
+
+ZIP_MAGIC, EMPTY_ZIP_MAGIC = b"PK\x03\x04", b"PK\x05\x06"
+_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")  # gzip, bzip2, xz: a tar only if it decompresses to one
 
 
 class ArchiveError(Exception):
@@ -40,16 +55,39 @@ class Entry:
 
 
 def is_archive(path: Path) -> bool:
+    """Whether the file at `path` is a zip or tar archive (plain or gzip/bzip2/xz compressed),
+    judged by its magic bytes first, so a walk over a million pictures opens none as an archive."""
     if not path.is_file():
         return False
-    return zipfile.is_zipfile(path) or _is_tar(path)
-
-
-def _is_tar(path: Path) -> bool:
     try:
-        return tarfile.is_tarfile(path)
+        with path.open("rb") as file:
+            return _is_archive(file)
     except OSError:
         return False
+
+
+def _is_archive(file: BinaryIO) -> bool:
+    """Whether `file` holds a zip or tar archive; reads it from the start, leaves it there."""
+    try:
+        head = file.read(HEAD_BYTES)
+        file.seek(0)
+        if head[:4] in (ZIP_MAGIC, EMPTY_ZIP_MAGIC):
+            return zipfile.is_zipfile(file)
+        if head[257:262] == b"ustar":
+            return True
+        return head.startswith(_COMPRESSED_MAGIC) and _is_tar(file)
+    finally:
+        file.seek(0)
+
+
+def _is_tar(file: BinaryIO) -> bool:
+    try:
+        with tarfile.open(fileobj=file, mode="r:*"):
+            return True
+    except Exception:  # anything a damaged or foreign stream provokes: not a readable tar
+        return False
+    finally:
+        file.seek(0)
 
 
 def unsafe_name_reason(name: str) -> str | None:
@@ -66,12 +104,17 @@ def unsafe_name_reason(name: str) -> str | None:
 
 @dataclass
 class _Budget:
-    left: int = MAX_TOTAL_BYTES
+    """What is left of one outermost archive's allowance, shared by the archives inside it."""
+
+    left: int
+    held: int = 0  # bytes of inner archives being read from memory right now
 
     def read(self, stream, compressed: int) -> bytes:  # type: ignore[no-untyped-def]
         limit = min(MAX_MEMBER_BYTES, self.left)
         ratio_limit = max(compressed, 1) * MAX_RATIO + READ_CHUNK
-        chunks: list[bytes] = []
+        # A BytesIO hands its buffer over on getvalue(); joining a list of chunks would hold
+        # the member twice at the end (measured: a 400 MB member peaked at 800 MB).
+        data = io.BytesIO()
         size = 0
         while chunk := stream.read(READ_CHUNK):
             size += len(chunk)
@@ -79,34 +122,76 @@ class _Budget:
                 raise ValueError(f"refused: uncompressed size passes the {limit:,}-byte limit (archive bomb?)")
             if size > ratio_limit:
                 raise ValueError(f"refused: expands more than {MAX_RATIO}x its compressed size (archive bomb?)")
-            chunks.append(chunk)
+            data.write(chunk)
         self.left -= size
-        return b"".join(chunks)
+        return data.getvalue()
 
 
-def iter_archive(path: Path) -> Iterator[Entry]:
-    """Every member of a zip or tar archive as an Entry, in the archive's order."""
-    if zipfile.is_zipfile(path):
-        yield from _iter_zip(path)
-    elif _is_tar(path):
-        yield from _iter_tar(path)
-    else:
-        raise ArchiveError(f"{path}: not a zip or tar archive")
-
-
-def _iter_zip(path: Path) -> Iterator[Entry]:
-    budget = _Budget()
+def iter_archive(path: Path, prefix: str = "") -> Iterator[Entry]:
+    """Every member of a zip or tar archive as an Entry, in the archive's order, the members of
+    archives inside it in place of those archives. Names start with `prefix`."""
     try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ArchiveError(f"{path}: cannot read zip directory: {exc}") from None
+        file = path.open("rb")
+    except OSError as exc:
+        raise ArchiveError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    with file:
+        yield from _iter_any(file, str(path), prefix, _Budget(MAX_TOTAL_BYTES), depth=1)
+
+
+def _iter_any(file: BinaryIO, label: str, prefix: str, budget: _Budget, depth: int) -> Iterator[Entry]:
+    if not _is_archive(file):
+        raise ArchiveError(f"{label}: not a zip or tar archive")
+    head = file.read(4)
+    file.seek(0)
+    members = _iter_zip(file, label, budget) if head in (ZIP_MAGIC, EMPTY_ZIP_MAGIC) else _iter_tar(file, label, budget)
+    for entry in members:
+        name = prefix + entry.name
+        if isinstance(entry.source, BytesSource) and _is_archive(io.BytesIO(entry.source.data)):
+            yield from _iter_inner(entry.source.data, name, budget, depth)
+        else:
+            yield Entry(name, BytesSource(name, entry.source.data) if isinstance(entry.source, BytesSource) else None, entry.error)
+
+
+def _iter_inner(data: bytes, name: str, budget: _Budget, depth: int) -> Iterator[Entry]:
+    """The members of an archive found inside another, read from memory within the limits."""
+    if depth >= MAX_NESTING:
+        yield Entry(name, None, f"refused: archive nested more than {MAX_NESTING} deep (not opened)")
+        return
+    if budget.held + len(data) > MAX_HELD_BYTES:
+        yield Entry(name, None, f"refused: inner archives would hold more than {MAX_HELD_BYTES:,} bytes in memory (not opened)")
+        return
+    budget.held += len(data)
+    try:
+        yield from not_silent(_iter_any(io.BytesIO(data), name, name + NESTED_MARK, budget, depth + 1), name)
+    except ArchiveError as exc:
+        yield Entry(name, None, f"archive cannot be opened: {exc}")
+    finally:
+        budget.held -= len(data)
+
+
+def not_silent(entries: Iterator[Entry], name: str) -> Iterator[Entry]:
+    """`entries`, or one entry for the archive itself when it lists no file, so an archive
+    inside a collection never vanishes from the report (a damaged directory can list none)."""
+    empty = True
+    for entry in entries:
+        empty = False
+        yield entry
+    if empty:
+        yield Entry(name, None, "archive lists no file (empty, or its directory is damaged)")
+
+
+def _iter_zip(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
+    try:
+        archive = zipfile.ZipFile(file)
+    except Exception as exc:  # BadZipFile, OSError, ValueError, struct.error ... on a damaged directory
+        raise ArchiveError(f"{label}: cannot read zip directory: {exc}") from None
     with archive:
         for info in archive.infolist():
             name = info.filename
-            if info.is_dir():
-                continue
-            if reason := unsafe_name_reason(name):
+            if reason := unsafe_name_reason(name):  # first: an empty name breaks is_dir()
                 yield Entry(name, None, f"refused: {reason}")
+                continue
+            if info.is_dir():
                 continue
             if (info.external_attr >> 16) & 0o170000 == 0o120000:
                 yield Entry(name, None, "symbolic link inside the archive (not followed)")
@@ -114,18 +199,17 @@ def _iter_zip(path: Path) -> Iterator[Entry]:
             try:
                 with archive.open(info) as stream:
                     data = budget.read(stream, info.compress_size)
-            except (ValueError, zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+            except Exception as exc:  # zlib.error, BadZipFile, OSError, NotImplementedError ... on a damaged member
                 yield Entry(name, None, _member_error(exc))
                 continue
             yield Entry(name, BytesSource(name, data))
 
 
-def _iter_tar(path: Path) -> Iterator[Entry]:
-    budget = _Budget()
+def _iter_tar(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
     try:
-        archive = tarfile.open(path, mode="r:*")  # noqa: SIM115 - closed by the `with archive` below
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise ArchiveError(f"{path}: cannot open tar archive: {exc}") from None
+        archive = tarfile.open(fileobj=file, mode="r:*")  # noqa: SIM115 - closed by the `with archive` below
+    except Exception as exc:  # noqa: BLE001 - TarError, OSError, EOFError, zlib/lzma errors ... on a damaged header
+        raise ArchiveError(f"{label}: cannot open tar archive: {exc}") from None
     with archive:
         try:
             for info in archive:
@@ -146,12 +230,12 @@ def _iter_tar(path: Path) -> Iterator[Entry]:
                     # tar members are stored, not compressed one by one: the ratio check does
                     # not apply, the size limits do.
                     data = budget.read(stream, info.size) if stream else b""
-                except (ValueError, tarfile.TarError, OSError, EOFError) as exc:
+                except Exception as exc:  # tarfile.TarError, OSError, zlib/lzma errors ... on damaged data
                     yield Entry(name, None, _member_error(exc))
                     continue
                 yield Entry(name, BytesSource(name, data))
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            yield Entry(f"{path.name} (rest of archive)", None, f"archive is corrupt or truncated here: {exc}")
+        except Exception as exc:  # the stream itself is damaged here: the rest cannot be listed
+            yield Entry("(rest of archive)", None, f"archive is corrupt or truncated here: {exc}")
 
 
 def _member_error(exc: BaseException) -> str:

@@ -27,6 +27,9 @@ from mediamatch.signals.pdq import pdq_dihedral_from_luma, pdq_from_luma, pdq_to
 from mediamatch.signals.vpdq import collapse
 
 IN_FLIGHT_PER_WORKER = 3
+# In-memory sources (archive members) in flight to workers, all batches together: six 400 MB
+# members of one zip held 5.1 GB with two workers before this cap (benchmarks/bench_hostile.py).
+MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024
 FILES_PER_TASK = 8
 BYTES_PER_TASK = 32 * 1024 * 1024  # a batch closes early past this, so a video travels alone
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".flv", ".3gp", ".wmv", ".mpg", ".mpeg"})
@@ -198,6 +201,10 @@ def hash_batch(sources: list[Source], limits: Limits) -> list[HashRecord]:
     return [hash_source(source, limits) for source in sources]
 
 
+def _bytes_in_flight(pending: deque[tuple[list[Source], Future[list[HashRecord]]]]) -> int:
+    return sum(len(source.data) for batch, _ in pending for source in batch if isinstance(source, BytesSource))
+
+
 def _next_batch(sources: Iterator[Source]) -> list[Source]:
     """Up to FILES_PER_TASK sources, fewer once they add up to BYTES_PER_TASK or one looks like
     a video by its name: a video takes seconds to minutes, so eight in one task would leave the
@@ -238,7 +245,7 @@ class _ParallelHasher:
         try:
             while batch := _next_batch(sources):
                 pending.append((batch, self._submit(batch)))
-                while len(pending) >= self.workers * IN_FLIGHT_PER_WORKER:
+                while len(pending) >= self.workers * IN_FLIGHT_PER_WORKER or _bytes_in_flight(pending) > MAX_IN_FLIGHT_BYTES:
                     yield from self._next(pending)
             while pending:
                 yield from self._next(pending)

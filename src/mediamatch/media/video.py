@@ -83,7 +83,7 @@ def frame_luma(frame: av.VideoFrame) -> np.ndarray:
     """
     try:
         rgb = frame.to_ndarray(**_TO_RGB)
-    except (av.FFmpegError, ValueError) as exc:
+    except Exception as exc:  # av.FFmpegError, ValueError, or whatever a damaged frame provokes
         raise VideoError(f"a {frame.width}x{frame.height} {frame.format.name} frame could not be converted: {_reason(exc)}") from None
     luma = np.empty(rgb.shape[:2], np.float32)
     _luma_from_rgb24(rgb, luma)
@@ -132,13 +132,16 @@ class Video:
             self.container = av.open(_opened(source), mode="r", metadata_errors="ignore")
         except av.FFmpegError as exc:
             raise VideoError(f"not a readable video (corrupt or truncated): {_reason(exc)}") from None
-        except (OSError, ValueError) as exc:
-            raise VideoError(f"not a readable video: {exc}") from None
+        except Exception as exc:  # OSError, ValueError, or a binding's own bug on mutated bytes
+            raise VideoError(f"not a readable video: {_reason(exc)}") from None
         try:
             self.stream, self.info = self._check()
-        except BaseException:
+        except BaseException as exc:
             self.container.close()
-            raise
+            if isinstance(exc, VideoError) or not isinstance(exc, Exception):
+                raise
+            # a header field no check foresaw (an overflowing rate, a bad size)
+            raise VideoError(f"not a readable video: {_reason(exc)}") from None
 
     def _check(self) -> tuple[av.video.stream.VideoStream, VideoInfo]:
         container, limits = self.container, self.limits
@@ -169,7 +172,16 @@ class Video:
 
         Raises VideoError after the last frame when packets could not be decoded (they are
         skipped, as players skip them), when the decoded video outgrows the limits (a header
-        can lie) or when it ends well short of its stated duration (truncated)."""
+        can lie) or when it ends well short of its stated duration (truncated), and for any
+        other exception on the way (a damaged file is the file's error, never the run's)."""
+        try:
+            yield from self._sampled(every_frame, seconds_per_hash)
+        except VideoError:
+            raise
+        except Exception as exc:
+            raise VideoError(f"damaged: reading stopped after frame {self.decoded - 1}: {_reason(exc)}") from None
+
+    def _sampled(self, every_frame: bool, seconds_per_hash: float) -> Iterator[tuple[int, float, av.VideoFrame]]:
         every = 1 if every_frame else max(1, int(seconds_per_hash * self.info.fps))
         stream, limits = self.stream, self.limits
         base = stream.time_base
@@ -262,4 +274,4 @@ def stated_duration(container: av.container.InputContainer, stream: av.video.str
 
 
 def _reason(exc: BaseException) -> str:
-    return getattr(exc, "strerror", None) or str(exc)
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

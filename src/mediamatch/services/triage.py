@@ -123,18 +123,41 @@ MATCH_FIELDS = tuple(field.name for field in fields(Match))
 
 
 class TriageState:
-    """The rows of one triage, saved as they are made (SQLite, WAL, in the output folder)."""
+    """The rows of one triage, saved as they are made (SQLite, WAL, in the output folder).
+
+    A state file counts as a started triage only once its header (the `meta` table with the
+    source) is committed, and `create` commits the tables and the header in one transaction: a
+    run killed at any instant leaves either no header (`saved_header` is None, the file is
+    started again) or a header and whole committed batches of rows (the run resumes)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.db = sqlite3.connect(path)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("BEGIN")
+        self._create_tables()
+        self.db.commit()
+
+    @classmethod
+    def create(cls, path: Path, **header: str) -> TriageState:
+        """A new state file at `path` (none may exist) whose tables and header appear at once."""
+        state = cls.__new__(cls)
+        state.path = path
+        state.db = sqlite3.connect(path)
+        state.db.execute("PRAGMA journal_mode=WAL")
+        state.db.execute("PRAGMA synchronous=NORMAL")
+        state.db.execute("BEGIN")
+        state._create_tables()
+        state.db.executemany("INSERT INTO meta VALUES (?, ?)", header.items())
+        state.db.commit()
+        return state
+
+    def _create_tables(self) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS rows (seq INTEGER PRIMARY KEY, path TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL)"
         )
-        self.db.commit()
 
     def meta(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT key, value FROM meta"))
@@ -176,28 +199,51 @@ def plain_row(row: TriageRow) -> dict[str, object]:
 
 
 def open_state(source: Path, out: Path, catalogue: str, resume: bool) -> TriageState:
-    """The state of the triage in `out`: new, or the interrupted one when `resume` is set."""
+    """The state of the triage in `out`: new, or the interrupted one when `resume` is set.
+
+    A state file without a header is what a run killed while creating it leaves: it holds no
+    row, so it is removed and the triage starts again, with or without `resume`."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / STATE_FILE
-    existed = path.exists()
-    if existed and not resume:
-        raise TriageError(f"{out} already holds a triage; pass --resume to continue it, or choose another --out")
-    if resume and not existed:
+    if resume and not path.exists():
         raise TriageError(f"nothing to resume in {out} (no {STATE_FILE})")
-    state = TriageState(path)
-    meta = state.meta()
-    if existed and meta.get("source") != str(source.resolve()):
-        state.close()
-        raise TriageError(f"{out} holds the triage of {meta.get('source')}, not of {source.resolve()}")
-    if not existed:
-        state.set_meta(source=str(source.resolve()), catalogue=catalogue, started=_now())
-    return state
+    header = saved_header(path) if path.exists() else None
+    if header is None:
+        _remove_state(path)
+        return TriageState.create(path, source=str(source.resolve()), catalogue=catalogue, started=_now())
+    if not resume:
+        raise TriageError(f"{out} already holds a triage; pass --resume to continue it, or choose another --out")
+    if header["source"] != str(source.resolve()):
+        raise TriageError(f"{out} holds the triage of {header['source']}, not of {source.resolve()}")
+    return TriageState(path)
+
+
+def saved_header(path: Path) -> dict[str, str] | None:
+    """The committed header of the state file at `path`, or None when it has none (empty, torn
+    before SQLite wrote its first page, or without the header's transaction)."""
+    try:
+        db = sqlite3.connect(path)
+        try:
+            header = dict(db.execute("SELECT key, value FROM meta"))
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:  # "no such table", "file is not a database"
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise TriageError(f"{path} is in use by another triage") from None
+        return None
+    return header if "source" in header else None
+
+
+def _remove_state(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"), path.with_name(path.name + "-journal")):
+        leftover.unlink(missing_ok=True)
 
 
 def count_entries(source: Path) -> int | None:
-    """How many entries the collection has (for progress and ETA), when cheap to know."""
+    """How many entries the collection has (for progress and ETA), when cheap to know: an
+    archive in a folder counts as one (listing its members means decompressing it)."""
     if source.is_dir():
-        return sum(1 for _ in iter_collection(source))
+        return sum(1 for _ in iter_collection(source, open_archives=False))
     return None
 
 
