@@ -34,7 +34,7 @@ def contribute_known(server, seed: int) -> tuple[int, str]:
 
 
 def report(server, indicator: tuple[int, str], upload: bytes, reference: str, agency: str = NL) -> dict:
-    pdq = hash_bytes(upload, reference).pdq
+    pdq = hash_bytes(upload, reference).value("pdq")
     assert pdq is not None
     distance = (int(pdq, 16) ^ int(indicator[1], 16)).bit_count()
     body = {"hits": [{"signal": "pdq", "value": pdq, "indicator_id": indicator[0], "distance": distance, "reference": reference,

@@ -52,11 +52,12 @@ def export(
 ) -> None:
     """Export the next version of a signed hash list: consenting agencies' indicators, never
     category 0, never disputed ones."""
-    from mediamatch.services.hashlists import DEFAULT_CATEGORIES, DEFAULT_SIGNALS, ListFilter, export_hashlist
+    from mediamatch.services.hashlists import DEFAULT_CATEGORIES, ListFilter, export_hashlist
+    from mediamatch.signals.registry import signal_names
     from mediamatch.store.repo import DEFAULT_AGENCY
 
     try:
-        list_filter = ListFilter(baseline_only=baseline_only, categories=tuple(category or DEFAULT_CATEGORIES), signals=tuple(signal or DEFAULT_SIGNALS))
+        list_filter = ListFilter(baseline_only=baseline_only, categories=tuple(category or DEFAULT_CATEGORIES), signals=tuple(signal or signal_names()))
         published = export_hashlist(open_catalogue(db), out, load_private_key(key), actor=local_actor(), agency=DEFAULT_AGENCY, name=name, list_filter=list_filter, previous=previous)
     except (HashListError, OSError) as exc:
         raise _refuse(exc) from None

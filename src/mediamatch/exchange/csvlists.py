@@ -33,7 +33,7 @@ from enum import StrEnum
 from typing import IO
 
 from mediamatch.exchange.records import (
-    HEX_LENGTHS,
+    HEX_FIELDS,
     ExchangeFormatError,
     ExchangeRecord,
     RecordError,
@@ -138,7 +138,7 @@ def write_csv_list(records: Iterable[ExchangeRecord], out: IO[str], layout: Layo
             count += 1
         return count
     for record in records:
-        for kind in (*HEX_LENGTHS, "photodna"):
+        for kind in (*HEX_FIELDS, "photodna"):
             if value := getattr(record, kind):
                 out.write(f"{kind} {value}\n")
         count += 1

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from mediamatch.catalog.records import Category, ContributionOutcome
 from mediamatch.media.hashing import hash_many
-from mediamatch.media.record import HashRecord, Source
+from mediamatch.catalog.hashes import HashRecord, Source
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
 
@@ -72,8 +72,9 @@ def _store(
         if request.victim_identified:
             repo.mark_series_victim_identified(session, series, agency)
         for record in records:
-            if record.error or not record.sha256:
-                outcome = ContributionOutcome(path=record.path, status="error", sha256=record.sha256, error=record.error)
+            sha256 = record.value(repo.IDENTITY_SIGNAL)
+            if record.error or not sha256:
+                outcome = ContributionOutcome(path=record.path, status="error", sha256=sha256, error=record.error)
             else:
                 added = repo.add_media(
                     session, record, series=series, agency=agency, case=case,
@@ -84,7 +85,7 @@ def _store(
                     path=record.path,
                     status="added" if added.created else "known",
                     media_id=added.media_id,
-                    sha256=record.sha256,
+                    sha256=sha256,
                     known_from=added.earlier,
                     victim_identified=detail.victim_identified,
                 )

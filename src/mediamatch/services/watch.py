@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from mediamatch.audit.events import AuditAction, AuditEvent
 from mediamatch.audit.trail import record
-from mediamatch.media.record import HashRecord
+from mediamatch.catalog.hashes import HashRecord
 from mediamatch.media.stream import FrameBuffer, SampledFrame, StreamEvent, StreamOptions, StreamReader, StreamSource, public_name
 from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.services.platform_matcher import Matcher as ListMatcher
@@ -91,7 +91,7 @@ class CatalogueFrameMatcher:
         return cls(CatalogueMatcher.open(engine), refresh_every)
 
     def match_frames(self, pdqs: Sequence[FramePdq]) -> Sequence[Sequence[KnownMatch]]:
-        records = [HashRecord(path="frame", pdq=value, pdq_quality=quality) for value, quality in pdqs]
+        records = [HashRecord(path="frame", signals={PDQSignal.name: value}, qualities={PDQSignal.name: quality}) for value, quality in pdqs]
         with self._lock:
             if time.monotonic() - self._refreshed >= self.refresh_every:
                 self.matcher.refresh()

@@ -37,7 +37,7 @@ from mediamatch.api.schemas_review import (
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
 from mediamatch.media.hashing import hash_bytes
-from mediamatch.media.record import HashRecord
+from mediamatch.catalog.hashes import HashRecord
 from mediamatch.services import review
 from mediamatch.signals.registry import all_signals, get_signal
 from mediamatch.store.blobs import BlobKeyError, BlobNotFound

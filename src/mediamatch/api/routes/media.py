@@ -15,7 +15,7 @@ from mediamatch.api.schemas import ContributionOut, MediaMetadataIn, MediaMetada
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
 from mediamatch.catalog.records import Category
-from mediamatch.media.record import BytesSource
+from mediamatch.catalog.hashes import BytesSource
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.services.identify import note_interest
 from mediamatch.store import repo
