@@ -4,7 +4,7 @@ carries no series, victim or case field at all, so nothing private can leak thro
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 

@@ -156,7 +156,7 @@ def export_hashlist(
     actor: str,
     agency: str,
     name: str | None = None,
-    list_filter: ListFilter = ListFilter(),
+    list_filter: ListFilter | None = None,
     previous: Path | None = None,
     source_ip: str = "",
 ) -> Published:
@@ -164,7 +164,9 @@ def export_hashlist(
     at `<out>.delta`), record it in `hashlist_versions` and the audit trail.
 
     `previous` must be the latest published version of the same list, signed with the same
-    key: after a key rotation a list starts again from a full version."""
+    key: after a key rotation a list starts again from a full version. The default filter is
+    made per call: it names the signals registered now."""
+    list_filter = list_filter or ListFilter()
     old = read_hashlist(previous, private_key.public_key()) if previous else None
     if old is not None and old.kind != "full":
         raise HashListError(f"{previous}: a delta; --previous takes the full list it was made from")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import fields
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile, status
@@ -37,9 +36,8 @@ from mediamatch.api.schemas_review import (
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
 from mediamatch.media.hashing import hash_bytes
-from mediamatch.catalog.hashes import HashRecord
 from mediamatch.services import review
-from mediamatch.signals.registry import all_signals, get_signal
+from mediamatch.signals.registry import find_signal
 from mediamatch.store.blobs import BlobKeyError, BlobNotFound
 from mediamatch.store.models.auth import User
 from mediamatch.store.models.catalogue import MediaItem
@@ -52,8 +50,6 @@ RatesViewer = Annotated[Principal, Depends(require(Permission.VIEW_ERROR_RATES))
 ReportReader = Annotated[Principal, Depends(require(Permission.READ_HIT_REPORTS))]
 HitStatus = Literal["pending", "confirmed", "rejected"]
 PANEL_GAP = 8
-# Signals `hash_bytes` computes from one file (a field of its record of the same name).
-RECORD_SIGNALS = frozenset(field.name for field in fields(HashRecord)) & frozenset(signal.name for signal in all_signals())
 
 
 def _platform_view(hit: Hit) -> PlatformHitOut:
@@ -131,18 +127,18 @@ def _check_upload_matches(hit: Hit, data: bytes) -> None:
     """Refuse an upload whose own hash is not within the signal's threshold of the reported
     hash, so a misrouted file (another user's content) is never kept. Signals not computed
     from a single file here (video frame hashes) are not checked."""
-    if hit.signal not in RECORD_SIGNALS:
+    declared = find_signal(hit.signal)
+    if declared is None or declared.computes_from not in ("bytes", "luma"):  # `hash_bytes` computes these from one file
         return
     record = hash_bytes(data, "upload")
-    computed = getattr(record, hit.signal)
+    computed = record.value(hit.signal)
     if computed is None:
         raise HTTPException(422, f"no {hit.signal} hash can be computed from the upload ({record.error or 'not an image'})")
-    signal_type = get_signal(hit.signal)
-    distance = signal_type.distance(computed, hit.value)
-    if distance > signal_type.default_threshold:
+    distance = declared.distance(computed, hit.value)
+    if distance > declared.default_threshold:
         raise HTTPException(
             422,
-            f"the upload's {hit.signal} is {distance} bits from the reported hash (at most {signal_type.default_threshold}): not the matched item",
+            f"the upload's {hit.signal} is {distance} bits from the reported hash (at most {declared.default_threshold}): not the matched item",
         )
 
 
