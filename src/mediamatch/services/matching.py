@@ -1,7 +1,8 @@
 """Matching hashed files against the catalogue: every exact signal, then PDQ within the radius.
 
 Two Hamming indexes live in memory, built from the catalogue's `media_signals` rows: stills (the
-registry's Hamming signal for images, PDQ), and the frames of known videos (its frame signal) (see `frame_matching.py` for what a frame hit means). Building
+registry's Hamming signal of images, PDQ) and the frames of known videos (its signal of video
+frames; see `frame_matching.py` for what a frame hit means). Building
 them for millions of hashes means reading millions of rows, so each is saved beside the
 catalogue (`persist.py` format) with the last row id it holds; the next start loads the file
 (memory mapped, under a second) and reads only the rows added since. Exact digests are looked

@@ -29,7 +29,7 @@ from mediamatch.media.contact_sheet import clock_label, contact_sheet
 from mediamatch.catalog.hashes import BytesSource
 from mediamatch.services.triage import KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, STATUSES, TriageRow, TriageState, plain_row
 from mediamatch.signals.pdq import DIHEDRAL_LABELS
-from mediamatch.signals.registry import all_signals, computed_from, exact_signals
+from mediamatch.signals.registry import all_signals, computed_from, exact_signals, find_signal
 
 MAX_THUMBNAILS = 2000
 THUMBNAIL_SIZE = (160, 160)
@@ -228,6 +228,7 @@ def _write_html(path: Path, rows: list[TriageRow], meta: dict[str, str], counts:
     environment.globals["category_label"] = lambda number: Category(number).label
     environment.globals["transform_label"] = lambda name: DIHEDRAL_LABELS.get(name, name)
     environment.globals["spans"] = spans_label
+    environment.globals["index_kind"] = lambda name: getattr(find_signal(name), "index_kind", "exact")
     most = max(counts.values(), default=0) or 1
     html = environment.get_template("triage_report.html.j2").render(
         meta=meta,

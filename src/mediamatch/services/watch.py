@@ -40,6 +40,7 @@ from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.services.platform_matcher import Matcher as ListMatcher
 from mediamatch.services.review import report_hit
 from mediamatch.signals.pdq import MIN_QUALITY, PDQSignal, pdq_from_luma, pdq_to_hex
+from mediamatch.signals.registry import hamming_signal
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import MediaSignal
 from mediamatch.store.repo import DEFAULT_AGENCY
@@ -114,16 +115,15 @@ class IndicatorMatch:
 class HashListFrameMatcher:
     """`FrameMatcher` over a verified hash list (`services.platform_matcher.Matcher`): what a
     platform runs on its own streams, with no catalogue and nothing leaving it. A frame is
-    looked up among the list's stills ("pdq") and frames of known videos ("vpdq")."""
-
-    SIGNALS = ("pdq", "vpdq")
+    looked up among the list's stills and frames of known videos (`frame_signals`)."""
 
     def __init__(self, matcher: ListMatcher) -> None:
         self.matcher = matcher
+        self.signals = frame_signals()
 
     def match_frames(self, pdqs: Sequence[FramePdq]) -> Sequence[Sequence[KnownMatch]]:
-        hits = self.matcher.lookup_many([(signal, value) for value, _ in pdqs for signal in self.SIGNALS])
-        width = len(self.SIGNALS)
+        hits = self.matcher.lookup_many([(signal, value) for value, _ in pdqs for signal in self.signals])
+        width = len(self.signals)
         return [
             sorted(
                 (IndicatorMatch(hit.indicator, hit.signal, hit.distance) for found in hits[i * width : (i + 1) * width] for hit in found),
@@ -467,9 +467,14 @@ class HitRecorder:
             record(session, AuditEvent(self.actor, self.agency, AuditAction.HIT_REPORTED, "hit", str(hit.id), detail))
 
 
+def frame_signals() -> tuple[str, str]:
+    """The signals a stream frame is looked up as: a known still's, and a known video frame's."""
+    return hamming_signal("image").name, hamming_signal("video_frame").name
+
+
 def _closest_indicator(session: Session, media_id: int, value: str) -> MediaSignal | None:
     rows = session.scalars(
-        select(MediaSignal).where(MediaSignal.media_id == media_id, MediaSignal.signal.in_(("pdq", "vpdq")))
+        select(MediaSignal).where(MediaSignal.media_id == media_id, MediaSignal.signal.in_(frame_signals()))
     ).all()
     return min(rows, key=lambda row: PDQSignal.distance(row.value, value), default=None)
 
