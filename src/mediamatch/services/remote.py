@@ -16,7 +16,7 @@ import httpx
 
 from mediamatch.catalog.records import Match
 from mediamatch.catalog.hashes import HashRecord
-from mediamatch.signals.registry import all_signals, exact_signals
+from mediamatch.signals.registry import exact_signals, ranked_signals
 
 MAX_QUERIES_PER_REQUEST = 1000
 TIMEOUT_S = 60.0
@@ -56,7 +56,7 @@ class RemoteMatcher:
         for position, record in enumerate(records):
             if record.frames:
                 continue  # asked by `_video`
-            for signal in all_signals():  # every one the server searches: hash-list items may lack sha256
+            for signal in ranked_signals():  # every one the server searches: hash-list items may lack sha256
                 value = record.value(signal.name)
                 if not value or signal.media_kinds.isdisjoint({"file", "image"}):
                     continue

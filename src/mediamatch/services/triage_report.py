@@ -29,7 +29,7 @@ from mediamatch.media.contact_sheet import clock_label, contact_sheet
 from mediamatch.catalog.hashes import BytesSource
 from mediamatch.services.triage import KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, STATUSES, TriageRow, TriageState, plain_row
 from mediamatch.signals.pdq import DIHEDRAL_LABELS
-from mediamatch.signals.registry import all_signals, computed_from, exact_signals, find_signal
+from mediamatch.signals.registry import computed_from, find_signal, ranked_signals
 
 MAX_THUMBNAILS = 2000
 THUMBNAIL_SIZE = (160, 160)
@@ -65,7 +65,7 @@ def file_signal_columns() -> tuple[str, ...]:
     ranked), and `<name>_quality` beside a signal that grades its values. Frame hashes are
     per frame, not per file: they have no column."""
     columns: list[str] = []
-    for signal in (*exact_signals(), *(s for s in all_signals() if s.index_kind != "exact")):
+    for signal in ranked_signals():
         if not signal.media_kinds.isdisjoint({"file", "image"}):
             columns.append(signal.name)
             if signal.min_quality:

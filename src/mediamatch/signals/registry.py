@@ -92,6 +92,12 @@ def exact_signals() -> tuple[type[SignalType], ...]:
     return tuple(sorted(with_index("exact"), key=lambda signal: -signal.bits))
 
 
+def ranked_signals() -> tuple[type[SignalType], ...]:
+    """Exact signals widest first, then the others in registry order: the order in which a
+    file's signals are searched (the first match found is the one reported) and shown."""
+    return (*exact_signals(), *(signal for signal in all_signals() if signal.index_kind != "exact"))
+
+
 def hamming_signal(kind: MediaKind) -> type[SignalType]:
     """The Hamming-indexed signal that describes `kind` ("image": stills, "video_frame": frames
     of videos). The catalogue and the platform matcher keep one 256-bit Hamming index per kind."""
