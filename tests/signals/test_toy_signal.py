@@ -103,7 +103,7 @@ def test_a_signal_in_one_file_flows_through_every_part(toy_registered: None, db_
     engine.dispose()
 
 
-def test_the_api_accepts_and_matches_the_toy_signal(toy_registered: None, server: Server) -> None:
+def test_the_api_accepts_and_matches_the_toy_signal(toy_registered: None, server: Server) -> None:  # noqa: F811 (the fixture)
     client = server.client
     uploaded = client.post(
         "/api/v1/media", headers=server.headers(Role.CONTRIBUTOR),

@@ -70,7 +70,7 @@ class RemoteMatcher:
         return queries, owners
 
     def _video(self, record: HashRecord) -> list[Match]:
-        body = {
+        body: dict[str, object] = {
             "label": record.path, "signals": {s.name: value for s in exact_signals() if (value := record.value(s.name))},
             "frames": [{"number": f.number, "timestamp": f.timestamp, "pdq": f.pdq, "quality": f.quality} for f in record.frames],
         }  # fmt: skip
