@@ -210,7 +210,7 @@ def test_bad_files_become_error_records(made: dict[str, Path], tmp_path: Path) -
     truncated = hash_source(half, EVERY)
     assert truncated.error and truncated.error.startswith("truncated"), truncated.error
     assert 10 < len(truncated.frames) < 90  # what could be read is kept
-    assert truncated.sha256 == hashlib.sha256(half.read_bytes()).hexdigest()
+    assert truncated.value("sha256") == hashlib.sha256(half.read_bytes()).hexdigest()
 
 
 def test_a_damaged_packet_is_skipped_and_the_rest_hashed(made: dict[str, Path]) -> None:
