@@ -75,8 +75,8 @@ def peer_hash(path: Path) -> tuple[str, int]:
 
 def ours_hash(path: Path) -> tuple[str, int]:
     record = hash_file(path)
-    assert record.pdq is not None and record.pdq_quality is not None, record.error
-    return record.pdq, record.pdq_quality
+    assert record.value("pdq") is not None and record.quality("pdq") is not None, record.error
+    return record.value("pdq"), record.quality("pdq")
 
 
 def ceiling_decode(path: Path) -> None:

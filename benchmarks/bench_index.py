@@ -58,7 +58,7 @@ def base_hashes(limit: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
 
     paths = sorted(PHOTOS.glob("*.jpg"))[:limit] if PHOTOS.is_dir() else []
     if paths:
-        hexes = [r.pdq for r in hash_many(paths) if r.pdq and (r.pdq_quality or 0) >= 50]
+        hexes = [r.value("pdq") for r in hash_many(paths) if r.value("pdq") and (r.quality("pdq") or 0) >= 50]
         return hashes_from_hex(hexes), f"{len(hexes)} PDQ hashes of photos in ../shared/testdata/photos"
     import io
 
@@ -72,8 +72,8 @@ def base_hashes(limit: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         out = io.BytesIO()
         small.save(out, "PNG")
         record = hash_bytes(out.getvalue(), "generated.png")
-        if record.pdq:
-            hexes.append(record.pdq)
+        if record.value("pdq"):
+            hexes.append(record.value("pdq"))
     return hashes_from_hex(hexes), f"{len(hexes)} PDQ hashes of generated images (test data absent)"
 
 

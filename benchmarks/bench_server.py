@@ -69,7 +69,7 @@ def base_pdq_hashes() -> np.ndarray:
         buffer = io.BytesIO()
         picture.save(buffer, "JPEG", quality=90)
         record = hash_bytes(buffer.getvalue(), "x.jpg")
-        hashes.append(np.frombuffer(bytes.fromhex(record.pdq), np.uint8))
+        hashes.append(np.frombuffer(bytes.fromhex(record.value("pdq")), np.uint8))
     return np.array(hashes)
 
 

@@ -63,7 +63,7 @@ def fill_catalogue(engine: sa.Engine, paths: list[Path], size: int) -> None:
     """`size` items with derived PDQ hashes, plus exact copies of 5% of the seized files."""
     rng = np.random.default_rng(11)
     seeds = [hash_bytes(path.read_bytes(), path.name) for path in paths[:SCENES]]
-    base = np.array([np.frombuffer(bytes.fromhex(record.pdq), np.uint8) for record in seeds if record.pdq])
+    base = np.array([np.frombuffer(bytes.fromhex(record.value("pdq")), np.uint8) for record in seeds if record.value("pdq")])
     known = [hash_bytes(path.read_bytes(), path.name) for path in paths[:: 20]]
     with engine.begin() as conn:
         start = 0
@@ -82,11 +82,11 @@ def fill_catalogue(engine: sa.Engine, paths: list[Path], size: int) -> None:
             start += n
         for offset, record in enumerate(known):
             media_id = size + offset + 1
-            conn.execute(sa.insert(MediaItem), [{"id": media_id, "sha256": record.sha256, "md5": record.md5, "sha1": record.sha1, "media_type": "image/jpeg", "size": record.size, "category": 1, "baseline": False}])
+            conn.execute(sa.insert(MediaItem), [{"id": media_id, "sha256": record.value("sha256"), "md5": record.value("md5"), "sha1": record.value("sha1"), "media_type": "image/jpeg", "size": record.size, "category": 1, "baseline": False}])
             conn.execute(sa.insert(MediaSignal), [
-                {"media_id": media_id, "signal": "sha256", "value": record.sha256, "quality": None},
-                {"media_id": media_id, "signal": "md5", "value": record.md5, "quality": None},
-                {"media_id": media_id, "signal": "pdq", "value": record.pdq, "quality": record.pdq_quality},
+                {"media_id": media_id, "signal": "sha256", "value": record.value("sha256"), "quality": None},
+                {"media_id": media_id, "signal": "md5", "value": record.value("md5"), "quality": None},
+                {"media_id": media_id, "signal": "pdq", "value": record.value("pdq"), "quality": record.quality("pdq")},
             ])  # fmt: skip
 
 

@@ -21,7 +21,8 @@ PACKAGE = "mediamatch"
 #: Top layer first. A module belongs to the layer of its longest listed prefix, so a plain module
 #: inside a package (auth's permission table) can sit lower than the package's other modules.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("front ends", frozenset({"mediamatch.cli", "mediamatch.api", "mediamatch.web"})),
+    # The conformance kit (mediamatch.testing) is run by plugin authors and our tests, like a front end.
+    ("front ends", frozenset({"mediamatch.cli", "mediamatch.api", "mediamatch.web", "mediamatch.testing"})),
     ("services", frozenset({"mediamatch.services", "mediamatch.distributed"})),
     (
         "components",
@@ -51,15 +52,6 @@ SAME_LAYER_ORDER: frozenset[tuple[str, str]] = frozenset({
     ("mediamatch.audit", "mediamatch.store"),  # the trail is a table in the catalogue
     ("mediamatch.auth", "mediamatch.store"),  # accounts and tokens are tables in the catalogue
 })
-
-#: Imports that break the layers today and are being fixed elsewhere, as (importer, imported)
-#: module names. Signals and store read media/record.py's plain records until those move below
-#: signals (issue 9, item 3): empty this set once that work is merged, and never add to it.
-KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset({
-    ("mediamatch.signals.vpdq", "mediamatch.media.record"),
-    ("mediamatch.store.repo", "mediamatch.media.record"),
-})
-
 
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(SRC).with_suffix("").parts)
@@ -110,8 +102,7 @@ def owner(module: str) -> tuple[int, str]:
 def edges() -> Iterator[tuple[str, str]]:
     for importer, imported in sorted(IMPORTS.items()):
         for target in sorted(imported):
-            if (importer, target) not in KNOWN_VIOLATIONS:
-                yield importer, target
+            yield importer, target
 
 
 def test_every_module_is_in_a_layer() -> None:
@@ -145,16 +136,8 @@ def test_same_layer_order_has_no_cycle() -> None:
 
 def test_no_modules_import_each_other() -> None:
     graph = {module: set(targets) for module, targets in IMPORTS.items()}
-    for importer, target in KNOWN_VIOLATIONS:
-        graph[importer].discard(target)
     cycles = _cycles(graph)
     assert not cycles, f"modules that import each other: {cycles}"
-
-
-def test_known_violations_still_exist() -> None:
-    """An allow-listed import that is gone must leave the list, so the list only ever shrinks."""
-    fixed = [pair for pair in KNOWN_VIOLATIONS if pair[1] not in IMPORTS.get(pair[0], ())]
-    assert not fixed, f"remove from KNOWN_VIOLATIONS: {fixed}"
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:

@@ -34,7 +34,7 @@ def contribute_known(server, seed: int) -> tuple[int, str]:
 
 
 def report(server, indicator: tuple[int, str], upload: bytes, reference: str, agency: str = NL) -> dict:
-    pdq = hash_bytes(upload, reference).pdq
+    pdq = hash_bytes(upload, reference).value("pdq")
     assert pdq is not None
     distance = (int(pdq, 16) ^ int(indicator[1], 16)).bit_count()
     body = {"hits": [{"signal": "pdq", "value": pdq, "indicator_id": indicator[0], "distance": distance, "reference": reference,
@@ -174,3 +174,22 @@ def test_a_bad_batch_stores_nothing(server) -> None:
     assert server.client.post("/api/v1/hits", headers=server.headers(Role.PLATFORM), json={"hits": [{**good, "stream_time": -1}]}).status_code == 422
     assert server.client.get("/api/v1/hits", headers=server.headers(Role.PLATFORM)).json() == []
     assert server.client.get("/api/v1/review/queue", headers=server.headers(Role.REVIEWER)).json() == []
+
+
+def test_a_hit_on_a_video_frame_indicator_is_accepted(server) -> None:
+    """Hash lists carry a known video's frames as "vpdq" indicators, one 64-hex frame hash each;
+    a platform reports a hit on one with the value it found (a frame of its upload)."""
+    known = contribute_known(server, 4)
+    with server.client.app.state.engine.begin() as conn:
+        media_id = conn.execute(sa.select(MediaSignal.media_id).where(MediaSignal.id == known[0])).scalar_one()
+        frame = conn.execute(
+            sa.insert(MediaSignal).values(media_id=media_id, signal="vpdq", value=known[1], quality=100, timestamp=2.0).returning(MediaSignal.id)
+        ).scalar_one()
+    found = f"{int(known[1], 16) ^ 0b111:064x}"  # the platform's frame: 3 bits from the indicator
+    body = {"hits": [{"signal": "vpdq", "value": found.upper(), "indicator_id": frame, "distance": 3, "reference": "stream-9", "stream_time": 12.5}]}
+    response = server.client.post("/api/v1/hits", headers=server.headers(Role.PLATFORM), json=body)
+    assert response.status_code == 200, response.text
+    (queued,) = server.client.get("/api/v1/review/queue", headers=server.headers(Role.REVIEWER)).json()
+    assert queued["id"] == response.json()[0]["id"] and queued["signal"] == "vpdq"
+    too_far = {"hits": [{**body["hits"][0], "distance": 257, "reference": "stream-10"}]}
+    assert server.client.post("/api/v1/hits", headers=server.headers(Role.PLATFORM), json=too_far).status_code == 422

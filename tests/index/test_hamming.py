@@ -198,7 +198,7 @@ def test_real_pdq_hashes_find_their_edited_copies(testdata: Path) -> None:
 
     folder = testdata / "threatexchange" / "pdq" / "data" / "bridge-mods"
     records = [hash_file(path) for path in sorted(folder.glob("*.jpg"))]
-    hexes = [r.pdq for r in records if r.pdq]
+    hexes = [r.value("pdq") for r in records if r.value("pdq")]
     if len(hexes) < 4:
         pytest.skip("bridge-mods images not found in the test data")
     stored = hashes_from_hex(hexes)

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mediamatch.catalog.hashes import BytesSource, HashRecord
 from mediamatch.media.hashing import hash_bytes, hash_file, hash_many, hash_source
 from mediamatch.media.limits import Limits
-from mediamatch.media.record import BytesSource, HashRecord
 
 
 def image_bytes(seed: int, fmt: str = "PNG", size: tuple[int, int] = (96, 64)) -> bytes:
@@ -33,7 +33,7 @@ def expected_digests(data: bytes) -> tuple[str, str, str]:
 
 
 def digests(record: HashRecord) -> tuple[str | None, str | None, str | None]:
-    return record.md5, record.sha1, record.sha256
+    return record.value("md5"), record.value("sha1"), record.value("sha256")
 
 
 @pytest.fixture
@@ -80,16 +80,16 @@ def test_image_record_has_pdq_and_size(tmp_path: Path) -> None:
     path.write_bytes(image_bytes(7, size=(120, 80)))
     record = hash_file(path)
     assert record.error is None and record.media_type == "image/png"
-    assert record.pdq is not None and len(record.pdq) == 64 and record.pdq == record.pdq.lower()
+    assert record.value("pdq") is not None and len(record.value("pdq")) == 64 and record.value("pdq") == record.value("pdq").lower()
     assert (record.width, record.height) == (120, 80)
-    assert record.pdq_quality is not None and 0 <= record.pdq_quality <= 100
+    assert record.quality("pdq") is not None and 0 <= record.quality("pdq") <= 100
 
 
 def test_non_image_has_digests_but_no_pdq(tmp_path: Path) -> None:
     path = tmp_path / "doc.pdf"
     path.write_bytes(b"%PDF-1.4\n%fake\n")
     record = hash_file(path)
-    assert record.error is None and record.pdq is None and record.media_type == "application/pdf"
+    assert record.error is None and record.value("pdq") is None and record.media_type == "application/pdf"
     assert digests(record) == expected_digests(path.read_bytes())
 
 
@@ -101,9 +101,9 @@ def test_file_over_size_limit_is_an_error_record(tmp_path: Path) -> None:
     for record in (hash_file(path, limits), hash_source(BytesSource("big.png", data), limits)):
         assert record.error is not None and "limit" in record.error and f"{len(data) - 1:,}" in record.error
         assert record.size == len(data)
-        assert record.md5 is None and record.pdq is None  # refused before reading
+        assert record.value("md5") is None and record.value("pdq") is None  # refused before reading
     at_limit = hash_file(path, Limits(max_file_bytes=len(data)))
-    assert at_limit.error is None and at_limit.pdq is not None
+    assert at_limit.error is None and at_limit.value("pdq") is not None
 
 
 def test_pixel_limit_reaches_the_decoder(tmp_path: Path) -> None:
@@ -111,7 +111,7 @@ def test_pixel_limit_reaches_the_decoder(tmp_path: Path) -> None:
     path.write_bytes(image_bytes(4, size=(100, 100)))
     record = hash_file(path, Limits(max_pixels=9_999))
     assert record.error is not None and "pixel limit" in record.error
-    assert record.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()  # digests survive a refusal
+    assert record.value("sha256") == hashlib.sha256(path.read_bytes()).hexdigest()  # digests survive a refusal
     assert hash_file(path, Limits(max_pixels=10_000)).error is None
 
 
@@ -134,8 +134,8 @@ def test_hash_many_matches_single_process_in_input_order(mixed_files: list[Path]
             assert record.error is not None, name
         else:
             assert record.error is None, (name, record.error)
-            assert record.sha256 is not None
-    assert sum(record.pdq is not None for record in parallel) == 10  # every good image, nothing else
+            assert record.value("sha256") is not None
+    assert sum(record.value("pdq") is not None for record in parallel) == 10  # every good image, nothing else
 
 
 def test_hash_many_accepts_archive_members_and_paths_together(tmp_path: Path) -> None:
@@ -144,7 +144,7 @@ def test_hash_many_accepts_archive_members_and_paths_together(tmp_path: Path) ->
     sources = [BytesSource("zip/a.png", image_bytes(6)), path, BytesSource("zip/empty", b""), str(path)]
     records = list(hash_many(sources, workers=2))
     assert [r.path for r in records] == ["zip/a.png", str(path), "zip/empty", str(path)]
-    assert records[0].pdq is not None and records[2].error is not None
+    assert records[0].value("pdq") is not None and records[2].error is not None
     assert records[1] == records[3] == hash_file(path)
 
 

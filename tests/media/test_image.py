@@ -287,8 +287,8 @@ def test_compressed_blank_bomb_is_refused() -> None:
         decode_luma(bomb)
     assert_pixel_limit_refusal(exc)
     record = hash_bytes(bomb, "bomb.png")  # a batch gets a record, not an exception
-    assert record.pdq is None and record.error is not None and "limit" in record.error
-    assert record.sha256 is not None and record.media_type == "image/png"
+    assert record.value("pdq") is None and record.error is not None and "limit" in record.error
+    assert record.value("sha256") is not None and record.media_type == "image/png"
 
 
 def test_caller_pixel_limit_is_honoured() -> None:
@@ -306,7 +306,7 @@ def test_truncated_jpeg_is_an_error(keep: float) -> None:
     with pytest.raises(ImageDecodeError, match=r"truncated|corrupt"):
         decode_luma(data[: int(len(data) * keep)])
     record = hash_bytes(data[: int(len(data) * keep)], "cut.jpg")
-    assert record.media_type == "image/jpeg" and record.error is not None and record.pdq is None
+    assert record.media_type == "image/jpeg" and record.error is not None and record.value("pdq") is None
 
 
 def test_truncated_png_is_an_error() -> None:
@@ -320,7 +320,7 @@ def test_zero_bytes_is_an_error() -> None:
         decode_luma(b"")
     record = hash_bytes(b"", "empty.jpg")
     assert record.error is not None and "empty" in record.error
-    assert record.size == 0 and record.pdq is None
+    assert record.size == 0 and record.value("pdq") is None
 
 
 def test_text_named_jpg_is_not_media(tmp_path: Path) -> None:
@@ -330,8 +330,8 @@ def test_text_named_jpg_is_not_media(tmp_path: Path) -> None:
         decode_luma(path.read_bytes())
     record = hash_file(path)
     assert record.media_type == "application/octet-stream"
-    assert record.pdq is None and record.width is None
-    assert record.sha256 is not None
+    assert record.value("pdq") is None and record.width is None
+    assert record.value("sha256") is not None
 
 
 def test_type_is_sniffed_from_bytes_not_name(tmp_path: Path) -> None:
@@ -344,7 +344,7 @@ def test_type_is_sniffed_from_bytes_not_name(tmp_path: Path) -> None:
     for path, mime in [(png_as_jpg, "image/png"), (jpg_without_ext, "image/jpeg"), (gif_as_txt, "image/gif")]:
         record = hash_file(path)
         assert record.media_type == mime, path.name
-        assert record.error is None and record.pdq is not None and (record.width, record.height) == (W, H)
+        assert record.error is None and record.value("pdq") is not None and (record.width, record.height) == (W, H)
 
 
 def test_a_picture_over_the_memory_budget_is_refused_before_decoding() -> None:

@@ -12,9 +12,9 @@ import av
 import numpy as np
 import pytest
 
+from mediamatch.catalog.hashes import BytesSource, FrameHash
 from mediamatch.media.hashing import hash_many, hash_source
 from mediamatch.media.limits import Limits
-from mediamatch.media.record import BytesSource, FrameHash
 from mediamatch.media.video import Video, VideoError, frame_luma, iter_frames
 from mediamatch.services.samples import generated_picture, generated_video
 from mediamatch.signals.pdq import pdq_from_luma, pdq_to_hex
@@ -74,13 +74,13 @@ def test_record_has_digests_frames_and_duration(made: dict[str, Path]) -> None:
     data = made["pan"].read_bytes()
     record = hash_source(made["pan"])
     assert record.error is None
-    assert (record.md5, record.sha1, record.sha256) == (
+    assert (record.value("md5"), record.value("sha1"), record.value("sha256")) == (
         hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(), hashlib.sha256(data).hexdigest()
     )
     assert record.media_type == "video/mp4" and (record.width, record.height) == SIZE
     assert record.duration == pytest.approx(5.0)
     assert [f.number for f in record.frames] == [0, 30, 60, 90, 120]  # 1 s apart on a pan: all kept
-    assert record.pdq is None and "5 of 150 frames hashed" in (record.note or "")
+    assert record.value("pdq") is None and "5 of 150 frames hashed" in (record.note or "")
     as_json = record.to_json()
     assert as_json["duration"] == pytest.approx(5.0) and as_json["frames"][1]["number"] == 30
     # The same bytes from an archive member hash the same.
@@ -211,7 +211,7 @@ def test_bad_files_become_error_records(made: dict[str, Path], tmp_path: Path) -
     truncated = hash_source(half, EVERY)
     assert truncated.error and truncated.error.startswith("truncated"), truncated.error
     assert 10 < len(truncated.frames) < 90  # what could be read is kept
-    assert truncated.sha256 == hashlib.sha256(half.read_bytes()).hexdigest()
+    assert truncated.value("sha256") == hashlib.sha256(half.read_bytes()).hexdigest()
 
 
 def test_a_damaged_packet_is_skipped_and_the_rest_hashed(made: dict[str, Path]) -> None:
@@ -243,7 +243,7 @@ def test_without_pyav_a_record_names_the_extra(made: dict[str, Path], monkeypatc
     monkeypatch.setitem(sys.modules, "mediamatch.media.video", None)  # as if `av` were missing
     record = hash_source(made["zoom"])
     assert record.error and "pip install 'mediamatch[video]'" in record.error
-    assert record.sha256 is not None
+    assert record.value("sha256") is not None
 
 
 def test_mixed_batch_through_hash_many(made: dict[str, Path], tmp_path: Path) -> None:
@@ -256,7 +256,7 @@ def test_mixed_batch_through_hash_many(made: dict[str, Path], tmp_path: Path) ->
     assert [r.path for r in records] == [str(s) if isinstance(s, Path) else s.name for s in sources]
     pan, image, bad, member, odd, image_again = records
     assert len(pan.frames) == 5 and pan.error is None
-    assert image.pdq and image.frames == () and image == image_again
+    assert image.value("pdq") and image.frames == () and image == image_again
     assert bad.error and bad.frames == ()
     assert member.error is None and len(member.frames) == 3
     assert odd.error is None and odd.width == 321

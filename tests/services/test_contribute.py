@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from mediamatch.media.record import BytesSource
+from mediamatch.catalog.hashes import BytesSource
 from mediamatch.services import contribute as contribute_module
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.store import repo

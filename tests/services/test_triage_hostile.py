@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from mediamatch.catalog.records import Match
-from mediamatch.media.record import HashRecord
+from mediamatch.catalog.hashes import HashRecord
 from mediamatch.services.samples import generated_picture
 from mediamatch.services.triage import STATE_FILE, TriageError, TriageState, saved_header, triage
 from mediamatch.services.triage_report import write_reports

@@ -89,9 +89,9 @@ def test_decoded_files_land_within_10_bits_of_the_reference(testdata: Path) -> N
     for path, reference in expected.items():
         record = hash_file(path)
         assert record.error is None, (path, record.error)
-        if record.pdq_quality >= 80:
+        if record.quality("pdq") >= 80:
             checked += 1
-            assert PDQSignal.distance(record.pdq, reference) <= 10, path.name
+            assert PDQSignal.distance(record.value("pdq"), reference) <= 10, path.name
     assert checked >= 18
 
 
@@ -117,11 +117,11 @@ def test_bridge_dihedral_hashes_match_the_reference_xform_lines(testdata: Path) 
 )
 def test_python_threatexchange_resources(testdata: Path, name: str, expected: str, quality: int) -> None:
     record = hash_file(testdata / PTE_RESOURCES / name)
-    assert record.pdq_quality == quality
+    assert record.quality("pdq") == quality
     if record.media_type == "image/png":  # the same decode path as python-threatexchange: exact
-        assert record.pdq == expected
+        assert record.value("pdq") == expected
     else:  # JPEGs are decoded straight to greyscale (the JPEG's Y channel) here
-        assert PDQSignal.distance(record.pdq, expected) <= 10
+        assert PDQSignal.distance(record.value("pdq"), expected) <= 10
 
 
 def test_generated_pictures_give_the_reference_hashes_bit_for_bit() -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mediamatch.media.record import FrameHash
+from mediamatch.catalog.hashes import FrameHash
 from mediamatch.media.video import frame_luma, iter_frames
 from mediamatch.signals.pdq import pdq_from_luma, pdq_to_hex
 from mediamatch.signals.vpdq import VPDQSignal, format_vpdq, match_videos, parse_vpdq
@@ -94,8 +94,9 @@ def test_one_frame_a_second_samples_the_reference_frames(testdata: Path) -> None
 def test_reference_text_form_round_trips(testdata: Path) -> None:
     for video in videos(testdata):
         text = (testdata / "threatexchange/vpdq/sample-hashes" / f"{video.stem}.txt").read_text()
-        assert VPDQSignal.validate(text) == text.strip()
-        assert format_vpdq(parse_vpdq(text)) == text.strip()
+        frames = parse_vpdq(text)
+        assert format_vpdq(frames) == text.strip()
+        assert all(VPDQSignal.validate(frame.pdq) == frame.pdq for frame in frames)  # each line holds one frame hash
 
 
 def test_variants_of_the_same_scene_match_and_the_doorknob_does_not(hashed: dict) -> None:
@@ -127,10 +128,10 @@ def test_a_large_logo_makes_the_chair_a_partial_match_only(hashed: dict) -> None
     assert not result.is_match()
 
 
-def test_signal_string_form_matches_by_the_same_rule(hashed: dict) -> None:
-    chair, sepia = format_vpdq(hashed["chair-19-sd-bar"][0]), format_vpdq(hashed["chair-22-sd-sepia-bar"][0])
-    doorknob = format_vpdq(hashed["doorknob-hd-no-bar"][0])
-    assert VPDQSignal.matches(chair, sepia) and VPDQSignal.matches(sepia, chair)
-    assert not VPDQSignal.matches(chair, doorknob)
-    assert VPDQSignal.distance(chair, chair) == 0 and VPDQSignal.distance(chair, doorknob) == 100
-    assert VPDQSignal.distance(sepia, chair) <= 20  # 100 - % of the target's frames found
+def test_a_frame_hash_is_the_signal_and_frames_match_as_pdq(hashed: dict) -> None:
+    """"vpdq" names one frame hash: the frames of two encodings of one scene are within the
+    signal's threshold, the doorknob's first frame is not; the whole-video rule is match_videos."""
+    chair, sepia, doorknob = (hashed[name][0] for name in ("chair-19-sd-bar", "chair-22-sd-sepia-bar", "doorknob-hd-no-bar"))
+    assert any(VPDQSignal.matches(chair[0].pdq, frame.pdq) for frame in sepia)
+    assert not any(VPDQSignal.matches(chair[0].pdq, frame.pdq) for frame in doorknob)
+    assert match_videos(chair, sepia).is_match() and not match_videos(chair, doorknob).is_match()

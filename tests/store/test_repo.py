@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mediamatch.media.record import HashRecord
+from mediamatch.catalog.hashes import HashRecord
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import Contribution, MediaItem, MediaSignal
@@ -25,11 +25,9 @@ def record(seed: str, name: str | None = None, pdq: str | None = None) -> HashRe
     return HashRecord(
         path=f"/evidence/{name or seed}.jpg",
         size=len(data),
-        md5=hashlib.md5(data).hexdigest(),
-        sha1=hashlib.sha1(data).hexdigest(),
-        sha256=hashlib.sha256(data).hexdigest(),
-        pdq=pdq,
-        pdq_quality=90 if pdq else None,
+        signals={"md5": hashlib.md5(data).hexdigest(), "sha1": hashlib.sha1(data).hexdigest(), "sha256": hashlib.sha256(data).hexdigest()}
+        | ({"pdq": pdq} if pdq else {}),
+        qualities={"pdq": 90} if pdq else {},
         width=64,
         height=48,
         media_type="image/jpeg",
@@ -89,7 +87,7 @@ def test_agencies_and_cases_are_reused_not_duplicated(engine: sa.Engine) -> None
 
 def test_add_media_refuses_a_failed_record(engine: sa.Engine) -> None:
     with session_scope(engine) as session, pytest.raises(ValueError, match=r"broken\.jpg"):
-        add(session, HashRecord(path="/x/broken.jpg", sha256="00" * 32, error="cannot decode"))
+        add(session, HashRecord(path="/x/broken.jpg", signals={"sha256": "00" * 32}, error="cannot decode"))
 
 
 def test_signals_are_stored_and_found_by_exact_lookup(engine: sa.Engine) -> None:
@@ -101,12 +99,12 @@ def test_signals_are_stored_and_found_by_exact_lookup(engine: sa.Engine) -> None
         add(session, a, agency="other")  # a repeat must not duplicate signal rows
     with session_scope(engine) as session:
         stored = {(s.signal, s.value, s.quality) for s in session.scalars(sa.select(MediaSignal).where(MediaSignal.media_id == id_a))}
-        assert stored == {("md5", a.md5, None), ("sha1", a.sha1, None), ("sha256", a.sha256, None), ("pdq", pdq, 90)}
+        assert stored == {("md5", a.value("md5"), None), ("sha1", a.value("sha1"), None), ("sha256", a.value("sha256"), None), ("pdq", pdq, 90)}
         assert {s.signal for s in session.scalars(sa.select(MediaSignal).where(MediaSignal.media_id == id_b))} == {"md5", "sha1", "sha256"}
-        assert repo.lookup_exact(session, "sha256", [a.sha256, b.sha256, "0" * 64]) == {a.sha256: [id_a], b.sha256: [id_b]}
-        assert repo.lookup_exact(session, "md5", [b.md5, b.md5]) == {b.md5: [id_b]}
+        assert repo.lookup_exact(session, "sha256", [a.value("sha256"), b.value("sha256"), "0" * 64]) == {a.value("sha256"): [id_a], b.value("sha256"): [id_b]}
+        assert repo.lookup_exact(session, "md5", [b.value("md5"), b.value("md5")]) == {b.value("md5"): [id_b]}
         assert repo.lookup_exact(session, "pdq", [pdq]) == {pdq: [id_a]}
-        assert repo.lookup_exact(session, "md5", [a.sha256]) == {}  # values are looked up per signal
+        assert repo.lookup_exact(session, "md5", [a.value("sha256")]) == {}  # values are looked up per signal
         assert list(repo.iter_signal_values(session, "pdq")) == [(id_a, pdq)]
         repo.add_signal(session, id_b, "pdq", "0" * 64, quality=10)
         repo.add_signal(session, id_b, "pdq", "0" * 64, quality=10)  # idempotent
@@ -120,8 +118,8 @@ def test_many_values_are_looked_up_across_chunks(engine: sa.Engine) -> None:
     with session_scope(engine) as session:
         ids = [add(session, rec).media_id for rec in records]
     with session_scope(engine) as session:
-        found = repo.lookup_exact(session, "sha256", [rec.sha256 for rec in records])  # type: ignore[misc]
-    assert found == {rec.sha256: [media_id] for rec, media_id in zip(records, ids)}
+        found = repo.lookup_exact(session, "sha256", [rec.value("sha256") for rec in records])  # type: ignore[misc]
+    assert found == {rec.value("sha256"): [media_id] for rec, media_id in zip(records, ids)}
 
 
 @pytest.mark.parametrize("category", [5, -1])

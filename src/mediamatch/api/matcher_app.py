@@ -23,12 +23,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from mediamatch.api.schemas import SignalValue
 from mediamatch.hashlist.format import HashListError
 from mediamatch.hashlist.signing import load_public_key
 from mediamatch.services.platform_matcher import DeltaProblem, HashListMatcher
@@ -46,13 +47,8 @@ class MatcherSettings:
     max_queries: int = MAX_QUERIES
 
 
-class LookupQuery(BaseModel):
-    signal: Literal["md5", "sha1", "sha256", "pdq", "vpdq"]
-    value: str = Field(min_length=1, max_length=128, description="Hex digits.")
-
-
 class LookupBatch(BaseModel):
-    queries: list[LookupQuery] = Field(min_length=1, max_length=MAX_QUERIES)
+    queries: list[SignalValue] = Field(min_length=1, max_length=MAX_QUERIES)
 
 
 class HitOut(BaseModel):

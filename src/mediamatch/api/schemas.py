@@ -4,13 +4,15 @@ carries no series, victim or case field at all, so nothing private can leak thro
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mediamatch.auth.permissions import Role
+from mediamatch.signals.base import SignalType
+from mediamatch.signals.registry import all_signals, find_signal, hamming_signal
 
-SignalName = Literal["md5", "sha1", "sha256", "pdq"]
+MAX_VALUE_CHARS = 512  # the longest signal value a request may carry (PhotoDNA's hex form: 288)
 
 
 class Strict(BaseModel):
@@ -66,11 +68,36 @@ class TokenOut(BaseModel):
     token: str  # shown once
 
 
-class HashQuery(Strict):
-    signal: SignalName
-    value: str = Field(min_length=32, max_length=64, pattern="^[0-9a-fA-F]+$")
-    quality: int = Field(default=100, ge=0, le=100)  # PDQ quality, when the caller knows it
+class SignalValue(Strict):
+    """A signal's value, checked by the registry: the signal must be one the receiver searches
+    and the value its width (a signal's `validate`), so no body lists signals or hex lengths."""
+
+    signal: str = Field(min_length=1, max_length=32, pattern="^[a-z0-9_]+$")
+    value: str = Field(min_length=1, max_length=MAX_VALUE_CHARS)
+
+    @staticmethod
+    def searchable(signal: type[SignalType]) -> bool:
+        return True
+
+    @model_validator(mode="after")
+    def _value_fits_its_signal(self) -> Self:
+        signal = find_signal(self.signal)
+        if signal is None or not self.searchable(signal):
+            known = ", ".join(s.name for s in all_signals() if self.searchable(s))
+            raise ValueError(f"unknown signal {self.signal!r}; searchable: {known}")
+        self.value = signal.validate(self.value)
+        return self
+
+
+class HashQuery(SignalValue):
+    """One hash looked up in the catalogue: a file's digest or a picture's perceptual hash."""
+
+    quality: int = Field(default=100, ge=0, le=100)  # the perceptual hash's quality, when the caller knows it
     label: str = Field(default="", max_length=500)  # echoed back (a file name, an id)
+
+    @staticmethod
+    def searchable(signal: type[SignalType]) -> bool:
+        return not signal.media_kinds.isdisjoint({"file", "image"})  # frames travel in /query/video
 
 
 class HashQueryBatch(Strict):
@@ -82,18 +109,33 @@ class FrameQuery(Strict):
 
     number: int = Field(ge=0)
     timestamp: float = Field(ge=0)
-    pdq: str = Field(min_length=64, max_length=64, pattern="^[0-9a-fA-F]+$")
+    pdq: str = Field(min_length=1, max_length=MAX_VALUE_CHARS)
     quality: int = Field(ge=0, le=100)
+
+    @field_validator("pdq")
+    @classmethod
+    def _a_frame_hash(cls, value: str) -> str:
+        return hamming_signal("video_frame").validate(value)
 
 
 class VideoQuery(Strict):
-    """A video hashed by the caller: its digests and frame hashes, never its content. 36,000
-    frames is ten hours at the default one frame per second."""
+    """A video hashed by the caller: its file signals (digests, by name) and frame hashes, never
+    its content. 36,000 frames is ten hours at the default one frame per second."""
 
     label: str = Field(default="", max_length=500)
-    sha256: str | None = Field(default=None, min_length=64, max_length=64, pattern="^[0-9a-fA-F]+$")
-    md5: str | None = Field(default=None, min_length=32, max_length=32, pattern="^[0-9a-fA-F]+$")
+    signals: dict[str, str] = Field(default_factory=dict, max_length=16)
     frames: list[FrameQuery] = Field(min_length=1, max_length=36_000)
+
+    @field_validator("signals")
+    @classmethod
+    def _file_signals(cls, signals: dict[str, str]) -> dict[str, str]:
+        checked = {}
+        for name, value in signals.items():
+            signal = find_signal(name)
+            if signal is None or "file" not in signal.media_kinds:
+                raise ValueError(f"{name!r} is not a signal of a file's bytes")
+            checked[name] = signal.validate(value)
+        return checked
 
 
 class MatchOut(BaseModel):

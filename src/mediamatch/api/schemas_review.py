@@ -65,7 +65,7 @@ class HitDetailOut(BaseModel):
     list_version: int | None
     stream_time: float | None
     content_uploaded: bool
-    category: int
+    category: int | None  # None: uncategorised
     baseline: bool
     series: list[str]
 

@@ -74,6 +74,7 @@ def make_checkpoint(engine: Engine, now: datetime) -> Checkpoint:
         return Checkpoint(0, GENESIS_HASH, "", format_time(now))
     with engine.connect() as conn:
         at = conn.scalar(select(AuditEventRow.at).where(AuditEventRow.seq == result.checked))
+    assert at is not None  # the chain just verified `checked` rows
     return Checkpoint(result.checked, result.head_hash, format_time(at), format_time(now))
 
 

@@ -1,4 +1,4 @@
-"""`mediamatch hash`: print every file's digests and PDQ hash."""
+"""`mediamatch hash`: print every file's signals (digests, PDQ, frame hashes of a video)."""
 
 from __future__ import annotations
 
@@ -15,20 +15,19 @@ from rich.table import Table
 from mediamatch.cli.common import EveryFrameOption, ExitCode, WorkersOption, console, iter_files, progress, workers_or_default
 
 if TYPE_CHECKING:
-    from mediamatch.media.record import HashRecord
-
-JSON_FIELDS = ("path", "size", "md5", "sha1", "sha256", "pdq", "pdq_quality", "width", "height", "media_type", "error")
+    from mediamatch.catalog.hashes import HashRecord
 
 
 def hash_command(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to hash.", exists=True)],
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to hash.")],
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")] = False,
     workers: WorkersOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line per file.")] = False,
     every_frame: EveryFrameOption = False,
 ) -> None:
-    """Hash files: MD5, SHA-1, SHA-256 and, for images, PDQ with its quality; for videos, the
-    PDQ hashes of their frames (vPDQ), with `--json` as `frames` and `duration`.
+    """Hash files: every registered signal (MD5, SHA-1, SHA-256 and, for images, PDQ with its
+    quality); for videos, the hashes of their frames (vPDQ), with `--json` as `frames` and
+    `duration`.
 
     A file that cannot be read or decoded is reported with its error; the run goes on, and
     ends with exit status 1 (0 when every file was hashed; 2 when a named path does not exist).
@@ -37,7 +36,8 @@ def hash_command(
     from mediamatch.media.limits import DEFAULT_LIMITS
 
     files = list(iter_files(paths, recursive))
-    table = Table("path", "sha256", "pdq", "q", "error")
+    columns = file_signal_columns()
+    table = Table("path", *columns, "error")
     failures = 0
     with progress(len(files)) as bar:
         task = bar.add_task("hashing", total=len(files), rate="")
@@ -45,12 +45,13 @@ def hash_command(
         limits = replace(DEFAULT_LIMITS, video_every_frame=every_frame)
         for done, record in enumerate(hash_many(files, workers=workers_or_default(workers), limits=limits), start=1):
             failures += record.error is not None
+            fields = json_fields(record)
             if as_json:
-                sys.stdout.write(json.dumps(json_fields(record)) + "\n")
+                sys.stdout.write(json.dumps(fields) + "\n")
             elif sys.stdout.isatty():
-                table.add_row(record.path, record.sha256 or "", record.pdq or "", str(record.pdq_quality or ""), record.error or "")
+                table.add_row(record.path, *(str(fields[column] or "") for column in columns), record.error or "")
             else:
-                print("\t".join(str(getattr(record, f) or "") for f in ("path", "sha256", "pdq", "pdq_quality", "error")))
+                print("\t".join(str(fields[column] or "") for column in ("path", *columns, "error")))
             bar.update(task, advance=1, rate=f"{done / max(time.perf_counter() - started, 1e-9):.0f} files/s")
     if table.row_count:
         console.print(table)
@@ -59,12 +60,29 @@ def hash_command(
         raise typer.Exit(code=ExitCode.SOME_FAILED)
 
 
+def file_signal_columns() -> tuple[str, ...]:
+    """A column per signal the pipeline computes for a file or picture (null where it does not
+    apply), and `<name>_quality` beside a signal that grades its values."""
+    from mediamatch.signals.registry import all_signals
+
+    columns: list[str] = []
+    for signal in all_signals():
+        if signal.computes_from is not None and not signal.media_kinds.isdisjoint({"file", "image"}):
+            columns.append(signal.name)
+            if signal.min_quality:
+                columns.append(f"{signal.name}_quality")
+    return tuple(columns)
+
+
 def json_fields(record: HashRecord) -> dict[str, object]:
-    """The documented fields, plus a video's frame hashes and duration."""
-    fields = {field: getattr(record, field) for field in JSON_FIELDS}
+    """The documented fields (every file signal, null where it does not apply), plus a
+    video's frame hashes and duration."""
+    found = record.to_json()
+    fields = {"path": record.path, "size": record.size, **{column: found.get(column) for column in file_signal_columns()}}
+    fields.update({key: found[key] for key in ("width", "height", "media_type", "error")})
     if record.frames or record.duration is not None:
         fields["duration"] = record.duration
-        fields["frames"] = [{"number": f.number, "timestamp": f.timestamp, "pdq": f.pdq, "quality": f.quality} for f in record.frames]
+        fields["frames"] = found["frames"]
     return fields
 
 

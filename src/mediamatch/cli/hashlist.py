@@ -58,11 +58,12 @@ def export(
     .delta) exists or, unless --allow-empty, when the list would have no entries."""
     from mediamatch.hashlist.format import HashListError
     from mediamatch.hashlist.signing import load_private_key
-    from mediamatch.services.hashlists import DEFAULT_CATEGORIES, DEFAULT_SIGNALS, EmptyHashList, ListFilter, export_hashlist
+    from mediamatch.services.hashlists import DEFAULT_CATEGORIES, EmptyHashList, ListFilter, export_hashlist
+    from mediamatch.signals.registry import signal_names
     from mediamatch.store.repo import DEFAULT_AGENCY
 
     try:
-        list_filter = ListFilter(baseline_only=baseline_only, categories=tuple(category or DEFAULT_CATEGORIES), signals=tuple(signal or DEFAULT_SIGNALS))
+        list_filter = ListFilter(baseline_only=baseline_only, categories=tuple(category or DEFAULT_CATEGORIES), signals=tuple(signal or signal_names()))
         published = export_hashlist(
             open_catalogue(db), out, load_private_key(key), actor=local_actor(), agency=DEFAULT_AGENCY, name=name, list_filter=list_filter,
             previous=previous, allow_empty=allow_empty,

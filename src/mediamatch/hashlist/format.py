@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from mediamatch.atomic import atomic_write
+from mediamatch.signals.registry import find_signal
 
 MAGIC = b"MMHLIST\0"
 FORMAT_VERSION = 1
@@ -54,13 +55,18 @@ _PREFIX = struct.Struct("<8sIIQ")
 _ALIGN = 64
 MAX_HEADER_BYTES = 1 << 20  # a header names a few sections and a filter: more is damage
 
-#: Width in bytes of the signals the catalogue knows; others (e.g. "vpdq") state their own.
-KNOWN_WIDTHS: Mapping[str, int] = {"md5": 16, "sha1": 20, "sha256": 32, "pdq": 32, "vpdq": 32}
 FULL_PARTS = ("entries",)
 DELTA_PARTS = ("removed", "added")
 _SIGNAL_NAME = re.compile(r"[a-z0-9_]{1,32}")
 
 Kind = Literal["full", "delta"]
+
+
+def known_width(signal: str) -> int | None:
+    """Width in bytes of a registered signal (its declared bits); None for a signal this
+    installation has no class for, whose sections state their own width."""
+    declared = find_signal(signal)
+    return None if declared is None else declared.bits // 8
 
 
 class HashListError(ValueError):
@@ -140,7 +146,7 @@ class HashList:
 
     def section(self, part: str, signal: str) -> Section:
         found = self.sections.get((part, signal))
-        return found if found is not None else empty_section(KNOWN_WIDTHS.get(signal, 32))
+        return found if found is not None else empty_section(known_width(signal) or 32)
 
     def counts(self) -> dict[str, int] | dict[str, dict[str, int]]:
         """{signal: entries} for a list; {"added"|"removed": {signal: n}} for a delta."""
@@ -219,8 +225,8 @@ def _check_sections(sections: Mapping[tuple[str, str], Section], parts: tuple[st
         if not _SIGNAL_NAME.fullmatch(signal):
             raise HashListError(f"signal name {signal!r} is not 1-32 of a-z, 0-9, _")
         width = sections[(part, signal)].width
-        if KNOWN_WIDTHS.get(signal, width) != width:
-            raise HashListError(f"a {signal} hash is {KNOWN_WIDTHS[signal]} bytes, not {width}")
+        if known_width(signal) not in (None, width):
+            raise HashListError(f"a {signal} hash is {known_width(signal)} bytes, not {width}")
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:
@@ -363,8 +369,8 @@ def _check_header(header: dict[str, Any]) -> None:
             raise ValueError(f"section {part!r} {signal!r}")
         if not (isinstance(count, int) and isinstance(width, int) and count >= 0 and 1 <= width <= 256):
             raise ValueError(f"section {part} {signal}: count {count!r}, width {width!r}")
-        if KNOWN_WIDTHS.get(signal, width) != width:
-            raise ValueError(f"a {signal} hash is {KNOWN_WIDTHS[signal]} bytes, not {width}")
+        if known_width(signal) not in (None, width):
+            raise ValueError(f"a {signal} hash is {known_width(signal)} bytes, not {width}")
         seen.add((part, signal))
     if header["kind"] == "delta":
         _check_header(header["target_header"])

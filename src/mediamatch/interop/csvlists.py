@@ -35,7 +35,7 @@ from typing import IO
 
 from mediamatch.interop.base import Direction, Expresses, FormatOption, Options, read_text
 from mediamatch.interop.records import (
-    HEX_LENGTHS,
+    HEX_FIELDS,
     ExchangeFormatError,
     ExchangeRecord,
     RecordError,
@@ -140,7 +140,7 @@ def write_csv_list(records: Iterable[ExchangeRecord], out: IO[str], layout: Layo
             count += 1
         return count
     for record in records:
-        for kind in (*HEX_LENGTHS, "photodna"):
+        for kind in (*HEX_FIELDS, "photodna"):
             if value := getattr(record, kind):
                 out.write(f"{kind} {value}\n")
         count += 1

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from mediamatch.catalog.records import Category
+from mediamatch.signals.registry import get_signal
 
-HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
+# The hashes these formats carry as columns; each is checked by its signal (width from the registry).
+HEX_FIELDS = ("md5", "sha1", "sha256", "pdq")
 PHOTODNA_MAX_CHARS = 512  # media_signals.value; a PhotoDNA is 192 base64 or 288 hex characters
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "f"})
@@ -74,13 +76,14 @@ class ExchangeRecord:
     position: str = field(default="", compare=False)  # where it was read ("record 3", "line 7")
 
     def __post_init__(self) -> None:
-        for name, length in HEX_LENGTHS.items():
+        for name in HEX_FIELDS:
             value = getattr(self, name)
             if value is not None:
-                value = value.strip().lower()
-                if len(value) != length or not _HEX.fullmatch(value):
-                    raise ValueError(f"{name} must be {length} hex digits, got {_show(value)}")
-                object.__setattr__(self, name, value)
+                signal = get_signal(name)
+                try:
+                    object.__setattr__(self, name, signal.validate(value))
+                except ValueError:
+                    raise ValueError(f"{name} must be {signal.hex_digits()} hex digits, got {_show(value.strip().lower())}") from None
         if self.photodna is not None and (len(self.photodna) > PHOTODNA_MAX_CHARS or not _PRINTABLE.match(self.photodna)):
             raise ValueError(f"PhotoDNA must be up to {PHOTODNA_MAX_CHARS} printable characters without spaces, got {_show(self.photodna)}")
         if not (self.md5 or self.sha1 or self.sha256 or self.pdq or self.photodna):

@@ -1,4 +1,8 @@
-"""Hashing files: every cryptographic digest in one read, PDQ for images, a record per file.
+"""Hashing files: every registered signal, from one read and one decode, a record per file.
+
+The file's bytes go through every signal computed from bytes, its decoded luma plane (an
+image) to every signal computed from luma, each sampled frame of a video to the frame signal:
+the pipeline never names a signal (signals/registry.py says which there are).
 
 `hash_many` is the batch entry point used by `mediamatch hash`, triage and contribution: it
 spreads files over worker processes, yields records in input order, and keeps at most a few
@@ -9,7 +13,6 @@ computed), and a worker that dies on a hostile file costs that file only.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Sized
@@ -21,9 +24,10 @@ from pathlib import Path
 
 from mediamatch.media.image import ImageDecodeError, decode_luma
 from mediamatch.media.limits import DEFAULT_LIMITS, Limits
-from mediamatch.media.record import BytesSource, FrameHash, HashRecord, Source
+from mediamatch.catalog.hashes import BytesSource, FrameHash, HashRecord, Source
 from mediamatch.media.sniff import SNIFF_BYTES, sniff
-from mediamatch.signals.pdq import pdq_dihedral_from_luma, pdq_from_luma, pdq_to_hex
+from mediamatch.signals.base import Digest
+from mediamatch.signals.registry import computed_from
 from mediamatch.signals.vpdq import collapse
 
 IN_FLIGHT_PER_WORKER = 3
@@ -79,16 +83,12 @@ def source_size(source: Source) -> int | None:
 
 
 def hash_bytes(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> HashRecord:
-    """Digests of `data`, plus PDQ when it is an image. `name` is only echoed in the record."""
+    """Every signal of `data` that applies to it. `name` is only echoed in the record."""
     kind = sniff(data[:SNIFF_BYTES])
-    record = HashRecord(
-        path=name,
-        size=len(data),
-        md5=hashlib.md5(data).hexdigest(),
-        sha1=hashlib.sha1(data).hexdigest(),
-        sha256=hashlib.sha256(data).hexdigest(),
-        media_type=kind.media_type,
-    )
+    digests = _new_digests()
+    for digest in digests.values():
+        digest.update(data)
+    record = HashRecord(path=name, size=len(data), signals=_hexdigests(digests), media_type=kind.media_type)
     if not data:
         return replace(record, error="empty file (0 bytes)")
     if kind.kind == "video":
@@ -99,24 +99,30 @@ def hash_bytes(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> HashR
         image = decode_luma(data, max_pixels=limits.max_pixels)
     except ImageDecodeError as exc:
         return replace(record, error=str(exc))
-    if limits.dihedral:
-        variants, quality = pdq_dihedral_from_luma(image.luma)
-        pdq, dihedral = variants[0], tuple(pdq_to_hex(variant) for variant in variants)
-    else:
-        (pdq, quality), dihedral = pdq_from_luma(image.luma), ()
+    signals, qualities, variants = dict(record.signals), {}, {}
+    for signal in computed_from("luma"):
+        if limits.dihedral and signal.variant_names:
+            values, quality = signal.compute_variants(image.luma)
+            signals[signal.name], variants[signal.name] = values[0], values
+        else:
+            signals[signal.name], quality = signal.compute_luma(image.luma)
+        if quality is not None:
+            qualities[signal.name] = quality
     return replace(
-        record,
-        pdq=pdq_to_hex(pdq),
-        pdq_quality=quality,
-        width=image.width,
-        height=image.height,
-        note=image.note,
-        pdq_dihedral=dihedral,
+        record, signals=signals, qualities=qualities, variants=variants, width=image.width, height=image.height, note=image.note
     )
 
 
+def _new_digests() -> dict[str, Digest]:
+    return {signal.name: signal.new_digest() for signal in computed_from("bytes")}
+
+
+def _hexdigests(digests: dict[str, Digest]) -> dict[str, str]:
+    return {name: digest.hexdigest() for name, digest in digests.items()}
+
+
 def hash_video(data: bytes | Path, record: HashRecord, limits: Limits = DEFAULT_LIMITS) -> HashRecord:
-    """Add vPDQ frame hashes (signals/vpdq.py) to the record of a video's digests.
+    """Add the frame hashes (signals/vpdq.py) to the record of a video's digests.
 
     Frames decoded before a video proved damaged, truncated or over a limit are kept, with the
     error saying where it stopped: an investigator still gets whatever could be read."""
@@ -124,6 +130,11 @@ def hash_video(data: bytes | Path, record: HashRecord, limits: Limits = DEFAULT_
         from mediamatch.media.video import Video, VideoError, frame_luma
     except ImportError:
         return replace(record, error="video support is not installed: pip install 'mediamatch[video]'")
+    frame_signals = computed_from("frame")
+    if not frame_signals:
+        return record
+    # A frame carries one hash (FrameHash): the registry's frame signal (vpdq).
+    frame_signal = frame_signals[0]
     frames: list[FrameHash] = []
     error, shape, video = None, None, None
     try:
@@ -131,8 +142,8 @@ def hash_video(data: bytes | Path, record: HashRecord, limits: Limits = DEFAULT_
             sampled = video.frames(every_frame=limits.video_every_frame, seconds_per_hash=limits.video_seconds_per_hash)
             for number, seconds, frame in sampled:
                 luma = frame_luma(frame)
-                pdq, quality = pdq_from_luma(luma)
-                frames.append(FrameHash(number, round(seconds, 6), pdq_to_hex(pdq), quality))
+                value, quality = frame_signal.compute_luma(luma)
+                frames.append(FrameHash(number, round(seconds, 6), value, quality or 0))
                 shape = luma.shape
     except VideoError as exc:
         error = str(exc)
@@ -163,16 +174,17 @@ def _large_video(source: Source, limits: Limits) -> HashRecord | None:
             kind = sniff(head)
             if kind.kind != "video":
                 return None
-            digests = hashlib.md5(head), hashlib.sha1(head), hashlib.sha256(head)
-            size = len(head)
-            while chunk := file.read(1 << 20):
+            digests = _new_digests()
+            size = 0
+            chunk = head
+            while chunk:
                 size += len(chunk)
-                for digest in digests:
+                for digest in digests.values():
                     digest.update(chunk)
+                chunk = file.read(1 << 20)
     except OSError:
         return None  # the ordinary path reports it
-    md5, sha1, sha256 = (digest.hexdigest() for digest in digests)
-    record = HashRecord(path=source_name(source), size=size, md5=md5, sha1=sha1, sha256=sha256, media_type=kind.media_type)
+    record = HashRecord(path=source_name(source), size=size, signals=_hexdigests(digests), media_type=kind.media_type)
     return hash_video(path, record, limits)
 
 

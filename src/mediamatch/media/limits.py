@@ -18,7 +18,7 @@ class Limits:
 
     max_file_bytes: int = 512 * 1024 * 1024
     max_pixels: int = MAX_PIXELS
-    dihedral: bool = False  # also compute the PDQ hashes of the 8 rotations/flips (for search)
+    dihedral: bool = False  # also compute signals' variants, e.g. PDQ of the 8 rotations/flips (for search)
     # Videos (media/video.py): a stated or decoded length past these is refused or cut off with
     # an error, so a hostile header cannot make one file cost hours; 8K is the largest frame.
     max_video_seconds: float = 6 * 3600.0

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from mediamatch.catalog.records import Category, ContributionOutcome
 from mediamatch.media.hashing import hash_many
-from mediamatch.media.record import HashRecord, Source
+from mediamatch.catalog.hashes import HashRecord, Source
 from mediamatch.services.catalogue_changes import catalogue_changed
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
@@ -100,8 +100,9 @@ def _store(
     with session_scope(engine) as session:
         contributor = _Contributor(session, request)
         for record in records:
-            if record.error or not record.sha256:
-                outcome = ContributionOutcome(path=record.path, status="error", sha256=record.sha256, error=record.error)
+            sha256 = record.value(repo.IDENTITY_SIGNAL)
+            if record.error or not sha256:
+                outcome = ContributionOutcome(path=record.path, status="error", sha256=sha256, error=record.error)
             else:
                 agency, case, series = contributor.resolve()
                 media_id, created, earlier = _contribute_once(session, record, request, agency, case, series, earlier_runs)
@@ -110,7 +111,7 @@ def _store(
                     path=record.path,
                     status="added" if created else "known",
                     media_id=media_id,
-                    sha256=record.sha256,
+                    sha256=sha256,
                     known_from=earlier,
                     victim_identified=detail.victim_identified,
                 )
@@ -126,7 +127,8 @@ def _contribute_once(
 ) -> tuple[int, bool, tuple[str, ...]]:
     """(media id, whether the item is new, earlier contributions) of storing `record`; a file
     an earlier run already recorded (a re-run after an interruption) is not recorded again."""
-    item = repo.find_item(session, sha256=record.sha256, md5=record.md5, sha1=record.sha1)
+    md5, sha1 = (record.value(name) for name in repo.ITEM_DIGESTS)
+    item = repo.find_item(session, sha256=record.value(repo.IDENTITY_SIGNAL), md5=md5, sha1=sha1)
     if item is not None and item.sha256 is not None and _recorded(session, item.id, agency, case, series, record.path, earlier_runs):
         return item.id, False, repo.describe_contributions(session, item.id)
     added = repo.add_media(session, record, series=series, agency=agency, case=case, category=request.category, baseline=request.baseline)

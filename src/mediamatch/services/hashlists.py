@@ -37,15 +37,15 @@ from mediamatch.audit.events import AuditAction, AuditEvent
 from mediamatch.audit.trail import record
 from mediamatch.hashlist.delta import write_delta
 from mediamatch.hashlist.format import (
-    KNOWN_WIDTHS,
     HashListError,
     Section,
     Written,
     key_id,
+    known_width,
     read_hashlist,
     write_hashlist,
 )
-from mediamatch.signals.registry import get_signal
+from mediamatch.signals.registry import find_signal, signal_names
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import Agency, Contribution, MediaItem, MediaSignal
 from mediamatch.store.models.hashlists import HashListVersion, PlatformSharingConsent
@@ -54,7 +54,6 @@ from mediamatch.store.models.review import IndicatorDispute
 DEFAULT_NAME = "mediamatch"
 DEFAULT_CATEGORIES = (1,)
 EXPORTABLE_CATEGORIES = (1, 2, 3, 4)
-DEFAULT_SIGNALS = ("md5", "sha1", "sha256", "pdq", "vpdq")  # vpdq: frames of known videos, for uploads and live streams
 BATCH_ROWS = 50_000
 _HEX = frozenset("0123456789abcdefABCDEF")
 
@@ -69,7 +68,8 @@ class ListFilter:
 
     baseline_only: bool = False
     categories: tuple[int, ...] = DEFAULT_CATEGORIES
-    signals: tuple[str, ...] = DEFAULT_SIGNALS
+    # Every registered signal by default: frame hashes of known videos too, for uploads and streams.
+    signals: tuple[str, ...] = field(default_factory=signal_names)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "categories", tuple(sorted(set(self.categories))))
@@ -78,24 +78,23 @@ class ListFilter:
             raise HashListError("category 0 (non-pertinent) is never exported")
         if not self.categories or not set(self.categories) <= set(EXPORTABLE_CATEGORIES):
             raise HashListError(f"categories must be among {', '.join(map(str, EXPORTABLE_CATEGORIES))}, got {list(self.categories)}")
-        unknown = [signal for signal in self.signals if signal not in KNOWN_WIDTHS]
+        unknown = [signal for signal in self.signals if known_width(signal) is None]
         if not self.signals or unknown:
-            raise HashListError(f"signals must be among {', '.join(sorted(KNOWN_WIDTHS))}, got {list(self.signals)}")
+            raise HashListError(f"signals must be among {', '.join(sorted(signal_names()))}, got {list(self.signals)}")
 
     def as_json(self) -> dict[str, Any]:
         """As written in the list's header: what a platform is told it received."""
         return {
             "baseline_only": self.baseline_only, "categories": list(self.categories), "signals": list(self.signals),
             "consent": "contributed by at least one agency that agreed to share with platforms",
-            "disputed": "excluded", "pdq_min_quality": _min_quality("pdq"),
+            "disputed": "excluded",
+            **{f"{signal}_min_quality": minimum for signal in self.signals if (minimum := _min_quality(signal))},
         }  # fmt: skip
 
 
 def _min_quality(signal: str) -> int:
-    try:
-        return get_signal(signal).min_quality
-    except KeyError:  # a signal this installation has no hasher for (still exportable)
-        return 0
+    declared = find_signal(signal)
+    return 0 if declared is None else declared.min_quality
 
 
 def read_sections(engine: Engine, list_filter: ListFilter, batch_rows: int = BATCH_ROWS) -> dict[tuple[str, str], Section]:
@@ -104,7 +103,7 @@ def read_sections(engine: Engine, list_filter: ListFilter, batch_rows: int = BAT
 
 
 def _read_signal(engine: Engine, list_filter: ListFilter, signal: str, batch_rows: int) -> Section:
-    width = KNOWN_WIDTHS[signal]
+    width = known_width(signal) or 0  # ListFilter admits registered signals only
     consenting = (
         select(Contribution.id)
         .join(PlatformSharingConsent, PlatformSharingConsent.agency_id == Contribution.agency_id)
@@ -162,7 +161,7 @@ def export_hashlist(
     actor: str,
     agency: str,
     name: str | None = None,
-    list_filter: ListFilter = ListFilter(),
+    list_filter: ListFilter | None = None,
     previous: Path | None = None,
     source_ip: str = "",
     allow_empty: bool = False,
@@ -171,11 +170,13 @@ def export_hashlist(
     at `<out>.delta`), record it in `hashlist_versions` and the audit trail.
 
     `previous` must be the latest published version of the same list, signed with the same
-    key: after a key rotation a list starts again from a full version.
+    key: after a key rotation a list starts again from a full version. The default filter is
+    made per call: it names the signals registered now.
 
     Refused before a version number is taken: writing over an existing file (a published
     version must stay as platforms received it), and, unless `allow_empty`, a list with no
     entries (usually no agency has consented yet; a platform loading it would match nothing)."""
+    list_filter = list_filter or ListFilter()
     delta_path = out.with_name(out.name + ".delta")
     for path in (out, delta_path) if previous else (out,):
         if path.exists():

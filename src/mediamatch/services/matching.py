@@ -1,7 +1,8 @@
-"""Matching hashed files against the catalogue: exact digests, then PDQ within the radius.
+"""Matching hashed files against the catalogue: every exact signal, then PDQ within the radius.
 
-Two PDQ indexes live in memory, built from the catalogue's `media_signals` rows: stills, and
-the frames of known videos (see `frame_matching.py` for what a frame hit means). Building
+Two Hamming indexes live in memory, built from the catalogue's `media_signals` rows: stills (the
+registry's Hamming signal of images, PDQ) and the frames of known videos (its signal of video
+frames; see `frame_matching.py` for what a frame hit means). Building
 them for millions of hashes means reading millions of rows, so each is saved beside the
 catalogue (`index/cache.py`) with the last row id it holds; the next start loads the file
 (memory mapped, under a second) and reads only the rows added since. Exact digests are looked
@@ -25,15 +26,15 @@ from sqlalchemy.orm import Session
 from mediamatch.catalog.records import Match, MatchDetail
 from mediamatch.config import data_dir
 from mediamatch.index.hamming import PDQIndex, hashes_from_hex
+from mediamatch.catalog.hashes import HashRecord
 from mediamatch.index.cache import IndexCache
-from mediamatch.media.record import HashRecord
 from mediamatch.services.catalogue_changes import follow_changes
 from mediamatch.services.frame_matching import Evidence, is_video_match, time_ranges, video_shares
-from mediamatch.signals.pdq import DIHEDRAL_NAMES, MATCH_THRESHOLD, MIN_QUALITY
+from mediamatch.signals.pdq import MATCH_THRESHOLD, MIN_QUALITY
+from mediamatch.signals.registry import exact_signals, get_signal, hamming_signal
 from mediamatch.store import repo
 
-EXACT_SIGNALS = ("sha256", "sha1", "md5")  # sha1 and md5: items imported from hash lists may have no sha256
-DETAILS_CACHE_LIMIT = 1_000_000  # the strongest first: a sha256 hit is reported as such
+DETAILS_CACHE_LIMIT = 1_000_000
 
 
 def index_cache_path(url: str) -> Path:
@@ -47,8 +48,8 @@ def index_cache_path(url: str) -> Path:
 class SavedIndex:
     """A PDQ index of one signal's catalogue rows, kept beside the catalogue between runs.
 
-    Stills (signal "pdq") are keyed by media id; video frames (signal "vpdq") by their row id,
-    which says which frame of which video, and so when in it, a hit is."""
+    Stills are keyed by media id; video frames by their row id, which says which frame of which
+    video, and so when in it, a hit is."""
 
     def __init__(self, signal: str, cache: IndexCache, index: PDQIndex, last_row: int) -> None:
         self.signal = signal
@@ -132,8 +133,8 @@ class CatalogueMatcher:
         cache = cache or index_cache_path(engine.url.render_as_string(hide_password=False))
         matcher = cls(
             engine,
-            SavedIndex.open(engine, "pdq", cache),
-            SavedIndex.open(engine, repo.FRAME_SIGNAL, cache.with_name(cache.name + ".frames")),
+            SavedIndex.open(engine, hamming_signal("image").name, cache),
+            SavedIndex.open(engine, hamming_signal("video_frame").name, cache.with_name(cache.name + ".frames")),
         )
         follow_changes(engine, matcher)
         return matcher
@@ -160,12 +161,15 @@ class CatalogueMatcher:
             self.refresh()
         found: list[dict[int, Evidence]] = [{} for _ in records]
         with nullcontext(session) if session is not None else Session(self.engine) as session:
-            wanted = {signal: [value for record in records if (value := getattr(record, signal))] for signal in EXACT_SIGNALS}
+            # Widest digest first, so a SHA-256 hit is reported as such; every one is asked (in
+            # one statement), as items imported from hash lists may have an MD5 or SHA-1 and no SHA-256.
+            digests = exact_signals()
+            wanted = {signal.name: [value for record in records if (value := record.value(signal.name))] for signal in digests}
             hits = repo.lookup_exact_many(session, wanted) if any(wanted.values()) else {}
-            for signal in EXACT_SIGNALS:
+            for signal in digests:
                 for slot, record in zip(found, records):
-                    for media_id in hits.get((signal, getattr(record, signal) or ""), ()):
-                        slot.setdefault(media_id, Evidence(0, signal))
+                    for media_id in hits.get((signal.name, record.value(signal.name) or ""), ()):
+                        slot.setdefault(media_id, Evidence(0, signal.name))
             queries = _queries(records)
             self._match_stills(queries, found)
             self._match_frames(session, queries, found)
@@ -212,11 +216,12 @@ class CatalogueMatcher:
 
     def _match_stills(self, queries: list[_Query], found: list[dict[int, Evidence]]) -> None:
         """Known stills: matched by a picture (or a flip of it), or by a frame of a video."""
+        signal = self.stills.signal
         for query, hits in zip(queries, self.stills.search([query.value for query in queries], self.radius)):
             slot = found[query.position]
             for media_id, distance in hits:
-                evidence = slot.setdefault(media_id, Evidence(distance, "pdq", query.transform))
-                evidence.closer(distance, "pdq", query.transform)
+                evidence = slot.setdefault(media_id, Evidence(distance, signal, query.transform))
+                evidence.closer(distance, signal, query.transform)
                 if query.frame is not None:
                     evidence.query_times.add(query.timestamp)
 
@@ -230,7 +235,7 @@ class CatalogueMatcher:
             for row_id, distance in hits:
                 if (row := rows.get(row_id)) is None:
                     continue
-                signal = "pdq" if query.frame is None else repo.FRAME_SIGNAL
+                signal = self.stills.signal if query.frame is None else self.frames.signal
                 evidence = slot.setdefault(row.media_id, Evidence(distance, signal, query.transform))
                 evidence.closer(distance, signal, query.transform)
                 evidence.known_times.add(row.timestamp)
@@ -241,24 +246,27 @@ class CatalogueMatcher:
 
 
 def _queries(records: Sequence[HashRecord]) -> list[_Query]:
-    """The PDQ hashes to search: each usable picture in its 8 flips, each usable video frame."""
+    """The Hamming hashes to search: each usable picture in its variants (PDQ's 8 flips), each
+    usable video frame."""
+    still = hamming_signal("image")
     queries: list[_Query] = []
     for position, record in enumerate(records):
         for frame in record.frames:
             if frame.quality >= MIN_QUALITY:
                 queries.append(_Query(position, frame.pdq, frame=frame.number, timestamp=frame.timestamp))
-        if not record.pdq or (record.pdq_quality or 0) < MIN_QUALITY:
+        value = record.value(still.name)
+        if not value or (record.quality(still.name) or 0) < still.min_quality:
             continue  # the reference's rule: low-quality hashes match noise
-        variants = record.pdq_dihedral or (record.pdq,)
-        for name, value in zip(DIHEDRAL_NAMES, variants):
-            queries.append(_Query(position, value, "" if name == "original" else name))
+        variants = record.variants.get(still.name) or (value,)
+        for number, (name, variant) in enumerate(zip(still.variant_names or ("",), variants)):
+            queries.append(_Query(position, variant, name if number else ""))  # the first: as it is
     return queries
 
 
 def _as_match(detail: MatchDetail, evidence: Evidence, query_frames: int, known_frames: int) -> Match | None:
     """The match to report, or None where two videos share too few frames (vPDQ's rule)."""
     query_share = known_share = None
-    if evidence.known_rows and evidence.signal == repo.FRAME_SIGNAL:
+    if evidence.known_rows and evidence.signal == hamming_signal("video_frame").name:
         query_share, known_share = video_shares(evidence, query_frames, known_frames)
         if not is_video_match(query_share, known_share):
             return None
@@ -289,7 +297,7 @@ def _rows_after(engine: Engine, signal: str, last_row: int) -> tuple[np.ndarray,
         rows = list(repo.iter_signal_rows(session, signal, after_id=last_row, min_quality=MIN_QUALITY))
     if not rows:
         return None
-    by_row = signal == repo.FRAME_SIGNAL
+    by_row = "video_frame" in get_signal(signal).media_kinds
     ids = np.array([row_id if by_row else media_id for row_id, media_id, _ in rows], np.int64)
     return ids, hashes_from_hex([value for _, _, value in rows]), rows[-1][0]
 

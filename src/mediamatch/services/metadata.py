@@ -37,7 +37,7 @@ class MetadataCorrection:
 @dataclass(frozen=True, slots=True)
 class CorrectedItem:
     media_id: int
-    category: int
+    category: int | None  # None: uncategorised
     baseline: bool
     series: tuple[str, ...]
     changes: dict[str, object]  # field -> [old, new] (series_added -> the name); empty if none

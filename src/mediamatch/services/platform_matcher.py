@@ -285,14 +285,14 @@ class HashListMatcher:
             except HashListError as exc:
                 unapplied.append(UnappliedDelta(path.name, DeltaProblem.BAD_SIGNATURE, str(exc)))
         applied: list[str] = []
-        while (path := next((p for p, d in sorted(readable.items()) if self._continues(d)), None)) is not None:
-            delta = readable.pop(path)
+        while (ready := next((p for p, d in sorted(readable.items()) if self._continues(d)), None)) is not None:
+            delta = readable.pop(ready)
             try:
                 self._apply(delta)
             except HashListError as exc:
-                unapplied.append(UnappliedDelta(path.name, DeltaProblem.DOES_NOT_FIT, str(exc)))
+                unapplied.append(UnappliedDelta(ready.name, DeltaProblem.DOES_NOT_FIT, str(exc)))
             else:
-                applied.append(path.name)
+                applied.append(ready.name)
         unapplied += [self._why_not(path.name, delta) for path, delta in sorted(readable.items())]
         for entry in unapplied:
             log.warning("hash list update %s not applied (%s): %s", entry.file, entry.problem, entry.reason)

@@ -1,7 +1,7 @@
 """Matching against a remote mediamatch server, sending hashes only.
 
 An agency triaging a seized drive against the shared database must not send the drive's
-content anywhere: each file is hashed locally and only its digests and PDQ hashes (with its 8
+content anywhere: each file is hashed locally and only its signals (PDQ with its 8
 rotations/flips) travel, in batches, to `POST /api/v1/query/hashes`; a video travels as its
 frame hashes to `POST /api/v1/query/video`.
 """
@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from mediamatch.catalog.records import Match
-from mediamatch.media.record import HashRecord
-from mediamatch.signals.pdq import DIHEDRAL_NAMES, MIN_QUALITY
+from mediamatch.catalog.hashes import HashRecord
+from mediamatch.signals.registry import exact_signals, ranked_signals
 
 MAX_QUERIES_PER_REQUEST = 1000
 TIMEOUT_S = 60.0
@@ -56,19 +56,22 @@ class RemoteCatalogueMatcher:
         for position, record in enumerate(records):
             if record.frames:
                 continue  # asked by `_video`
-            for signal in ("sha256", "sha1", "md5"):  # as the server matches: hash-list items may lack sha256
-                if value := getattr(record, signal):
-                    queries.append({"signal": signal, "value": value})
-                    owners.append((position, ""))
-            if record.pdq and (record.pdq_quality or 0) >= MIN_QUALITY:
-                for name, value in zip(DIHEDRAL_NAMES, record.pdq_dihedral or (record.pdq,)):
-                    queries.append({"signal": "pdq", "value": value, "quality": record.pdq_quality})
-                    owners.append((position, "" if name == "original" else name))
+            for signal in ranked_signals():  # every one the server searches: hash-list items may lack sha256
+                value = record.value(signal.name)
+                if not value or signal.media_kinds.isdisjoint({"file", "image"}):
+                    continue
+                quality = record.quality(signal.name)
+                if quality is not None and quality < signal.min_quality:
+                    continue  # the reference's rule: low-quality hashes match noise
+                variants = record.variants.get(signal.name) or (value,)
+                for number, (name, variant) in enumerate(zip(signal.variant_names or ("",), variants)):
+                    queries.append({"signal": signal.name, "value": variant} | ({} if quality is None else {"quality": quality}))
+                    owners.append((position, name if number else ""))
         return queries, owners
 
     def _video(self, record: HashRecord) -> list[Match]:
         body: dict[str, object] = {
-            "label": record.path, "sha256": record.sha256, "md5": record.md5,
+            "label": record.path, "signals": {s.name: value for s in exact_signals() if (value := record.value(s.name))},
             "frames": [{"number": f.number, "timestamp": f.timestamp, "pdq": f.pdq, "quality": f.quality} for f in record.frames],
         }  # fmt: skip
         return [Match.from_json(item) for item in self._post_json("/api/v1/query/video", body)["matches"]]

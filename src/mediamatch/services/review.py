@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from PIL import Image
@@ -23,9 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from mediamatch.media.hashing import hash_bytes
-from mediamatch.media.record import HashRecord
 from mediamatch.media.thumbnail import ThumbnailError, jpeg_bytes, placeholder, side_by_side, thumbnail
-from mediamatch.signals.registry import all_signals, get_signal
+from mediamatch.signals.registry import find_signal, get_signal
 from mediamatch.store.blobs import BlobNotFound, EncryptedBlobStore
 from mediamatch.store.models.auth import User
 from mediamatch.store.models.catalogue import Agency, MediaItem, MediaSignal
@@ -37,7 +36,6 @@ MAX_LIST_NAME = 200
 MAX_SOURCE = 32
 MAX_TEXT = 2000  # a reviewer's reason or action note
 # Signals `hash_bytes` computes from one file (a field of its record of the same name).
-RECORD_SIGNALS = frozenset(field.name for field in fields(HashRecord)) & frozenset(signal.name for signal in all_signals())
 
 
 class ReviewError(Exception):
@@ -391,18 +389,18 @@ def attach_content(session: Session, store: EncryptedBlobStore, hit_id: int, age
 
 def check_upload_matches(hit: Hit, data: bytes) -> None:
     """Refuse (InvalidHit) an upload whose own hash is not within the signal's threshold of
-    the reported hash. Signals not computed from a single file here (video frame hashes) are
-    not checked."""
-    if hit.signal not in RECORD_SIGNALS:
+    the reported hash, so a misrouted file (another user's content) is never kept. Signals not
+    computed from a single file here (video frame hashes) are not checked."""
+    declared = find_signal(hit.signal)
+    if declared is None or declared.computes_from not in ("bytes", "luma"):  # `hash_bytes` computes these from one file
         return
     record = hash_bytes(data, "upload")
-    computed = getattr(record, hit.signal)
+    computed = record.value(hit.signal)
     if computed is None:
         raise InvalidHit(f"no {hit.signal} hash can be computed from the upload ({record.error or 'not an image'})")
-    signal_type = get_signal(hit.signal)
-    distance = signal_type.distance(computed, hit.value)
-    if distance > signal_type.default_threshold:
-        raise InvalidHit(f"the upload's {hit.signal} is {distance} bits from the reported hash (at most {signal_type.default_threshold}): not the matched item")
+    distance = declared.distance(computed, hit.value)
+    if distance > declared.default_threshold:
+        raise InvalidHit(f"the upload's {hit.signal} is {distance} bits from the reported hash (at most {declared.default_threshold}): not the matched item")
 
 
 def comparison(session: Session, store: EncryptedBlobStore, hit_id: int, *, reveal: bool = False) -> Comparison:

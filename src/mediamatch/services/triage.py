@@ -28,8 +28,10 @@ from mediamatch.media.archive import ArchiveError, Entry
 from mediamatch.media.collection import iter_collection
 from mediamatch.media.hashing import hash_many
 from mediamatch.media.limits import DEFAULT_LIMITS, Limits
-from mediamatch.media.record import HashRecord, Source
+from mediamatch.catalog.hashes import HashRecord, Source
 from mediamatch.services.matching import CatalogueMatcher
+from mediamatch.signals.base import SignalType
+from mediamatch.signals.registry import computed_from
 
 KNOWN_IDENTIFIED = "known_identified"
 KNOWN_UNIDENTIFIED = "known_unidentified"
@@ -55,11 +57,8 @@ class TriageRow:
     path: str
     status: str
     size: int | None = None
-    md5: str | None = None
-    sha1: str | None = None
-    sha256: str | None = None
-    pdq: str | None = None
-    pdq_quality: int | None = None
+    signals: dict[str, str] = field(default_factory=dict)  # as HashRecord: every signal computed, by name
+    qualities: dict[str, int] = field(default_factory=dict)
     width: int | None = None
     height: int | None = None
     media_type: str | None = None
@@ -88,25 +87,29 @@ def classify(record: HashRecord, matches: list[Match]) -> str:
         return KNOWN_IDENTIFIED if any(match.victim_identified for match in matches) else KNOWN_UNIDENTIFIED
     if record.error:
         return ERROR
-    if record.pdq is not None or record.frames:
+    if record.frames or any(record.value(signal.name) for signal in _picture_signals()):
         return NEW
     return NOT_MEDIA
 
 
+def _picture_signals() -> tuple[type[SignalType], ...]:
+    """Signals computed from a decoded picture: a file that has one is media."""
+    return computed_from("luma")
+
+
 def row_from(seq: int, name: str, record: HashRecord, matches: list[Match]) -> TriageRow:
     note = record.note
-    if record.pdq and (record.pdq_quality or 0) < 50 and not matches:
-        note = "; ".join(filter(None, [note, f"low PDQ quality ({record.pdq_quality}): near-duplicate search skipped"]))
+    for signal in _picture_signals():
+        quality = record.quality(signal.name)
+        if record.value(signal.name) and quality is not None and quality < signal.min_quality and not matches:
+            note = "; ".join(filter(None, [note, f"low {signal.name.upper()} quality ({quality}): near-duplicate search skipped"]))
     return TriageRow(
         seq=seq,
         path=name,
         status=classify(record, matches),
         size=record.size,
-        md5=record.md5,
-        sha1=record.sha1,
-        sha256=record.sha256,
-        pdq=record.pdq,
-        pdq_quality=record.pdq_quality,
+        signals=dict(record.signals),
+        qualities=dict(record.qualities),
         width=record.width,
         height=record.height,
         media_type=record.media_type,

@@ -26,16 +26,16 @@ from mediamatch.atomic import atomic_write
 from mediamatch.catalog.records import Category
 from mediamatch.media.collection import iter_collection
 from mediamatch.media.contact_sheet import clock_label, contact_sheet
-from mediamatch.media.record import BytesSource
+from mediamatch.catalog.hashes import BytesSource
 from mediamatch.media.thumbnail import ThumbnailError, jpeg_bytes, thumbnail
 from mediamatch.services.triage import KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, STATUSES, TriageRow, TriageState, plain_row
 from mediamatch.signals.pdq import DIHEDRAL_LABELS
+from mediamatch.signals.registry import computed_from, find_signal, ranked_signals
 
 MAX_THUMBNAILS = 2000
 THUMBNAIL_SIZE = 160
 THUMBNAIL_QUALITY = 70
-CSV_COLUMNS = (
-    "path", "status", "sha256", "md5", "sha1", "size", "media_type", "width", "height", "pdq", "pdq_quality",
+MATCH_COLUMNS = (
     "best_distance", "best_signal", "series", "category", "victim_identified", "matched_media_ids", "error", "note",
     "duration", "matched_seconds", "known_seconds",
 )  # fmt: skip
@@ -61,9 +61,31 @@ def write_reports(state: TriageState, out: Path) -> dict[str, Path]:
     return paths
 
 
+def file_signal_columns() -> tuple[str, ...]:
+    """A column per signal of a whole file or picture (widest digest first, as matches are
+    ranked), and `<name>_quality` beside a signal that grades its values. Frame hashes are
+    per frame, not per file: they have no column."""
+    columns: list[str] = []
+    for signal in ranked_signals():
+        if not signal.media_kinds.isdisjoint({"file", "image"}):
+            columns.append(signal.name)
+            if signal.min_quality:
+                columns.append(f"{signal.name}_quality")
+    return tuple(columns)
+
+
+def csv_columns() -> tuple[str, ...]:
+    return ("path", "status", "size", "media_type", "width", "height", *file_signal_columns(), *MATCH_COLUMNS)
+
+
 def row_json(row: TriageRow) -> dict[str, Any]:
+    """A row as report.json gives it: each signal (and its quality) a key of its own."""
     fields = plain_row(row)
     fields.pop("seq")
+    signals, qualities = cast(dict[str, Any], fields.pop("signals")), cast(dict[str, Any], fields.pop("qualities"))
+    for column in file_signal_columns():
+        name = column.removesuffix("_quality")
+        fields[column] = (qualities if column != name else signals).get(name)
     for match in cast(list[dict[str, Any]], fields["matches"]):
         match["series"] = list(match["series"])
         match["category_label"] = category_label(match["category"])
@@ -90,11 +112,13 @@ def defuse(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def csv_row(row: TriageRow) -> list[str]:
+def csv_row(row: TriageRow, columns: tuple[str, ...]) -> list[str]:
     best = row.matches[0] if row.matches else None
     series = sorted({name for match in row.matches for name in match.series})
     values: dict[str, object] = {
-        **{key: getattr(row, key) for key in ("path", "status", "sha256", "md5", "sha1", "size", "media_type", "width", "height", "pdq", "pdq_quality", "error", "note")},
+        **{key: getattr(row, key) for key in ("path", "status", "size", "media_type", "width", "height", "error", "note")},
+        **{name: row.signals.get(name) for name in row.signals},
+        **{f"{name}_quality": quality for name, quality in row.qualities.items()},
         "best_distance": best.distance if best else None,
         "best_signal": best.signal if best else None,
         "series": "; ".join(series),
@@ -105,21 +129,26 @@ def csv_row(row: TriageRow) -> list[str]:
         "matched_seconds": spans_label(best.query_seconds) if best else None,
         "known_seconds": spans_label(best.known_seconds) if best else None,
     }
-    return [defuse(values[column]) for column in CSV_COLUMNS]
+    return [defuse(values.get(column)) for column in columns]
 
 
 def _write_csv(path: Path, rows: list[TriageRow]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(csv_row(row) for row in rows)
+    columns = csv_columns()
+    writer.writerow(columns)
+    writer.writerows(csv_row(row, columns) for row in rows)
     atomic_write(path, buffer.getvalue())
+
+
+def is_picture(row: TriageRow) -> bool:
+    return any(signal.name in row.signals for signal in computed_from("luma"))
 
 
 def make_thumbnails(source: Path, rows: Iterable[TriageRow], limit: int = MAX_THUMBNAILS) -> dict[int, str]:
     """Small JPEG data URIs for matched and new pictures, and contact sheets for videos, known
     first, at most `limit`."""
-    wanted_rows = [row for row in rows if row.status in (KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW) and (row.pdq or row.frames)]
+    wanted_rows = [row for row in rows if row.status in (KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW) and (row.frames or is_picture(row))]
     wanted_rows.sort(key=lambda row: STATUSES.index(row.status))
     wanted = {row.path: row for row in wanted_rows[:limit]}
     thumbnails: dict[int, str] = {}
@@ -194,6 +223,7 @@ def _write_html(path: Path, rows: list[TriageRow], meta: dict[str, str], counts:
     environment.globals["category_label"] = category_label
     environment.globals["transform_label"] = lambda name: DIHEDRAL_LABELS.get(name, name)
     environment.globals["spans"] = spans_label
+    environment.globals["index_kind"] = lambda name: getattr(find_signal(name), "index_kind", "exact")
     most = max(counts.values(), default=0) or 1
     html = environment.get_template("triage_report.html.j2").render(
         meta=meta,

@@ -1,28 +1,58 @@
 """The contract every signal (hash type) fulfils, so callers never switch on a signal's name.
 
 A signal states what differs: its storage `name` (a constant, never derived from the class name,
-because it is a key in the catalogue and in hash lists), which index serves it
-(`index_kind`), its match threshold with the source of that number, how to validate and compare
-its string form, and a few examples for the conformance tests.
+because it is a key in the catalogue and in hash lists), its width in `bits` (which fixes its
+string form: bits/4 hex digits, and a hash list's packed width), the `media_kinds` it describes,
+which index serves it (`index_kind`), how it is computed (`computes_from`), its match threshold
+with the source of that number, and a few examples for the conformance kit (mediamatch.testing).
+
+Everything else — hashing, records, storage, indexes, API schemas, hash lists, exports and
+reports — iterates the registry (signals/registry.py) and asks these capabilities.
 """
 
 from __future__ import annotations
 
 import re
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
 
 IndexKind = Literal["exact", "hamming"]
+# What a value describes: a file's bytes, a still picture, or one frame of a video.
+MediaKind = Literal["file", "image", "video_frame"]
+# What the hashing pipeline hands a signal: the file's bytes (streamed through a digest), the
+# decoded luma plane of a picture, or the luma plane of each sampled video frame. None: the
+# signal is only imported from outside lists (the pipeline never computes it).
+ComputesFrom = Literal["bytes", "luma", "frame"]
+
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+class Digest(Protocol):
+    """An incremental digest, as `hashlib` objects are: the pipeline streams a file through it."""
+
+    def update(self, data: bytes, /) -> None: ...
+
+    def hexdigest(self) -> str: ...
 
 
 class SignalType:
-    """Base class for a signal; subclasses set the class variables and, if needed, `distance`."""
+    """Base class for a signal; subclasses set the class variables and their compute method."""
 
     name: ClassVar[str]
     index_kind: ClassVar[IndexKind]
     bits: ClassVar[int]
+    media_kinds: ClassVar[frozenset[MediaKind]]
+    computes_from: ClassVar[ComputesFrom | None] = None
     default_threshold: ClassVar[int]
     threshold_source: ClassVar[str]
-    min_quality: ClassVar[int] = 0
+    min_quality: ClassVar[int] = 0  # values of lower quality are stored but never searched
+    variant_names: ClassVar[tuple[str, ...]] = ()  # e.g. PDQ's rotations/flips, `compute_variants` order
+
+    @classmethod
+    def hex_digits(cls) -> int:
+        return cls.bits // 4
 
     @classmethod
     def validate(cls, value: str) -> str:
@@ -30,18 +60,18 @@ class SignalType:
         if not isinstance(value, str):
             raise ValueError(f"{cls.name}: expected a hex string, got {type(value).__name__}")  # noqa: TRY004 - callers catch one kind
         text = value.strip().lower()
-        digits = cls.bits // 4
-        if len(text) != digits or not re.fullmatch(r"[0-9a-f]+", text):
-            raise ValueError(f"{cls.name}: expected {digits} hex digits, got {value[:80]!r}")
+        if len(text) != cls.hex_digits() or not _HEX.fullmatch(text):
+            raise ValueError(f"{cls.name}: expected {cls.hex_digits()} hex digits, got {value[:80]!r}")
         return text
 
     @classmethod
     def distance(cls, a: str, b: str) -> int:
-        """Number of differing bits between two canonical values."""
+        """Number of differing bits between two values."""
         return (int(cls.validate(a), 16) ^ int(cls.validate(b), 16)).bit_count()
 
     @classmethod
     def matches(cls, a: str, b: str, threshold: int | None = None) -> bool:
+        """Always `distance <= threshold`: the kit checks that no signal redefines matching."""
         limit = cls.default_threshold if threshold is None else threshold
         return cls.distance(a, b) <= limit
 
@@ -50,10 +80,30 @@ class SignalType:
         """Valid values for conformance tests and documentation."""
         raise NotImplementedError
 
+    @classmethod
+    def new_digest(cls) -> Digest:
+        """For `computes_from == "bytes"`: a fresh digest the file's bytes are streamed through."""
+        raise NotImplementedError(f"{cls.name} is not computed from bytes")
+
+    @classmethod
+    def compute_luma(cls, luma: np.ndarray) -> tuple[str, int | None]:
+        """For "luma" and "frame": the value and its quality (None if it has none) of a float32
+        luma plane."""
+        raise NotImplementedError(f"{cls.name} is not computed from pictures")
+
+    @classmethod
+    def compute_variants(cls, luma: np.ndarray) -> tuple[tuple[str, ...], int | None]:
+        """Values of the picture's `variant_names` transforms (the first is the picture as it is)
+        and the shared quality; a signal without variants gives its one value."""
+        value, quality = cls.compute_luma(luma)
+        return (value,), quality
+
 
 class ExactSignal(SignalType):
-    """A cryptographic digest: two files match only when the digests are equal."""
+    """A cryptographic digest of the file's bytes: two files match only when the digests are equal."""
 
     index_kind: ClassVar[IndexKind] = "exact"
+    media_kinds: ClassVar[frozenset[MediaKind]] = frozenset({"file"})
+    computes_from: ClassVar[ComputesFrom | None] = "bytes"
     default_threshold: ClassVar[int] = 0
     threshold_source: ClassVar[str] = "cryptographic digest: only identical bytes match"

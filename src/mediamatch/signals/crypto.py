@@ -9,12 +9,16 @@ from __future__ import annotations
 import hashlib
 from typing import ClassVar
 
-from mediamatch.signals.base import ExactSignal
+from mediamatch.signals.base import Digest, ExactSignal
 
 
 class MD5Signal(ExactSignal):
     name: ClassVar[str] = "md5"
     bits: ClassVar[int] = 128
+
+    @classmethod
+    def new_digest(cls) -> Digest:
+        return hashlib.md5()
 
     @classmethod
     def examples(cls) -> list[str]:
@@ -26,6 +30,10 @@ class SHA1Signal(ExactSignal):
     bits: ClassVar[int] = 160
 
     @classmethod
+    def new_digest(cls) -> Digest:
+        return hashlib.sha1()
+
+    @classmethod
     def examples(cls) -> list[str]:
         return [hashlib.sha1(b"").hexdigest(), hashlib.sha1(b"mediamatch").hexdigest()]
 
@@ -33,6 +41,10 @@ class SHA1Signal(ExactSignal):
 class SHA256Signal(ExactSignal):
     name: ClassVar[str] = "sha256"
     bits: ClassVar[int] = 256
+
+    @classmethod
+    def new_digest(cls) -> Digest:
+        return hashlib.sha256()
 
     @classmethod
     def examples(cls) -> list[str]:

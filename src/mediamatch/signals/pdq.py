@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from mediamatch.signals.base import IndexKind, SignalType
+from mediamatch.signals.base import ComputesFrom, IndexKind, MediaKind, SignalType
 from mediamatch.signals.pdq_kernel import dct_and_quality
 
 MATCH_THRESHOLD = 31
@@ -105,6 +105,19 @@ class PDQSignal(SignalType):
     default_threshold: ClassVar[int] = MATCH_THRESHOLD
     threshold_source: ClassVar[str] = THRESHOLD_SOURCE
     min_quality: ClassVar[int] = MIN_QUALITY
+    media_kinds: ClassVar[frozenset[MediaKind]] = frozenset({"image"})
+    computes_from: ClassVar[ComputesFrom | None] = "luma"
+    variant_names: ClassVar[tuple[str, ...]] = DIHEDRAL_NAMES
+
+    @classmethod
+    def compute_luma(cls, luma: np.ndarray) -> tuple[str, int | None]:
+        value, quality = pdq_from_luma(luma)
+        return pdq_to_hex(value), quality
+
+    @classmethod
+    def compute_variants(cls, luma: np.ndarray) -> tuple[tuple[str, ...], int | None]:
+        variants, quality = pdq_dihedral_from_luma(luma)
+        return tuple(pdq_to_hex(variant) for variant in variants), quality
 
     @classmethod
     def examples(cls) -> list[str]:

@@ -1,35 +1,68 @@
-"""Finds every signal type: the built-ins plus any installed plugin.
+"""Finds every signal type: the built-ins and any installed plugin, through one door.
 
-Plugins register a `SignalType` subclass under the `mediamatch.signals` entry-point group, so a
-new hash plugs in without touching the callers that iterate `all_signals()`.
+A signal registers a `SignalType` subclass under the `mediamatch.signals` entry-point group. The
+built-ins are declared there too (pyproject.toml), and the same entry points are listed here so
+a source tree without installed metadata still finds them: both go through `_load`, so a
+built-in is held to exactly the checks a plugin is. The registry is read once per process
+(entry-point scanning costs milliseconds; hashing asks the registry for every file).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
-from mediamatch.signals.base import SignalType
-from mediamatch.signals.crypto import MD5Signal, SHA1Signal, SHA256Signal
-from mediamatch.signals.pdq import PDQSignal
+from mediamatch.signals.base import ComputesFrom, IndexKind, MediaKind, SignalType
 
-BUILT_IN: tuple[type[SignalType], ...] = (MD5Signal, SHA1Signal, SHA256Signal, PDQSignal)
 ENTRY_POINT_GROUP = "mediamatch.signals"
+BUILT_IN: tuple[EntryPoint, ...] = tuple(
+    EntryPoint(name, value, ENTRY_POINT_GROUP)
+    for name, value in (
+        ("md5", "mediamatch.signals.crypto:MD5Signal"),
+        ("sha1", "mediamatch.signals.crypto:SHA1Signal"),
+        ("sha256", "mediamatch.signals.crypto:SHA256Signal"),
+        ("pdq", "mediamatch.signals.pdq:PDQSignal"),
+        ("vpdq", "mediamatch.signals.vpdq:VPDQSignal"),
+    )
+)
+
+
+def _load(entry: EntryPoint) -> type[SignalType]:
+    signal = entry.load()
+    if not (isinstance(signal, type) and issubclass(signal, SignalType)):
+        raise TypeError(f"entry point {entry.name!r} does not name a SignalType subclass")
+    if signal.name != entry.name:
+        raise TypeError(f"entry point {entry.name!r} names signal {signal.name!r}: the two must agree")
+    return signal
+
+
+def _register(entries: Iterable[EntryPoint]) -> dict[str, type[SignalType]]:
+    found: dict[str, type[SignalType]] = {}
+    for entry in entries:
+        if entry.name not in found:  # installed metadata repeats the built-ins
+            found[entry.name] = _load(entry)
+    return found
 
 
 @cache
 def _signals_by_name() -> dict[str, type[SignalType]]:
-    found = {signal.name: signal for signal in BUILT_IN}
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        signal = entry.load()
-        if not (isinstance(signal, type) and issubclass(signal, SignalType)):
-            raise TypeError(f"entry point {entry.name!r} does not name a SignalType subclass")
-        found.setdefault(signal.name, signal)
-    return found
+    return _register((*BUILT_IN, *entry_points(group=ENTRY_POINT_GROUP)))
 
 
-def all_signals() -> list[type[SignalType]]:
-    return list(_signals_by_name().values())
+def reload() -> None:
+    """Forget the registry, so the next call reads the entry points again (tests, plugin
+    installs in a long-lived process)."""
+    _signals_by_name.cache_clear()
+    computed_from.cache_clear()
+
+
+def all_signals() -> tuple[type[SignalType], ...]:
+    return tuple(_signals_by_name().values())
+
+
+def signal_names() -> tuple[str, ...]:
+    return tuple(signal.name for signal in all_signals())
 
 
 def get_signal(name: str) -> type[SignalType]:
@@ -37,3 +70,38 @@ def get_signal(name: str) -> type[SignalType]:
         return _signals_by_name()[name]
     except KeyError:
         raise KeyError(f"unknown signal {name!r}; known: {', '.join(sorted(_signals_by_name()))}") from None
+
+
+def find_signal(name: str) -> type[SignalType] | None:
+    return _signals_by_name().get(name)
+
+
+@cache  # asked for every hashed file
+def computed_from(source: ComputesFrom) -> tuple[type[SignalType], ...]:
+    """The signals the hashing pipeline computes from `source`, in registry order."""
+    return tuple(signal for signal in all_signals() if signal.computes_from == source)
+
+
+def with_index(kind: IndexKind) -> tuple[type[SignalType], ...]:
+    return tuple(signal for signal in all_signals() if signal.index_kind == kind)
+
+
+def exact_signals() -> tuple[type[SignalType], ...]:
+    """Exact signals, widest digest first: where a file matches by several, the strongest
+    evidence (a SHA-256 hit rather than an MD5 one) is the one reported."""
+    return tuple(sorted(with_index("exact"), key=lambda signal: -signal.bits))
+
+
+def ranked_signals() -> tuple[type[SignalType], ...]:
+    """Exact signals widest first, then the others in registry order: the order in which a
+    file's signals are searched (the first match found is the one reported) and shown."""
+    return (*exact_signals(), *(signal for signal in all_signals() if signal.index_kind != "exact"))
+
+
+def hamming_signal(kind: MediaKind) -> type[SignalType]:
+    """The Hamming-indexed signal that describes `kind` ("image": stills, "video_frame": frames
+    of videos). The catalogue and the platform matcher keep one 256-bit Hamming index per kind."""
+    for signal in all_signals():
+        if signal.index_kind == "hamming" and kind in signal.media_kinds:
+            return signal
+    raise KeyError(f"no Hamming-indexed signal describes {kind!r}")

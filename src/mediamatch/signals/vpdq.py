@@ -1,9 +1,10 @@
 """vPDQ: Meta's video signal, the PDQ hashes of sampled frames, compared as a bag of frames.
 
-String form: the reference's text format (facebook/ThreatExchange vpdq/cpp `vpdqio`, the
-`sample-hashes/*.txt` files), one frame a line, `frame_number,quality,pdq_hex,seconds`, seconds
-with 3 decimals. `validate` returns that canonical text, so a hash list from Meta's tools and
-ours are interchangeable.
+The signal "vpdq" is ONE frame hash (64 hex, as PDQ): what the catalogue stores, hash lists
+carry and platforms report. A whole video is its frames; Meta's text form of them (facebook/
+ThreatExchange vpdq/cpp `vpdqio`, the `sample-hashes/*.txt` files: one frame a line,
+`frame_number,quality,pdq_hex,seconds`, seconds with 3 decimals) is read and written by
+`parse_vpdq` and `format_vpdq`, so frame lists from Meta's tools and ours are interchangeable.
 
 Matching is the reference's rule (vpdq/README.md, "Comparison (Matching) Algorithm"): drop
 frames of quality below 50, keep each distinct hash once, count the query's frames with a frame
@@ -26,9 +27,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from mediamatch.media.record import FrameHash
-from mediamatch.signals.base import IndexKind, SignalType
-from mediamatch.signals.pdq import MATCH_THRESHOLD, MIN_QUALITY
+from mediamatch.catalog.hashes import FrameHash
+from mediamatch.signals.base import ComputesFrom, IndexKind, MediaKind, SignalType
+from mediamatch.signals.pdq import MATCH_THRESHOLD, MIN_QUALITY, PDQSignal
 
 THRESHOLD_SOURCE = (
     "ThreatExchange vpdq/README.md matching algorithm: frames match at PDQ distance <= 31, "
@@ -128,47 +129,30 @@ def match_videos(
 
 
 class VPDQSignal(SignalType):
-    """Frame hashes of a video: finds re-encoded, resized and cut copies, and clips inside videos.
-
-    `distance` between two vPDQ values is the percentage (0-100) of the target's usable frames
-    NOT found in the query, so `matches` is the README's P_c rule; frames themselves go into the
-    PDQ Hamming index one by one (index_kind "hamming", 256 bits each)."""
+    """The hash of one video frame (its PDQ hash): what the catalogue stores for a known video
+    (one row per distinct frame, with its time), what hash lists carry and what a platform
+    reports a hit on. A frame matches another as a PDQ hash does (distance <= 31); whether two
+    VIDEOS match is `match_videos` over their frames (the README's bag-of-frames rule), and
+    Meta's whole-video text form is read and written by `parse_vpdq` / `format_vpdq`."""
 
     name: ClassVar[str] = "vpdq"
     index_kind: ClassVar[IndexKind] = "hamming"
-    bits: ClassVar[int] = 256  # per frame
-    default_threshold: ClassVar[int] = MATCH_THRESHOLD  # per frame, as PDQ
+    bits: ClassVar[int] = 256
+    media_kinds: ClassVar[frozenset[MediaKind]] = frozenset({"video_frame"})
+    computes_from: ClassVar[ComputesFrom | None] = "frame"
+    default_threshold: ClassVar[int] = MATCH_THRESHOLD
     threshold_source: ClassVar[str] = THRESHOLD_SOURCE
     min_quality: ClassVar[int] = MIN_QUALITY
-    media: ClassVar[str] = "video"
 
     @classmethod
-    def validate(cls, value: str) -> str:
-        return format_vpdq(parse_vpdq(value))
-
-    @classmethod
-    def distance(cls, a: str, b: str) -> int:
-        result = match_videos(parse_vpdq(a), parse_vpdq(b))
-        return round(100 * (1 - result.target_matched))
-
-    @classmethod
-    def matches(cls, a: str, b: str, threshold: int | None = None) -> bool:
-        limit = cls.default_threshold if threshold is None else threshold
-        return match_videos(parse_vpdq(a), parse_vpdq(b), distance=limit).is_match()
+    def compute_luma(cls, luma: np.ndarray) -> tuple[str, int | None]:
+        return PDQSignal.compute_luma(luma)
 
     @classmethod
     def examples(cls) -> list[str]:
-        # The first frames of two unrelated ThreatExchange sample videos, as the reference hashed
+        # First frames of two unrelated ThreatExchange sample videos, as the reference hashed
         # them (vpdq/sample-hashes/chair-19-sd-bar.txt and doorknob-hd-no-bar.txt).
         return [
-            (
-                "0,100,e271017837246aaccddea259648fb7d62f435c89d9e99b2497763e216c8d055c,0.000\n"
-                "1,100,c0f11178372c6aaccddea259648fbfd62f434c89c9e99b249772be216c8d055c,0.033\n"
-                "2,100,c0f10b78372c6aacc5dea25b748fb7d22f434c89c9a9db249772b6216c8d855c,0.067"
-            ),
-            (
-                "0,100,dadb999c25266273529cadac89cb52c22324ad3bce99726c38668d93c799f07c,0.000\n"
-                "1,100,dadb999c25266273529cadac8dcb52c22324ad3bce99726c38660d93c799f07c,0.033\n"
-                "2,100,dadb998c25266273d29cad8c89cb52d227248dbbce99726c38660d93c799f07c,0.067"
-            ),
+            "e271017837246aaccddea259648fb7d62f435c89d9e99b2497763e216c8d055c",
+            "dadb999c25266273529cadac89cb52c22324ad3bce99726c38668d93c799f07c",
         ]

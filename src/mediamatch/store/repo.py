@@ -16,7 +16,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from mediamatch.catalog.records import MatchDetail, SeriesDetail, SeriesSummary, TimelineEvent
-from mediamatch.media.record import HashRecord
+from mediamatch.catalog.hashes import HashRecord
+from mediamatch.signals.registry import all_signals, hamming_signal
 from mediamatch.store.models.catalogue import (
     Agency,
     Case,
@@ -32,8 +33,10 @@ from mediamatch.store.models.catalogue import (
 )
 
 DEFAULT_AGENCY = "local"
-SIGNAL_FIELDS = ("md5", "sha1", "sha256", "pdq")
-FRAME_SIGNAL = "vpdq"  # a video's frame hashes: PDQ values with a timestamp
+# The catalogue's identity of a media item is its SHA-256 (media_items.sha256); its MD5 and
+# SHA-1 are columns too, since hash sets exchanged between agencies are keyed by them.
+IDENTITY_SIGNAL = "sha256"
+ITEM_DIGESTS = ("md5", "sha1")
 _Person = TypeVar("_Person", Victim, Offender)
 
 
@@ -88,16 +91,18 @@ def add_media(
 
     A hash-only item (imported from another system's list) with the same MD5/SHA-1 is the same
     file: it is completed with this file's hashes rather than duplicated."""
-    if record.error or not record.sha256:
+    sha256 = record.value(IDENTITY_SIGNAL)
+    if record.error or not sha256:
         raise ValueError(f"cannot store {record.path}: {record.error or 'no SHA-256'}")
-    item = find_item(session, sha256=record.sha256, md5=record.md5, sha1=record.sha1)
+    md5, sha1 = (record.value(name) for name in ITEM_DIGESTS)
+    item = find_item(session, sha256=sha256, md5=md5, sha1=sha1)
     created = item is None
     earlier: tuple[str, ...] = ()
     if item is None:
         item = MediaItem(
-            sha256=record.sha256,
-            md5=record.md5 or "",
-            sha1=record.sha1 or "",
+            sha256=sha256,
+            md5=md5 or "",
+            sha1=sha1 or "",
             media_type=record.media_type or "application/octet-stream",
             size=record.size or 0,
             width=record.width,
@@ -108,11 +113,8 @@ def add_media(
         )
         session.add(item)
         session.flush()
-        for name in SIGNAL_FIELDS:
-            value = getattr(record, name)
-            if value:
-                quality = record.pdq_quality if name == "pdq" else None
-                session.add(MediaSignal(media_id=item.id, signal=name, value=value, quality=quality))
+        for name, value, quality in _record_signals(record):
+            session.add(MediaSignal(media_id=item.id, signal=name, value=value, quality=quality))
         _add_frames(session, item.id, record)
     else:
         earlier = describe_contributions(session, item.id)
@@ -170,27 +172,33 @@ def hashes_agree(mine: tuple[str | None, ...], theirs: tuple[str | None, ...]) -
 
 def _complete_hash_only(session: Session, item: MediaItem, record: HashRecord) -> None:
     """The file of an item known until now by hashes only: fill in what hashing it told us."""
-    item.sha256 = record.sha256
-    item.md5 = item.md5 or record.md5 or ""
-    item.sha1 = item.sha1 or record.sha1 or ""
+    item.sha256 = record.value(IDENTITY_SIGNAL)
+    item.md5, item.sha1 = (getattr(item, name) or record.value(name) or "" for name in ITEM_DIGESTS)
     item.media_type = record.media_type or item.media_type
     item.size = record.size or item.size
     item.width, item.height, item.duration = record.width, record.height, record.duration
     item.file_available = None  # now answered by the catalogue itself: it has the file's hashes
-    for name in SIGNAL_FIELDS:
-        if value := getattr(record, name):
-            add_signal(session, item.id, name, value, record.pdq_quality if name == "pdq" else None)
+    for name, value, quality in _record_signals(record):
+        add_signal(session, item.id, name, value, quality)
     _add_frames(session, item.id, record)
 
 
+def _record_signals(record: HashRecord) -> Iterator[tuple[str, str, int | None]]:
+    """(signal, value, quality) of each registered signal the record holds, in registry order."""
+    for signal in all_signals():
+        if value := record.value(signal.name):
+            yield signal.name, value, record.quality(signal.name)
+
+
 def _add_frames(session: Session, media_id: int, record: HashRecord) -> None:
-    """A video's frame hashes as "vpdq" rows: each distinct hash once, at its first time."""
+    """A video's frame hashes as rows of the frame signal: each distinct hash once, at its first time."""
+    frame_signal = hamming_signal("video_frame").name
     seen: set[str] = set()
     for frame in record.frames:
         if frame.pdq not in seen:
             seen.add(frame.pdq)
             session.add(
-                MediaSignal(media_id=media_id, signal=FRAME_SIGNAL, value=frame.pdq, quality=frame.quality, timestamp=frame.timestamp)
+                MediaSignal(media_id=media_id, signal=frame_signal, value=frame.pdq, quality=frame.quality, timestamp=frame.timestamp)
             )
 
 
@@ -226,7 +234,7 @@ def usable_frame_counts(session: Session, media_ids: Iterable[int], min_quality:
         rows = session.execute(
             select(MediaSignal.media_id, func.count())
             .where(
-                MediaSignal.signal == FRAME_SIGNAL,
+                MediaSignal.signal == hamming_signal("video_frame").name,
                 MediaSignal.media_id.in_(wanted[start : start + 500]),
                 func.coalesce(MediaSignal.quality, 100) >= min_quality,
             )
@@ -247,7 +255,7 @@ def indicator_ids(session: Session, matches: Iterable[tuple[int, str, float | No
             query = query.where(MediaSignal.signal == signal)
         else:
             # match times are rounded to milliseconds (`time_ranges`)
-            query = query.where(MediaSignal.signal == FRAME_SIGNAL, MediaSignal.timestamp.between(timestamp - 0.001, timestamp + 0.001))
+            query = query.where(MediaSignal.signal == hamming_signal("video_frame").name, MediaSignal.timestamp.between(timestamp - 0.001, timestamp + 0.001))
         if (row_id := session.scalar(query.order_by(MediaSignal.id).limit(1))) is not None:
             found[(media_id, signal, timestamp)] = row_id
     return found

@@ -13,8 +13,8 @@ from mediamatch.api.schemas import ContributionOut, MediaMetadataIn, MediaMetada
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
 from mediamatch.catalog.records import Category
+from mediamatch.catalog.hashes import BytesSource
 from mediamatch.media import thumbnail as thumbnails
-from mediamatch.media.record import BytesSource
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.services.identify import note_interest
 from mediamatch.services.metadata import MetadataCorrection, NotAContributor, correct_metadata

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Request, UploadFile
 
 from mediamatch.api.deps import CatalogueMatcherDep, Principal, SessionDep, audit, require
 from mediamatch.api.routes.media import read_uploads
@@ -16,9 +16,9 @@ from mediamatch.api.schemas import HashQuery, HashQueryBatch, MatchOut, Platform
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
 from mediamatch.catalog.records import Match
+from mediamatch.catalog.hashes import FrameHash, HashRecord
 from mediamatch.media.hashing import hash_bytes
 from mediamatch.media.limits import DEFAULT_LIMITS
-from mediamatch.media.record import FrameHash, HashRecord
 from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.store import repo
 
@@ -28,14 +28,8 @@ Platform = Annotated[Principal, Depends(require(Permission.MATCH_HASHES))]
 
 
 def as_record(query: HashQuery) -> HashRecord:
-    value = query.value.lower()
-    expected = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}[query.signal]
-    if len(value) != expected:
-        raise HTTPException(422, f"a {query.signal} value is {expected} hex digits, got {len(value)}")
-    fields: dict[str, object] = {query.signal: value}
-    if query.signal == "pdq":
-        fields["pdq_quality"] = query.quality
-    return HashRecord(path=query.label, **fields)  # type: ignore[arg-type]
+    """The record of one queried value (the schema validated it against its signal)."""
+    return HashRecord(path=query.label, signals={query.signal: query.value}, qualities={query.signal: query.quality})
 
 
 def answer(matcher: CatalogueMatcher, request: Request, session: SessionDep, principal: Principal, records: list[HashRecord]) -> list[QueryResult]:
@@ -60,7 +54,7 @@ def answer(matcher: CatalogueMatcher, request: Request, session: SessionDep, pri
 
 @router.post("/query/hashes", response_model=list[QueryResult])
 def query_hashes(body: HashQueryBatch, request: Request, principal: Searcher, session: SessionDep, matcher: CatalogueMatcherDep) -> list[QueryResult]:
-    """Look up to 1,000 hashes (md5, sha1, sha256, pdq) at once; PDQ within distance 31,
+    """Look up to 1,000 hashes (any signal of a file or picture: md5, sha1, sha256, pdq, ...) at once; PDQ within distance 31,
     including the query's rotations and flips only when hashed from a file (`/query/file`)."""
     records = [as_record(query) for query in body.queries]
     results = answer(matcher, request, session, principal, records)
@@ -72,8 +66,8 @@ def query_hashes(body: HashQueryBatch, request: Request, principal: Searcher, se
 def query_video(body: VideoQuery, request: Request, principal: Searcher, session: SessionDep, matcher: CatalogueMatcherDep) -> QueryResult:
     """Look up one video by its frame hashes (and digests): known stills among its frames, known
     videos it copies, cuts or contains (vPDQ's rule), each with the matched time ranges."""
-    frames = tuple(FrameHash(f.number, f.timestamp, f.pdq.lower(), f.quality) for f in body.frames)
-    record = HashRecord(path=body.label, sha256=body.sha256 and body.sha256.lower(), md5=body.md5 and body.md5.lower(), frames=frames)
+    frames = tuple(FrameHash(f.number, f.timestamp, f.pdq, f.quality) for f in body.frames)
+    record = HashRecord(path=body.label, signals=body.signals, frames=frames)
     [result] = answer(matcher, request, session, principal, [record])
     audit(session, principal.event(AuditAction.SEARCH, "video", "", count=1, frames=len(frames), known=result.known))
     return result

@@ -6,7 +6,7 @@ import logging
 from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, status
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, status
 from sqlalchemy import select
 
 from mediamatch.api.deps import Limit, Offset, Principal, SessionDep, audit, require

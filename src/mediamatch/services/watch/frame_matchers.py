@@ -12,10 +12,12 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
-from mediamatch.media.record import HashRecord
+from mediamatch.catalog.hashes import HashRecord
 from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.services.platform_matcher import HashListMatcher
 from mediamatch.services.watch.alerts import IndicatorMatch, KnownMatch
+from mediamatch.signals.pdq import PDQSignal
+from mediamatch.signals.registry import hamming_signal
 
 FramePdq = tuple[str, int]  # (PDQ hex, quality) of one sampled frame
 REFRESH_EVERY = 60.0  # seconds between catalogue refreshes, so new contributions are matched
@@ -47,7 +49,7 @@ class CatalogueFrameMatcher:
         return cls(CatalogueMatcher.open(engine), refresh_every)
 
     def match_frames(self, pdqs: Sequence[FramePdq]) -> Sequence[Sequence[KnownMatch]]:
-        records = [HashRecord(path="frame", pdq=value, pdq_quality=quality) for value, quality in pdqs]
+        records = [HashRecord(path="frame", signals={PDQSignal.name: value}, qualities={PDQSignal.name: quality}) for value, quality in pdqs]
         with self._lock:
             if time.monotonic() - self._refreshed >= self.refresh_every:
                 self.matcher.refresh()
@@ -58,16 +60,15 @@ class CatalogueFrameMatcher:
 class HashListFrameMatcher:
     """`StreamFrameMatcher` over a verified hash list (`platform_matcher.HashListMatcher`):
     what a platform runs on its own streams, with no catalogue and nothing leaving it. A frame
-    is looked up among the list's stills ("pdq") and frames of known videos ("vpdq")."""
-
-    SIGNALS = ("pdq", "vpdq")
+    is looked up among the list's stills and frames of known videos (`frame_signals`)."""
 
     def __init__(self, matcher: HashListMatcher) -> None:
         self.matcher = matcher
+        self.signals = frame_signals()
 
     def match_frames(self, pdqs: Sequence[FramePdq]) -> Sequence[Sequence[KnownMatch]]:
-        hits = self.matcher.lookup_many([(signal, value) for value, _ in pdqs for signal in self.SIGNALS])
-        width = len(self.SIGNALS)
+        hits = self.matcher.lookup_many([(signal, value) for value, _ in pdqs for signal in self.signals])
+        width = len(self.signals)
         return [
             sorted(
                 (IndicatorMatch(hit.indicator, hit.signal, hit.distance) for found in hits[i * width : (i + 1) * width] for hit in found),
@@ -75,3 +76,8 @@ class HashListFrameMatcher:
             )
             for i in range(len(pdqs))
         ]
+
+
+def frame_signals() -> tuple[str, str]:
+    """The signals a stream frame is looked up as: a known still's, and a known video frame's."""
+    return hamming_signal("image").name, hamming_signal("video_frame").name

@@ -24,6 +24,7 @@ from mediamatch.audit.trail import record
 from mediamatch.media.stream import StreamEvent, public_name
 from mediamatch.services.review import report_hit
 from mediamatch.services.watch.alerts import Alert, AlertSink
+from mediamatch.services.watch.frame_matchers import frame_signals
 from mediamatch.signals.pdq import PDQSignal
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import MediaSignal
@@ -141,7 +142,7 @@ class HitRecorder:
 
 def _closest_indicator(session: Session, media_id: int, value: str) -> MediaSignal | None:
     rows = session.scalars(
-        select(MediaSignal).where(MediaSignal.media_id == media_id, MediaSignal.signal.in_(("pdq", "vpdq")))
+        select(MediaSignal).where(MediaSignal.media_id == media_id, MediaSignal.signal.in_(frame_signals()))
     ).all()
     return min(rows, key=lambda row: PDQSignal.distance(row.value, value), default=None)
 

@@ -98,7 +98,9 @@ class Watcher:
         self._workers = [threading.Thread(target=self._work, args=(done,), name=f"matcher {n}", daemon=True) for n, done in enumerate(self._workers_done)]
 
     def start(self) -> None:
-        for thread in (*self.readers, *self._workers):
+        for reader in self.readers:
+            reader.start()
+        for thread in self._workers:
             thread.start()
 
     def stop(self) -> None:
