@@ -30,10 +30,9 @@ def test_writes_replace_the_file_and_leave_no_temp(tmp_path: Path) -> None:
 def test_an_error_keeps_the_old_file_and_removes_the_temp(tmp_path: Path) -> None:
     target = tmp_path / "list.csv"
     target.write_text("old")
-    with pytest.raises(RuntimeError, match="query failed"):
-        with atomic_open(target, "w", encoding="utf-8") as handle:
-            handle.write("half of the new")
-            raise RuntimeError("query failed")
+    with pytest.raises(RuntimeError, match="query failed"), atomic_open(target, "w", encoding="utf-8") as handle:
+        handle.write("half of the new")
+        raise RuntimeError("query failed")
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["list.csv"]
 
@@ -61,7 +60,6 @@ def test_concurrent_writers_use_distinct_temp_files(tmp_path: Path) -> None:
 
 
 def test_only_write_modes_are_accepted(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="mode"):
-        with atomic_open(tmp_path / "x", "ab"):
-            pass
+    with pytest.raises(ValueError, match="mode"), atomic_open(tmp_path / "x", "ab"):
+        pass
     assert not os.listdir(tmp_path)

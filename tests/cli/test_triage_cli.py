@@ -111,7 +111,7 @@ def test_demo_command_prints_the_report_path(tmp_path: Path) -> None:
 
 def test_an_empty_catalogue_is_refused_unless_allowed(db_url: str, tmp_path: Path) -> None:
     runner = CliRunner()
-    write_pictures(tmp_path / "seized", range(0, 2))
+    write_pictures(tmp_path / "seized", range(2))
     assert runner.invoke(app, ["db", "init", "--db", db_url]).exit_code == 0
     refused = runner.invoke(app, ["triage", str(tmp_path / "seized"), "--out", str(tmp_path / "out"), "--db", db_url, "--workers", "1"])
     assert refused.exit_code == 2, refused.output
@@ -125,9 +125,9 @@ def test_an_empty_catalogue_is_refused_unless_allowed(db_url: str, tmp_path: Pat
 def test_exit_status_1_when_the_report_has_error_rows(tmp_path: Path) -> None:
     runner = CliRunner()
     db = f"sqlite:///{tmp_path / 'catalogue.sqlite'}"
-    write_pictures(tmp_path / "known", range(0, 1))
+    write_pictures(tmp_path / "known", range(1))
     assert runner.invoke(app, ["db", "add", str(tmp_path / "known"), "--series", "Kestrel", "--workers", "1", "--db", db]).exit_code == 0
-    write_pictures(tmp_path / "seized", range(0, 2))
+    write_pictures(tmp_path / "seized", range(2))
     clean = runner.invoke(app, ["triage", str(tmp_path / "seized"), "--out", str(tmp_path / "clean"), "--db", db, "--workers", "1"])
     assert clean.exit_code == 0, clean.output
     (tmp_path / "seized" / "truncated.jpg").write_bytes((tmp_path / "seized" / "p00001.jpg").read_bytes()[:400])
@@ -141,7 +141,7 @@ def test_exit_status_1_when_the_report_has_error_rows(tmp_path: Path) -> None:
 def test_the_demo_refuses_a_catalogue_that_holds_media(tmp_path: Path) -> None:
     runner = CliRunner()
     db = f"sqlite:///{tmp_path / 'real.sqlite'}"
-    write_pictures(tmp_path / "known", range(0, 1))
+    write_pictures(tmp_path / "known", range(1))
     assert runner.invoke(app, ["db", "add", str(tmp_path / "known"), "--series", "Kestrel", "--workers", "1", "--db", db]).exit_code == 0
     refused = runner.invoke(app, ["demo", "--dir", str(tmp_path / "demo"), "--db", db])
     assert refused.exit_code == 2 and "already holds media" in refused.output

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mediamatch.media.archive as archive_module
+from mediamatch.catalog.hashes import BytesSource
 from mediamatch.media.archive import ArchiveError, Entry, is_archive, iter_archive
 from mediamatch.media.collection import iter_collection
-from mediamatch.catalog.hashes import BytesSource
 
 
 def zip_bytes(members: dict[str, bytes]) -> bytes:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from mediamatch.catalog.records import Match
 from mediamatch.catalog.hashes import HashRecord
+from mediamatch.catalog.records import Match
 from mediamatch.services.samples import generated_picture
 from mediamatch.services.triage import STATE_FILE, TriageError, TriageState, saved_header, triage
 from mediamatch.services.triage_report import write_reports

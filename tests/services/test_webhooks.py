@@ -8,9 +8,9 @@ import ipaddress
 import json
 import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from mediamatch.services.webhooks import IPAddress, WebhookPolicy, WebhookRefused, check_webhook, post_json
 
@@ -21,7 +21,7 @@ PUBLIC = "93.184.216.34"  # a public address: checked, never contacted in these 
 class Receiver(BaseHTTPRequestHandler):
     calls: list[tuple[str, str, dict]] = []  # (path, Host header, body)
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         Receiver.calls.append((self.path, self.headers["Host"], body))
         if self.path == "/moved":

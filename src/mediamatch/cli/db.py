@@ -11,7 +11,20 @@ import typer
 from rich.table import Table
 
 from mediamatch.catalog.records import Category, ContributionOutcome
-from mediamatch.cli.common import DbOption, ExitCode, WorkersOption, checked, console, iter_files, local_actor, open_catalogue, progress, resolve_db, shown_db, workers_or_default
+from mediamatch.cli.common import (
+    DbOption,
+    ExitCode,
+    WorkersOption,
+    checked,
+    console,
+    iter_files,
+    local_actor,
+    open_catalogue,
+    progress,
+    resolve_db,
+    shown_db,
+    workers_or_default,
+)
 
 db_app = typer.Typer(help="Create, upgrade and fill the catalogue of known material.", no_args_is_help=True)
 

@@ -10,7 +10,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mediamatch.cli.common import DbOption, EveryFrameOption, ExitCode, WorkersOption, catalogue_is_empty, console, open_catalogue, progress, refuse, workers_or_default
+from mediamatch.cli.common import (
+    DbOption,
+    EveryFrameOption,
+    ExitCode,
+    WorkersOption,
+    catalogue_is_empty,
+    console,
+    open_catalogue,
+    progress,
+    refuse,
+    workers_or_default,
+)
 
 
 def triage_command(

@@ -22,9 +22,9 @@ from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 
+from mediamatch.catalog.hashes import BytesSource, FrameHash, HashRecord, Source
 from mediamatch.media.image import ImageDecodeError, decode_luma
 from mediamatch.media.limits import DEFAULT_LIMITS, Limits
-from mediamatch.catalog.hashes import BytesSource, FrameHash, HashRecord, Source
 from mediamatch.media.sniff import SNIFF_BYTES, sniff
 from mediamatch.signals.base import Digest
 from mediamatch.signals.registry import computed_from

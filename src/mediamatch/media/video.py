@@ -42,8 +42,8 @@ import numba
 import numpy as np
 from av.video.reformatter import Colorspace, Interpolation
 
-from mediamatch.media.limits import DEFAULT_LIMITS, Limits
 from mediamatch.catalog.hashes import BytesSource, Source
+from mediamatch.media.limits import DEFAULT_LIMITS, Limits
 
 # A truncated file decodes without an error and simply ends early: a last frame this far short
 # of the container's stated duration (and of its last tenth) is reported as truncation.

@@ -23,11 +23,11 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from mediamatch.catalog.hashes import HashRecord
 from mediamatch.catalog.records import Match, MatchDetail
 from mediamatch.config import data_dir
-from mediamatch.index.hamming import PDQIndex, hashes_from_hex
-from mediamatch.catalog.hashes import HashRecord
 from mediamatch.index.cache import IndexCache
+from mediamatch.index.hamming import PDQIndex, hashes_from_hex
 from mediamatch.services.catalogue_changes import follow_changes
 from mediamatch.services.frame_matching import Evidence, is_video_match, time_ranges, video_shares
 from mediamatch.signals.pdq import MATCH_THRESHOLD, MIN_QUALITY

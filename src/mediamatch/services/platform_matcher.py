@@ -32,9 +32,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from mediamatch.hashlist.delta import check_delta_fits
 from mediamatch.hashlist.format import HashList, HashListError, Section, empty_section, read_hashlist
 from mediamatch.hashlist.signing import load_public_key
-from mediamatch.index.hamming import HASH_BYTES, MAX_RADIUS, PDQIndex
 from mediamatch.index.cache import IndexCache
 from mediamatch.index.exact import ExactIndex
+from mediamatch.index.hamming import HASH_BYTES, MAX_RADIUS, PDQIndex
 from mediamatch.signals.registry import get_signal
 
 log = logging.getLogger(__name__)

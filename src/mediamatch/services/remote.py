@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from mediamatch.catalog.records import Match
 from mediamatch.catalog.hashes import HashRecord
+from mediamatch.catalog.records import Match
 from mediamatch.signals.registry import exact_signals, ranked_signals
 
 MAX_QUERIES_PER_REQUEST = 1000

@@ -23,12 +23,12 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
+from mediamatch.catalog.hashes import HashRecord, Source
 from mediamatch.catalog.records import Match
 from mediamatch.media.archive import ArchiveError, Entry
 from mediamatch.media.collection import iter_collection
 from mediamatch.media.hashing import hash_many
 from mediamatch.media.limits import DEFAULT_LIMITS, Limits
-from mediamatch.catalog.hashes import HashRecord, Source
 from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.signals.base import SignalType
 from mediamatch.signals.registry import computed_from

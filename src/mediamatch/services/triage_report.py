@@ -21,12 +21,11 @@ from typing import Any, cast
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from mediamatch.catalog.records import category_label
 from mediamatch.atomic import atomic_write
-from mediamatch.catalog.records import Category
+from mediamatch.catalog.hashes import BytesSource
+from mediamatch.catalog.records import category_label
 from mediamatch.media.collection import iter_collection
 from mediamatch.media.contact_sheet import clock_label, contact_sheet
-from mediamatch.catalog.hashes import BytesSource
 from mediamatch.media.thumbnail import ThumbnailError, jpeg_bytes, thumbnail
 from mediamatch.services.triage import KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, STATUSES, TriageRow, TriageState, plain_row
 from mediamatch.signals.pdq import DIHEDRAL_LABELS

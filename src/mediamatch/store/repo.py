@@ -15,8 +15,8 @@ from typing import TypeVar
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from mediamatch.catalog.records import MatchDetail, SeriesDetail, SeriesSummary, TimelineEvent
 from mediamatch.catalog.hashes import HashRecord
+from mediamatch.catalog.records import MatchDetail, SeriesDetail, SeriesSummary, TimelineEvent
 from mediamatch.signals.registry import all_signals, hamming_signal
 from mediamatch.store.models.catalogue import (
     Agency,

@@ -12,8 +12,8 @@ from mediamatch.api.deps import ObjectId, Principal, SessionDep, audit, require
 from mediamatch.api.schemas import ContributionOut, MediaMetadataIn, MediaMetadataOut
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
-from mediamatch.catalog.records import Category
 from mediamatch.catalog.hashes import BytesSource
+from mediamatch.catalog.records import Category
 from mediamatch.media import thumbnail as thumbnails
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.services.identify import note_interest

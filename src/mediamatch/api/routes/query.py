@@ -15,8 +15,8 @@ from mediamatch.api.routes.media import read_uploads
 from mediamatch.api.schemas import HashQuery, HashQueryBatch, MatchOut, PlatformMatch, PlatformResult, QueryResult, VideoQuery
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
-from mediamatch.catalog.records import Match
 from mediamatch.catalog.hashes import FrameHash, HashRecord
+from mediamatch.catalog.records import Match
 from mediamatch.media.hashing import hash_bytes
 from mediamatch.media.limits import DEFAULT_LIMITS
 from mediamatch.services.matching import CatalogueMatcher

@@ -14,9 +14,8 @@ Revision ID: 0006_uncategorised
 Revises: 0005_linear
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0006_uncategorised'
 down_revision = '0005_linear'
