@@ -5,6 +5,7 @@ every level, nesting and memory are bounded, and the outermost archive's budget 
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import random
@@ -198,10 +199,8 @@ def test_mutated_archives_never_raise_past_the_collection(data: bytes) -> None:
         (folder / "drive.bin").write_bytes(data)
         entries = list(iter_collection(folder))
         assert entries and all(entry.name.startswith("drive.bin") for entry in entries)
-        try:
+        with contextlib.suppress(ArchiveError):
             list(iter_archive(folder / "drive.bin"))
-        except ArchiveError:
-            pass
 
 
 def test_a_member_without_a_name_is_an_error_row(tmp_path: Path) -> None:

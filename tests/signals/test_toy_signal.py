@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from mediamatch.auth.permissions import Role
 from mediamatch.catalog.hashes import HashRecord
 from mediamatch.cli.main import app
-from mediamatch.exchange.hashlist import read_hashlist
+from mediamatch.hashlist.format import read_hashlist
 from mediamatch.services.hashlists import export_hashlist, set_consent
 from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.services.platform_matcher import Matcher

@@ -121,7 +121,7 @@ def read_text(path: Path, parse: Callable[[IO[str]], Iterator[ExchangeRecord | R
     read = 0
     with path.open(encoding="utf-8-sig", errors="strict", newline="") as text:
         try:
-            for read, entry in enumerate(parse(text), start=1):
+            for read, entry in enumerate(parse(text), start=1):  # noqa: B007 - `read` is used after the loop
                 yield entry
         except UnicodeDecodeError:
             if not read:

@@ -84,7 +84,7 @@ def _is_tar(file: BinaryIO) -> bool:
     try:
         with tarfile.open(fileobj=file, mode="r:*"):
             return True
-    except Exception:  # anything a damaged or foreign stream provokes: not a readable tar
+    except Exception:  # noqa: BLE001 - anything a damaged or foreign stream provokes: not a readable tar
         return False
     finally:
         file.seek(0)
@@ -183,7 +183,7 @@ def not_silent(entries: Iterator[Entry], name: str) -> Iterator[Entry]:
 def _iter_zip(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
     try:
         archive = zipfile.ZipFile(file)
-    except Exception as exc:  # BadZipFile, OSError, ValueError, struct.error ... on a damaged directory
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, OSError, ValueError, struct.error ... on a damaged directory
         raise ArchiveError(f"{label}: cannot read zip directory: {exc}") from None
     with archive:
         for info in archive.infolist():
@@ -199,7 +199,7 @@ def _iter_zip(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
             try:
                 with archive.open(info) as stream:
                     data = budget.read(stream, info.compress_size)
-            except Exception as exc:  # zlib.error, BadZipFile, OSError, NotImplementedError ... on a damaged member
+            except Exception as exc:  # noqa: BLE001 - zlib.error, BadZipFile, OSError, NotImplementedError ... on a damaged member
                 yield Entry(name, None, _member_error(exc))
                 continue
             yield Entry(name, BytesSource(name, data))
@@ -230,11 +230,11 @@ def _iter_tar(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
                     # tar members are stored, not compressed one by one: the ratio check does
                     # not apply, the size limits do.
                     data = budget.read(stream, info.size) if stream else b""
-                except Exception as exc:  # tarfile.TarError, OSError, zlib/lzma errors ... on damaged data
+                except Exception as exc:  # noqa: BLE001 - tarfile.TarError, OSError, zlib/lzma errors ... on damaged data
                     yield Entry(name, None, _member_error(exc))
                     continue
                 yield Entry(name, BytesSource(name, data))
-        except Exception as exc:  # the stream itself is damaged here: the rest cannot be listed
+        except Exception as exc:  # noqa: BLE001 - the stream itself is damaged here: the rest cannot be listed
             yield Entry("(rest of archive)", None, f"archive is corrupt or truncated here: {exc}")
 
 

@@ -132,7 +132,7 @@ def decode_luma(data: bytes, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_
         raise ImageDecodeError(f"corrupt or truncated image: {exc}") from None
     except MemoryError:
         raise ImageDecodeError("refused: not enough memory to decode this image") from None
-    except Exception as exc:  # a decoder's own bug on mutated bytes is this file's error, not the run's
+    except Exception as exc:  # noqa: BLE001 - a decoder's own bug on mutated bytes is this file's error, not the run's
         raise ImageDecodeError(f"corrupt image (the decoder failed: {type(exc).__name__}: {exc})") from None
 
 

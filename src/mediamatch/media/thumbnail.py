@@ -48,7 +48,7 @@ def thumbnail(data: bytes, size: int = SIZE, *, reveal: bool = False, max_pixels
             picture.thumbnail((size, size))
     except ThumbnailError:
         raise
-    except Exception as exc:  # any decoder failure (unknown format, truncated, bomb): no picture
+    except Exception as exc:  # noqa: BLE001 - any decoder failure (unknown format, truncated, bomb): no picture
         raise ThumbnailError(f"no picture to show ({type(exc).__name__})") from None
     if not reveal:
         picture = picture.convert("L").filter(ImageFilter.GaussianBlur(BLUR_RADIUS))

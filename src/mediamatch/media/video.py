@@ -83,7 +83,7 @@ def frame_luma(frame: av.VideoFrame) -> np.ndarray:
     """
     try:
         rgb = frame.to_ndarray(**_TO_RGB)
-    except Exception as exc:  # av.FFmpegError, ValueError, or whatever a damaged frame provokes
+    except Exception as exc:  # noqa: BLE001 - av.FFmpegError, ValueError, or whatever a damaged frame provokes
         raise VideoError(f"a {frame.width}x{frame.height} {frame.format.name} frame could not be converted: {_reason(exc)}") from None
     luma = np.empty(rgb.shape[:2], np.float32)
     _luma_from_rgb24(rgb, luma)
@@ -132,7 +132,7 @@ class Video:
             self.container = av.open(_opened(source), mode="r", metadata_errors="ignore")
         except av.FFmpegError as exc:
             raise VideoError(f"not a readable video (corrupt or truncated): {_reason(exc)}") from None
-        except Exception as exc:  # OSError, ValueError, or a binding's own bug on mutated bytes
+        except Exception as exc:  # noqa: BLE001 - OSError, ValueError, or a binding's own bug on mutated bytes
             raise VideoError(f"not a readable video: {_reason(exc)}") from None
         try:
             self.stream, self.info = self._check()
@@ -178,7 +178,7 @@ class Video:
             yield from self._sampled(every_frame, seconds_per_hash)
         except VideoError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a damaged stream can make the decoder raise anything: it ends this file, not the run
             raise VideoError(f"damaged: reading stopped after frame {self.decoded - 1}: {_reason(exc)}") from None
 
     def _sampled(self, every_frame: bool, seconds_per_hash: float) -> Iterator[tuple[int, float, av.VideoFrame]]:

@@ -44,7 +44,7 @@ def answer(matcher: CatalogueMatcher, request: Request, session: SessionDep, pri
             matches=[
                 MatchOut(media_id=m.media_id, series=list(m.series), category=m.category, baseline=m.baseline, victim_identified=m.victim_identified,
                          signal=m.signal, distance=m.distance, transform=m.transform, known_from=list(origins[m.media_id].known_from),
-                         query_seconds=list(m.query_seconds), known_seconds=list(m.known_seconds), query_share=m.query_share, known_share=m.known_share)  # fmt: skip
+                         query_seconds=list(m.query_seconds), known_seconds=list(m.known_seconds), query_share=m.query_share, known_share=m.known_share)
                 for m in matches
             ],
         )
