@@ -22,7 +22,7 @@ from mediamatch.cli.main import app
 from mediamatch.hashlist.format import read_hashlist
 from mediamatch.services.hashlists import export_hashlist, set_consent
 from mediamatch.services.matching import CatalogueMatcher
-from mediamatch.services.platform_matcher import Matcher
+from mediamatch.services.platform_matcher import HashListMatcher
 from mediamatch.signals import registry
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import MediaSignal
@@ -97,7 +97,7 @@ def test_a_signal_in_one_file_flows_through_every_part(toy_registered: None, db_
     export_hashlist(engine, tmp_path / "list.mmhl", key, actor="admin", agency="nlpol")
     hashlist = read_hashlist(tmp_path / "list.mmhl", key.public_key())
     assert len(hashlist.section("entries", TOY)) == 1
-    matcher = Matcher.from_hashlist(tmp_path / "list.mmhl", key.public_key())
+    matcher = HashListMatcher.from_hashlist(tmp_path / "list.mmhl", key.public_key())
     [hit] = matcher.lookup(TOY, known.upper())
     assert hit.distance == 0 and matcher.lookup(TOY, toy_of(b"other")) == []
     engine.dispose()
