@@ -300,5 +300,5 @@ def test_an_unforeseen_exception_is_the_files_error(made: dict[str, Path], break
 
     monkeypatch.setattr(video_module, breaks, overflow)
     record = hash_source(made["upright"])
-    assert record.sha256 and "int too large" in (record.error or "")
+    assert record.value("sha256") and "int too large" in (record.error or "")
     assert record.error.startswith("not a readable video" if breaks == "stated_duration" else "damaged: reading stopped")

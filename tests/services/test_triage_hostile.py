@@ -173,5 +173,5 @@ def test_hostile_files_are_error_rows_and_the_report_is_written(workers: int, tm
     }
     assert "decoder failed: TypeError: Missing dimensions" in rows["flipped.tif"].error
     assert rows["huge.png"].error.startswith("refused: 16383x12000 pixels (RGBA) would need 2.9 GiB to decode; the limit is 512 MiB")
-    assert rows["backup.zip!/photos/0.jpg"].sha256 == rows["0.jpg"].sha256
+    assert rows["backup.zip!/photos/0.jpg"].signals["sha256"] == rows["0.jpg"].signals["sha256"]
     assert paths["json"].exists() and "huge.png" in paths["html"].read_text()

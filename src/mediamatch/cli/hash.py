@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def hash_command(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to hash.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to hash.", exists=True)],
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")] = False,
     workers: WorkersOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line per file.")] = False,
