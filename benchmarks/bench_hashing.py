@@ -159,7 +159,9 @@ def main() -> None:
         "keeping >= 512 px on the short side, numba PDQ). Decode ceiling = greyscale DCT-scaled decode alone. "
         "Per core = one process, files in sequence; all cores = wall time of one batch (the same files cycled "
         "to about 6 s of our single-core work) over a fresh process pool, start-up included, for both paths. Distances compare our PDQ with the peer's on the same file.\n\n"
-        + header + "\n" + "\n".join(rows)
+        + header
+        + "\n"
+        + "\n".join(rows)
     )
     print(body)
     write_section("hashing", "python -m benchmarks.bench_hashing", body)

@@ -109,7 +109,9 @@ def bench_ours(workdir: Path, ids: np.ndarray, hashes: np.ndarray, queries: np.n
     hexes = [q.tobytes().hex() for q in queries]
     _, warm_s = timed(lambda: matcher.lookup_many([("pdq", h) for h in hexes[:100]]))
     single, single_s = timed(lambda: [matcher.lookup("pdq", h) for h in hexes])
-    batched, batched_s = timed(lambda: [hit for start in range(0, len(hexes), BATCH) for hit in matcher.lookup_many([("pdq", h) for h in hexes[start : start + BATCH]])])
+    batched, batched_s = timed(
+        lambda: [hit for start in range(0, len(hexes), BATCH) for hit in matcher.lookup_many([("pdq", h) for h in hexes[start : start + BATCH]])]
+    )
     assert single == batched
 
     # The next version: `changes` indicators, half removed, half added (edits of stored ones).
@@ -196,7 +198,10 @@ def bench_db_export(rows: int, hashes: np.ndarray, workdir: Path) -> dict[str, f
     with engine.begin() as conn:
         conn.execute(sa.insert(Agency), [{"id": 1, "name": "bench", "country": "NL"}])
         conn.execute(sa.insert(PlatformSharingConsent), [{"agency_id": 1, "granted_by": "bench"}])
-        conn.execute(sa.insert(MediaItem), [{"id": i + 1, "sha256": f"{i:064x}", "md5": "", "sha1": "", "media_type": "image/jpeg", "size": 1, "category": 1} for i in range(rows)])
+        conn.execute(
+            sa.insert(MediaItem),
+            [{"id": i + 1, "sha256": f"{i:064x}", "md5": "", "sha1": "", "media_type": "image/jpeg", "size": 1, "category": 1} for i in range(rows)],
+        )
         conn.execute(sa.insert(MediaSignal), [{"id": i + 1, "media_id": i + 1, "signal": "pdq", "value": hexes[i], "quality": 100} for i in range(rows)])
         conn.execute(sa.insert(Contribution), [{"media_id": i + 1, "agency_id": 1} for i in range(rows)])
     sections, read_s = timed(lambda: read_sections(engine, ListFilter(signals=("pdq",))))

@@ -48,6 +48,7 @@ SAMPLE_SECONDS = 0.02
 
 def png_of_size(width: int, height: int) -> bytes:
     """A flat RGB PNG of the given size, written row by row (never the whole raster in memory)."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
@@ -155,7 +156,19 @@ def tree_rss(root: int) -> int:
 
 def run_triage(folder: Path, out: Path, db: Path, workers: int) -> tuple[int, float, int]:
     """Peak tree RSS, wall seconds and exit code of `mediamatch triage` over `folder`."""
-    command = [sys.executable, "-c", "from mediamatch.cli.main import app; app()", "triage", str(folder), "--out", str(out), "--workers", str(workers), "--db", f"sqlite:///{db}"]
+    command = [
+        sys.executable,
+        "-c",
+        "from mediamatch.cli.main import app; app()",
+        "triage",
+        str(folder),
+        "--out",
+        str(out),
+        "--workers",
+        str(workers),
+        "--db",
+        f"sqlite:///{db}",
+    ]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0

@@ -167,10 +167,18 @@ def bench_ours(hashes: np.ndarray, queries: np.ndarray, workdir: Path) -> dict[s
     assert loaded.search_many(queries[:warm]) == single[:warm]
     del loaded
     return {
-        "build_s": build_s, "save_s": save_s, "load_s": load_s, "first_s": first_s, "first_n": warm,
-        "file_bytes": path.stat().st_size, "table_bytes": table_bytes, "rss_delta": rss_delta,
-        "single_qps": len(queries) / single_s, "batched_qps": len(queries) / batched_s,
-        "results": single, "index": index,
+        "build_s": build_s,
+        "save_s": save_s,
+        "load_s": load_s,
+        "first_s": first_s,
+        "first_n": warm,
+        "file_bytes": path.stat().st_size,
+        "table_bytes": table_bytes,
+        "rss_delta": rss_delta,
+        "single_qps": len(queries) / single_s,
+        "batched_qps": len(queries) / batched_s,
+        "results": single,
+        "index": index,
     }
 
 
@@ -196,13 +204,12 @@ def faiss_queries(index: object, queries: np.ndarray, threads: int, max_queries:
 
     def batched() -> list[list[tuple[int, int]]]:
         lims, dist, labels = index.range_search(subset, RADIUS + 1)
-        return [ranked(labels[lims[i]:lims[i + 1]], dist[lims[i]:lims[i + 1]]) for i in range(len(subset))]
+        return [ranked(labels[lims[i] : lims[i + 1]], dist[lims[i] : lims[i + 1]]) for i in range(len(subset))]
 
     single_results, single_s = timed(single)
     batched_results, batched_s = timed(batched)
     assert batched_results == single_results
-    return {"threads": threads, "queries": count, "single_qps": count / single_s,
-            "batched_qps": count / batched_s, "results": single_results}
+    return {"threads": threads, "queries": count, "single_qps": count / single_s, "batched_qps": count / batched_s, "results": single_results}
 
 
 def bench_faiss(hashes: np.ndarray, queries: np.ndarray, workdir: Path, max_queries: int | None) -> dict[str, object]:
@@ -219,14 +226,16 @@ def bench_faiss(hashes: np.ndarray, queries: np.ndarray, workdir: Path, max_quer
     cores = os.cpu_count() or 1
     modes = [faiss_queries(index, queries, threads, max_queries) for threads in sorted({1, cores})]
     return {
-        "build_s": build_s, "save_s": save_s, "load_s": load_s, "rss_delta": rss_delta,
-        "code_bytes": index.ntotal * index.code_size, "modes": modes,
+        "build_s": build_s,
+        "save_s": save_s,
+        "load_s": load_s,
+        "rss_delta": rss_delta,
+        "code_bytes": index.ntotal * index.code_size,
+        "modes": modes,
     }
 
 
-def run_size(
-    data: str, size: int, bases: np.ndarray, n_queries: int, check: int, faiss_max: int | None, rng: np.random.Generator
-) -> dict[str, object]:
+def run_size(data: str, size: int, bases: np.ndarray, n_queries: int, check: int, faiss_max: int | None, rng: np.random.Generator) -> dict[str, object]:
     if data == "derived":
         queries = make_queries(n_queries, bases, rng)
         planted = plant(queries, rng)
@@ -275,9 +284,17 @@ def run_size(
     faiss_agrees = all(ours["results"][: m["queries"]] == m["results"] for m in theirs["modes"])
     mean_hits = sum(len(r) for r in ours["results"]) / n_queries
     return {
-        "data": data, "size": size, "queries": n_queries, "ours": ours, "faiss": theirs, "checked": min(check, n_queries),
-        "recall": found_total / expected_total if expected_total else 1.0, "expected_total": expected_total,
-        "planted_ok": planted_ok, "faiss_agrees": faiss_agrees, "mean_hits": mean_hits,
+        "data": data,
+        "size": size,
+        "queries": n_queries,
+        "ours": ours,
+        "faiss": theirs,
+        "checked": min(check, n_queries),
+        "recall": found_total / expected_total if expected_total else 1.0,
+        "expected_total": expected_total,
+        "planted_ok": planted_ok,
+        "faiss_agrees": faiss_agrees,
+        "mean_hits": mean_hits,
     }
 
 
@@ -325,7 +342,9 @@ def table(runs: list[dict[str, object]]) -> str:
 def capped_note(runs: list[dict[str, object]]) -> str | None:
     capped = [
         f"{m['queries']:,} of {r['queries']:,} at {r['size']:,} hashes, {m['threads']} thread(s)"
-        for r in runs for m in r["faiss"]["modes"] if m["queries"] < r["queries"]
+        for r in runs
+        for m in r["faiss"]["modes"]
+        if m["queries"] < r["queries"]
     ]
     if not capped:
         return None
@@ -339,7 +358,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000", help="comma-separated stored-hash counts")
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--data", default="derived", help="comma-separated: derived (crowded edits of real photos), catalogue (distinct pictures + a few edits each), uniform")
+    parser.add_argument(
+        "--data", default="derived", help="comma-separated: derived (crowded edits of real photos), catalogue (distinct pictures + a few edits each), uniform"
+    )
     parser.add_argument("--check", type=int, default=200, help="queries checked against numpy brute force")
     parser.add_argument("--faiss-queries", type=int, default=None, help="cap on FAISS queries (also capped by time)")
     parser.add_argument("--bases", type=int, default=400, help="at most this many photos to hash")
@@ -361,29 +382,31 @@ def main(argv: list[str] | None = None) -> None:
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     note = capped_note(runs)
-    body = "\n".join([
-        f"Radius {RADIUS} (distance <= 31). Stored hashes derived from {base_note} by flipping bits "
-        "(each bit with probability k/256, k uniform 20..60), so buckets are crowded as in a real "
-        "catalogue of edited copies; queries are half edits of those photos, half unrelated pictures, "
-        "each with planted copies at exactly 1..31 and 32 bits. Rows marked catalogue model a catalogue of distinct "
-        "pictures instead: 40% of rows are real hashes with 64..112 bits flipped (pictures ~100-128 bits apart, as "
-        "unrelated photos are), 60% edited copies of them (4..24 bits); queries are edits of stored pictures and "
-        "pictures it does not hold. Rows marked uniform use random hashes and "
-        "queries (with the same planted copies): the spread-out case multi-index hashing is built for.",
-        "",
-        table(runs),
-        "",
-        "- Ours: a numba kernel walks the 16 x 17 probed buckets and verifies each candidate in place; single queries run on one thread, "
-        "`search_many` splits a batch over all cores (the kernel releases the GIL). "
-        "FAISS scans every hash per query; it is shown at 1 OpenMP thread (the same CPU as ours) and at all cores. "
-        "On small VMs its `range_search` pays a large per-call cost when a query has hits (result buffers, thread "
-        "start-up), so 2 threads can be slower than 1.",
-        "- Load memory-maps the file; the first queries after load page it in (timed separately).",
-        "- Memory: arrays = ids + hashes + order + offsets (what stays resident when fully paged in); "
-        "RSS + is the growth of this process while building (the hashes already existed, so it counts tables only).",
-        f"- Peak RSS of the whole run: {mib(peak)}.",
-        *([note] if note else []),
-    ])
+    body = "\n".join(
+        [
+            f"Radius {RADIUS} (distance <= 31). Stored hashes derived from {base_note} by flipping bits "
+            "(each bit with probability k/256, k uniform 20..60), so buckets are crowded as in a real "
+            "catalogue of edited copies; queries are half edits of those photos, half unrelated pictures, "
+            "each with planted copies at exactly 1..31 and 32 bits. Rows marked catalogue model a catalogue of distinct "
+            "pictures instead: 40% of rows are real hashes with 64..112 bits flipped (pictures ~100-128 bits apart, as "
+            "unrelated photos are), 60% edited copies of them (4..24 bits); queries are edits of stored pictures and "
+            "pictures it does not hold. Rows marked uniform use random hashes and "
+            "queries (with the same planted copies): the spread-out case multi-index hashing is built for.",
+            "",
+            table(runs),
+            "",
+            "- Ours: a numba kernel walks the 16 x 17 probed buckets and verifies each candidate in place; single queries run on one thread, "
+            "`search_many` splits a batch over all cores (the kernel releases the GIL). "
+            "FAISS scans every hash per query; it is shown at 1 OpenMP thread (the same CPU as ours) and at all cores. "
+            "On small VMs its `range_search` pays a large per-call cost when a query has hits (result buffers, thread "
+            "start-up), so 2 threads can be slower than 1.",
+            "- Load memory-maps the file; the first queries after load page it in (timed separately).",
+            "- Memory: arrays = ids + hashes + order + offsets (what stays resident when fully paged in); "
+            "RSS + is the growth of this process while building (the hashes already existed, so it counts tables only).",
+            f"- Peak RSS of the whole run: {mib(peak)}.",
+            *([note] if note else []),
+        ]
+    )
     print(body)
     if not args.no_write:
         write_section("index", "python -m benchmarks.bench_index " + " ".join(argv if argv is not None else sys.argv[1:]), body)

@@ -95,9 +95,26 @@ def fill(url: str, items: int) -> tuple[list[str], list[str], str]:
             flips = rng.random((n, 256)) < rng.integers(64, 112, (n, 1)) / 256
             derived = base[rng.integers(0, len(base), n)] ^ np.packbits(flips, axis=1)
             shas = [hashlib.sha256(f"item-{start + i}".encode()).hexdigest() for i in range(n)]
-            conn.execute(sa.insert(MediaItem), [{"id": start + i + 1, "sha256": shas[i], "md5": "0" * 32, "sha1": "0" * 40, "media_type": "image/jpeg", "size": 1, "category": 1, "baseline": False} for i in range(n)])
+            conn.execute(
+                sa.insert(MediaItem),
+                [
+                    {
+                        "id": start + i + 1,
+                        "sha256": shas[i],
+                        "md5": "0" * 32,
+                        "sha1": "0" * 40,
+                        "media_type": "image/jpeg",
+                        "size": 1,
+                        "category": 1,
+                        "baseline": False,
+                    }
+                    for i in range(n)
+                ],
+            )
             conn.execute(sa.insert(MediaSignal), [{"media_id": start + i + 1, "signal": "sha256", "value": shas[i], "quality": None} for i in range(n)])
-            conn.execute(sa.insert(MediaSignal), [{"media_id": start + i + 1, "signal": "pdq", "value": derived[i].tobytes().hex(), "quality": 100} for i in range(n)])
+            conn.execute(
+                sa.insert(MediaSignal), [{"media_id": start + i + 1, "signal": "pdq", "value": derived[i].tobytes().hex(), "quality": 100} for i in range(n)]
+            )
             known += shas[:20]
             pdqs += [derived[i].tobytes().hex() for i in range(20)]
         conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('media_items', 'id'), :n)"), {"n": items})
@@ -198,7 +215,9 @@ def main() -> None:
             server = start_server(url, workdir, port, audit)
             try:
                 started = time.perf_counter()
-                httpx.post(f"http://127.0.0.1:{port}/api/v1/query/hashes", json=bodies[0], headers={"Authorization": f"Bearer {token}"}, timeout=600).raise_for_status()
+                httpx.post(
+                    f"http://127.0.0.1:{port}/api/v1/query/hashes", json=bodies[0], headers={"Authorization": f"Bearer {token}"}, timeout=600
+                ).raise_for_status()
                 warm = time.perf_counter() - started
                 for clients in (50, 200):
                     result = asyncio.run(load(port, token, bodies, clients, args.seconds))
@@ -219,7 +238,9 @@ def main() -> None:
         f"Each request: 10 hashes (5 SHA-256, about half known; 5 PDQ, radius 31). Server: uvicorn, 1 process; clients "
         f"on the same 2-core machine, {args.seconds:.0f} s per row.\n\n"
         "| audit | concurrent clients | requests/s | hashes/s | p50 ms | p99 ms | errors | first query (builds the PDQ index) |\n"
-        "|---|---:|---:|---:|---:|---:|---|---:|\n" + table + f"\n\nCost of auditing every query (throughput lost): {cost}. The asyncio clients run on the server's "
+        "|---|---:|---:|---:|---:|---:|---|---:|\n"
+        + table
+        + f"\n\nCost of auditing every query (throughput lost): {cost}. The asyncio clients run on the server's "
         "two cores; at 200 clients they take most of the CPU, so differences at that level are noise "
         "(a negative cost means the run without auditing happened to get less CPU)."
     )

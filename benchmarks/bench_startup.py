@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> None:
             subprocess.run(["tar", "-x", "-C", scratch], input=archive, check=True)
             trees = {f"before ({args.before})": Path(scratch) / "src", **trees}
         times = measure(args.runs, trees, PHOTO)
-        caches = subprocess.run([sys.executable, "-c", KERNELS], env={**os.environ, "PYTHONPATH": str(REPO / "src")}, check=True, capture_output=True, text=True).stdout
+        caches = subprocess.run(
+            [sys.executable, "-c", KERNELS], env={**os.environ, "PYTHONPATH": str(REPO / "src")}, check=True, capture_output=True, text=True
+        ).stdout
     rows = ["| command | tree | median | fastest |", "|---|---|---:|---:|"]
     for (name, label), values in times.items():
         rows.append(f"| {name} | {label} | {statistics.median(values):.2f} s | {min(values):.2f} s |")
@@ -99,8 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         f"Fresh interpreter per run, {args.runs} runs each after one untimed warm-up, interleaved; load average "
         f"{load:.1f} at the end (this machine is shared: compare rows of one run, not absolute figures). "
         "numba writes the compiled kernels beside their module (`__pycache__`), or to the user's cache folder "
-        f"(`~/.cache/numba`) where the package folder is read-only; here: {', '.join(f'`{folder}`' for folder in folders)}.\n\n"
-        + "\n".join(rows)
+        f"(`~/.cache/numba`) where the package folder is read-only; here: {', '.join(f'`{folder}`' for folder in folders)}.\n\n" + "\n".join(rows)
     )
     print(body)
     write_section("startup", "python -m benchmarks.bench_startup " + " ".join(argv if argv is not None else sys.argv[1:]), body)

@@ -64,7 +64,7 @@ def fill_catalogue(engine: sa.Engine, paths: list[Path], size: int) -> None:
     rng = np.random.default_rng(11)
     seeds = [hash_bytes(path.read_bytes(), path.name) for path in paths[:SCENES]]
     base = np.array([np.frombuffer(bytes.fromhex(record.value("pdq")), np.uint8) for record in seeds if record.value("pdq")])
-    known = [hash_bytes(path.read_bytes(), path.name) for path in paths[:: 20]]
+    known = [hash_bytes(path.read_bytes(), path.name) for path in paths[::20]]
     with engine.begin() as conn:
         start = 0
         batch = 50_000
@@ -78,11 +78,27 @@ def fill_catalogue(engine: sa.Engine, paths: list[Path], size: int) -> None:
                 for i in range(n)
             ]  # fmt: skip
             conn.execute(sa.insert(MediaItem), items)
-            conn.execute(sa.insert(MediaSignal), [{"media_id": start + i + 1, "signal": "pdq", "value": derived[i].tobytes().hex(), "quality": 100} for i in range(n)])
+            conn.execute(
+                sa.insert(MediaSignal), [{"media_id": start + i + 1, "signal": "pdq", "value": derived[i].tobytes().hex(), "quality": 100} for i in range(n)]
+            )
             start += n
         for offset, record in enumerate(known):
             media_id = size + offset + 1
-            conn.execute(sa.insert(MediaItem), [{"id": media_id, "sha256": record.value("sha256"), "md5": record.value("md5"), "sha1": record.value("sha1"), "media_type": "image/jpeg", "size": record.size, "category": 1, "baseline": False}])
+            conn.execute(
+                sa.insert(MediaItem),
+                [
+                    {
+                        "id": media_id,
+                        "sha256": record.value("sha256"),
+                        "md5": record.value("md5"),
+                        "sha1": record.value("sha1"),
+                        "media_type": "image/jpeg",
+                        "size": record.size,
+                        "category": 1,
+                        "baseline": False,
+                    }
+                ],
+            )
             conn.execute(sa.insert(MediaSignal), [
                 {"media_id": media_id, "signal": "sha256", "value": record.value("sha256"), "quality": None},
                 {"media_id": media_id, "signal": "md5", "value": record.value("md5"), "quality": None},
@@ -168,7 +184,9 @@ def main() -> None:
         "| workers | files/s (hash + match + save) | result | reports (json, csv, html) |\n|---|---:|---|---:|\n" + rows + "\n\n"
         "Share of one file's time by stage (measured stage by stage on 1,000 files, one process):\n\n"
         "| decode | hash (MD5+SHA-1+SHA-256+PDQ x 8 dihedral) | match (exact + PDQ radius 31 x 8) | write (state rows) |\n|---:|---:|---:|---:|\n"
-        + "| " + " | ".join(f"{shares[name] / total:.0%} ({shares[name] * 1000:.2f} ms)" for name in ("decode", "hash", "match", "write")) + " |"
+        + "| "
+        + " | ".join(f"{shares[name] / total:.0%} ({shares[name] * 1000:.2f} ms)" for name in ("decode", "hash", "match", "write"))
+        + " |"
     )
     print(body)
     write_section("triage", f"python -m benchmarks.bench_triage --files {args.files} --catalogue {args.catalogue}", body)

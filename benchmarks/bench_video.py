@@ -96,10 +96,7 @@ def main() -> None:
         for label, size in SIZES.items():
             path = generated_video(Path(tmp) / f"{label}.mp4", seconds=args.seconds, size=size, seed=3)
             rows += measure(label, path, args.seconds, vpdq)
-    header = (
-        "| video | sampling | frames hashed | ours (x real time) | reference | ours / reference | decode floor | agreement |\n|"
-        + "---|" * 8
-    )
+    header = "| video | sampling | frames hashed | ours (x real time) | reference | ours / reference | decode floor | agreement |\n|" + "---|" * 8
     body = (
         f"H.264 30 fps, {args.seconds:g} s per file, generated (pans over generated pictures); one core "
         f"(the process pinned to one CPU). Reference: {reference}. x real time = video seconds / wall seconds "

@@ -89,7 +89,10 @@ def fill_catalogue(engine: sa.Engine, video: Path, filler: int) -> int:
                  "media_type": "image/png", "size": 1, "category": 1, "baseline": False}
                 for i in range(len(chunk))
             ])  # fmt: skip
-            conn.execute(sa.insert(MediaSignal), [{"media_id": start + i + 1, "signal": "pdq", "value": value, "quality": quality} for i, (value, quality) in enumerate(chunk)])
+            conn.execute(
+                sa.insert(MediaSignal),
+                [{"media_id": start + i + 1, "signal": "pdq", "value": value, "quality": quality} for i, (value, quality) in enumerate(chunk)],
+            )
     return sum(quality >= 50 for _, quality in known)
 
 

@@ -31,7 +31,11 @@ def write_section(name: str, command: str, body: str) -> None:
 
 def _replace_section(start: str, end: str, command: str, body: str) -> None:
     section = f"{start}\n\nCommand: `{command}`  \nMachine: {machine_line()}\n\n{body.strip()}\n\n{end}"
-    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else "# Benchmarks\n\nFigures written by the scripts in `benchmarks/`; each section names the command that produced it.\n"
+    text = (
+        BENCHMARKS_MD.read_text()
+        if BENCHMARKS_MD.exists()
+        else "# Benchmarks\n\nFigures written by the scripts in `benchmarks/`; each section names the command that produced it.\n"
+    )
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
     BENCHMARKS_MD.write_text(text)

@@ -40,10 +40,17 @@ def pg_admin_url() -> str:
     url = os.environ.get("MEDIAMATCH_TEST_PG_URL")
     if not url:
         try:
-            url = subprocess.run(
-                ["bash", str(REPO_ROOT / "scripts" / "postgres.sh")],
-                check=True, capture_output=True, text=True, timeout=600,
-            ).stdout.strip().splitlines()[-1]
+            url = (
+                subprocess.run(
+                    ["bash", str(REPO_ROOT / "scripts" / "postgres.sh")],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    timeout=600,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
         except (subprocess.SubprocessError, OSError, IndexError) as exc:
             pytest.skip(f"no PostgreSQL server available: {exc}")
         os.environ["MEDIAMATCH_TEST_PG_URL"] = url

@@ -26,32 +26,47 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("services", frozenset({"mediamatch.services", "mediamatch.distributed"})),
     (
         "components",
-        frozenset({
-            "mediamatch.interop", "mediamatch.hashlist", "mediamatch.index",
-            "mediamatch.media", "mediamatch.store", "mediamatch.audit", "mediamatch.auth",
-        }),
+        frozenset(
+            {
+                "mediamatch.interop",
+                "mediamatch.hashlist",
+                "mediamatch.index",
+                "mediamatch.media",
+                "mediamatch.store",
+                "mediamatch.audit",
+                "mediamatch.auth",
+            }
+        ),
     ),
     ("signals", frozenset({"mediamatch.signals"})),
     (
         "plain records",
-        frozenset({
-            "mediamatch", "mediamatch.catalog", "mediamatch.records", "mediamatch.config",
-            "mediamatch.atomic",  # the one atomic file writer: standard library only
-            # Roles and the permission table are plain data (no I/O, no imports of ours): the
-            # user table in store/ stores a Role, and auth's account services use store's tables,
-            # so the table sits below both rather than making store and auth import each other.
-            "mediamatch.auth.permissions",
-        }),
+        frozenset(
+            {
+                "mediamatch",
+                "mediamatch.catalog",
+                "mediamatch.records",
+                "mediamatch.config",
+                "mediamatch.atomic",  # the one atomic file writer: standard library only
+                # Roles and the permission table are plain data (no I/O, no imports of ours): the
+                # user table in store/ stores a Role, and auth's account services use store's tables,
+                # so the table sits below both rather than making store and auth import each other.
+                "mediamatch.auth.permissions",
+            }
+        ),
     ),
 )
 
 #: Within one layer, packages may import each other in this direction only (importer, imported);
 #: any other import across packages of one layer fails, and so would a cycle.
-SAME_LAYER_ORDER: frozenset[tuple[str, str]] = frozenset({
-    ("mediamatch.cli", "mediamatch.api"),  # `serve` starts the server and the matcher
-    ("mediamatch.audit", "mediamatch.store"),  # the trail is a table in the catalogue
-    ("mediamatch.auth", "mediamatch.store"),  # accounts and tokens are tables in the catalogue
-})
+SAME_LAYER_ORDER: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("mediamatch.cli", "mediamatch.api"),  # `serve` starts the server and the matcher
+        ("mediamatch.audit", "mediamatch.store"),  # the trail is a table in the catalogue
+        ("mediamatch.auth", "mediamatch.store"),  # accounts and tokens are tables in the catalogue
+    }
+)
+
 
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(SRC).with_suffix("").parts)

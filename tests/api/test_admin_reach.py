@@ -28,7 +28,9 @@ def token_count(server: Server) -> int:
 @pytest.mark.parametrize("role", list(Role))
 def test_admins_issue_tokens_only_for_service_accounts(server: Server, role: Role) -> None:
     before = token_count(server)
-    response = server.client.post(f"/api/v1/users/{user_id(server, f'{role.value}@nl')}/tokens", headers=server.headers(Role.ADMIN), json={"name": "minted", "days": 1})
+    response = server.client.post(
+        f"/api/v1/users/{user_id(server, f'{role.value}@nl')}/tokens", headers=server.headers(Role.ADMIN), json={"name": "minted", "days": 1}
+    )
     if role in SERVICE_ROLES:
         assert response.status_code == 201, response.text
         assert token_count(server) == before + 1

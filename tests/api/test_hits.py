@@ -149,7 +149,12 @@ def test_confirmed_hits_make_reports_and_error_rates(server) -> None:
     assert reports.status_code == 200, reports.text
     (record,) = reports.json()
     assert (record["hit_id"], record["provider"], record["provider_country"], record["provider_reference"]) == (confirmed, NL, "NL", "post-1")
-    assert (record["indicator_id"], record["material_type"], record["action_taken"], record["reviewer"]) == (indicator[0], "known", "removed by the provider", "reviewer@nl")
+    assert (record["indicator_id"], record["material_type"], record["action_taken"], record["reviewer"]) == (
+        indicator[0],
+        "known",
+        "removed by the provider",
+        "reviewer@nl",
+    )
     assert record["content_available"] is False
     for role in (Role.PLATFORM, Role.ADMIN, Role.AUDITOR):
         assert server.client.get("/api/v1/hits/reports", headers=server.headers(role)).status_code == 403

@@ -58,7 +58,13 @@ def test_lookups_reveal_only_indicator_signal_and_distance(published) -> None:
         assert ready.status_code == 200 and ready.json()["version"] == 1 and ready.json()["counts"] == {"md5": 50, "pdq": 50}
         near = published["pdq"][4].copy()
         near[:3] ^= 0xFF  # 24 bits away
-        body = {"queries": [{"signal": "pdq", "value": near.tobytes().hex()}, {"signal": "md5", "value": published["md5"][7].tobytes().hex()}, {"signal": "sha256", "value": "00" * 32}]}
+        body = {
+            "queries": [
+                {"signal": "pdq", "value": near.tobytes().hex()},
+                {"signal": "md5", "value": published["md5"][7].tobytes().hex()},
+                {"signal": "sha256", "value": "00" * 32},
+            ]
+        }
         answer = client.post("/v1/lookup", json=body).json()
         assert answer["list"] == "l" and answer["version"] == 1
         assert answer["results"][0]["matches"] == [{"indicator": 5, "signal": "pdq", "distance": 24}]
@@ -139,7 +145,10 @@ def test_platforms_download_published_lists_and_each_download_is_audited(server,
     export_hashlist(engine, tmp_path / "v2.mmhl", key, actor="op", agency="Hotline", previous=tmp_path / "v1.mmhl")
     platform = server.headers(Role.PLATFORM)
     listed = server.client.get("/api/v1/hashlists", headers=platform).json()
-    assert [(v["name"], v["version"], v["counts"]) for v in listed] == [("platforms", 2, {"md5": 1, "pdq": 0, "sha1": 0, "sha256": 0, "vpdq": 0}), ("platforms", 1, {"md5": 1, "pdq": 0, "sha1": 0, "sha256": 0, "vpdq": 0})]
+    assert [(v["name"], v["version"], v["counts"]) for v in listed] == [
+        ("platforms", 2, {"md5": 1, "pdq": 0, "sha1": 0, "sha256": 0, "vpdq": 0}),
+        ("platforms", 1, {"md5": 1, "pdq": 0, "sha1": 0, "sha256": 0, "vpdq": 0}),
+    ]
     full = server.client.get("/api/v1/hashlists/platforms/2", headers=platform)
     assert full.status_code == 200 and full.content == (tmp_path / "v2.mmhl").read_bytes()
     assert full.headers["x-content-sha256"] == listed[0]["sha256"]
@@ -154,4 +163,7 @@ def test_platforms_download_published_lists_and_each_download_is_audited(server,
     assert server.client.get("/api/v1/hashlists/platforms/1", headers=platform).status_code == 410
     with session_scope(engine) as session:
         events = query(session, AuditFilter(actions=(AuditAction.HASHLIST_DOWNLOADED,)))
-    assert [(e.actor, e.object_id, json.loads(e.detail)["part"]) for e in events] == [("platform@nl", "platforms/2", "full"), ("platform@nl", "platforms/2", "delta")]
+    assert [(e.actor, e.object_id, json.loads(e.detail)["part"]) for e in events] == [
+        ("platform@nl", "platforms/2", "full"),
+        ("platform@nl", "platforms/2", "delta"),
+    ]

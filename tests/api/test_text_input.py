@@ -67,9 +67,13 @@ def test_form_fields_and_file_names_are_checked(server: Server) -> None:
     assert_refused(server.client.post("/api/v1/media", headers=contributor, files=upload, data={"series": "Lark\x00"}), ["body", "series"])
     boundary = "mm-boundary"
     named = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="series"\r\n\r\nLark\r\n'
-        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="a\x00.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
-    ).encode() + jpeg(3) + f"\r\n--{boundary}--\r\n".encode()  # written by hand: clients escape a NUL in file names
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="series"\r\n\r\nLark\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="a\x00.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+        ).encode()
+        + jpeg(3)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )  # written by hand: clients escape a NUL in file names
     content_type = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
     assert_refused(server.client.post("/api/v1/media", headers=contributor | content_type, content=named), ["body", "files"])
     accepted = server.client.post("/api/v1/media", headers=contributor, files=upload, data={"series": "Lark"})

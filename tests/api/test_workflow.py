@@ -62,7 +62,9 @@ def test_two_agencies_share_a_series_and_the_identification_reaches_both(server)
 
     # Agency BR checks a seized collection holding edited copies: it learns they are known, and by whom.
     seized = {"copy-q60.jpg": jpeg(1, quality=60), "mirrored.jpg": jpeg(2, mirror=True), "holiday.jpg": jpeg(900)}
-    response = server.client.post("/api/v1/query/file", headers=server.headers(Role.INVESTIGATOR, BR), files=[("files", (n, d, "image/jpeg")) for n, d in seized.items()])
+    response = server.client.post(
+        "/api/v1/query/file", headers=server.headers(Role.INVESTIGATOR, BR), files=[("files", (n, d, "image/jpeg")) for n, d in seized.items()]
+    )
     assert response.status_code == 200, response.text
     answers = {entry["label"]: entry for entry in response.json()}
     assert answers["copy-q60.jpg"]["known"] and answers["mirrored.jpg"]["known"] and not answers["holiday.jpg"]["known"]
@@ -125,7 +127,9 @@ def test_content_is_encrypted_at_rest_and_views_are_blurred_and_audited(server, 
     full = server.client.get(f"/api/v1/media/{media_id}/content", headers=server.headers(Role.INVESTIGATOR))
     assert full.content == data
     assert server.client.get(f"/api/v1/media/{media_id}/content", headers=server.headers(Role.CONTRIBUTOR)).status_code == 403
-    views = server.client.get("/api/v1/audit/events", headers=server.headers(Role.AUDITOR), params=[("action", "view_thumbnail"), ("action", "view_content")]).json()
+    views = server.client.get(
+        "/api/v1/audit/events", headers=server.headers(Role.AUDITOR), params=[("action", "view_thumbnail"), ("action", "view_content")]
+    ).json()
     assert sorted(event["action"] for event in views) == ["view_content", "view_thumbnail"]
     assert all(event["object_id"] == str(media_id) for event in views)
 
@@ -163,13 +167,17 @@ def test_inputs_are_bounded(server) -> None:
     assert server.client.post("/api/v1/query/hashes", headers=server.headers(Role.INVESTIGATOR), json=wrong_length).status_code == 422
     assert server.client.get("/api/v1/series", headers=server.headers(Role.INVESTIGATOR), params={"limit": 100000}).status_code == 422
     huge = b"x" * (server.settings.max_upload_bytes + 2 * 1024 * 1024)
-    response = server.client.post("/api/v1/query/file", headers=server.headers(Role.INVESTIGATOR), files=[("files", ("big.bin", huge, "application/octet-stream"))])
+    response = server.client.post(
+        "/api/v1/query/file", headers=server.headers(Role.INVESTIGATOR), files=[("files", ("big.bin", huge, "application/octet-stream"))]
+    )
     assert response.status_code == 413 and "limit" in response.json()["detail"]
 
 
 def test_metadata_corrections_are_applied_and_audited_with_old_and_new_values(server) -> None:
     media_id = contribute(server, {"m.jpg": jpeg(77)}, "Finch")[0]["media_id"]
-    response = server.client.patch(f"/api/v1/media/{media_id}", headers=server.headers(Role.INVESTIGATOR), json={"category": 2, "baseline": True, "add_series": "Finch II"})
+    response = server.client.patch(
+        f"/api/v1/media/{media_id}", headers=server.headers(Role.INVESTIGATOR), json={"category": 2, "baseline": True, "add_series": "Finch II"}
+    )
     assert response.status_code == 200, response.text
     assert response.json() == {"media_id": media_id, "category": 2, "baseline": True, "series": ["Finch", "Finch II"]}
     events = server.client.get("/api/v1/audit/events", headers=server.headers(Role.AUDITOR), params={"action": "metadata_change"}).json()

@@ -79,9 +79,17 @@ def test_the_hash_rule_is_fixed() -> None:
     # Pinned: changing the rule would make every existing chain fail verification. The value
     # was also computed independently from the rule written in audit/chain.py's docstring.
     record = AuditRecord(
-        seq=1, at=datetime(2026, 11, 26, 9, 30, 0, 123456, tzinfo=timezone.utc), actor="analyst.one",
-        agency="NL unit", action="view_content", object_type="media", object_id="42",
-        detail='{"reason":"séries review"}', source_ip="192.0.2.7", prev_hash=GENESIS_HASH, row_hash="",
+        seq=1,
+        at=datetime(2026, 11, 26, 9, 30, 0, 123456, tzinfo=timezone.utc),
+        actor="analyst.one",
+        agency="NL unit",
+        action="view_content",
+        object_type="media",
+        object_id="42",
+        detail='{"reason":"séries review"}',
+        source_ip="192.0.2.7",
+        prev_hash=GENESIS_HASH,
+        row_hash="",
     )
     assert record.computed_hash() == "b29a8c5ebb54e76c8fc9d437fa89c25779af50544df0741c8a58c5b54746829b"
     # The same moment written in another zone hashes the same.
@@ -110,7 +118,13 @@ def test_stored_fields_read_back_exactly(engine: sa.Engine) -> None:
     [row] = stored(engine)
     assert before <= row.at <= datetime.now(timezone.utc) and row.at.tzinfo == timezone.utc
     assert (row.actor, row.agency, row.action, row.object_type, row.object_id, row.source_ip) == (
-        "analyst2", "NL unit", str(ACTIONS[5]), "media", "77", "192.0.2.5")
+        "analyst2",
+        "NL unit",
+        str(ACTIONS[5]),
+        "media",
+        "77",
+        "192.0.2.5",
+    )
     assert row.detail == '{"a":"ü","z":1}'  # canonical: sorted keys, no spaces, UTF-8 kept
 
 
@@ -339,14 +353,14 @@ def test_jsonl_export_round_trips_and_reverifies(engine: sa.Engine) -> None:
 def test_csv_export_round_trips_and_defuses_formulas(engine: sa.Engine) -> None:
     fill(engine, 3)
     with session_scope(engine) as session:
-        trail.record(session, event(3, actor="=HYPERLINK(\"http://example.invalid\")", object_id="-1", detail={"q": "@x"}))
+        trail.record(session, event(3, actor='=HYPERLINK("http://example.invalid")', object_id="-1", detail={"q": "@x"}))
     out = io.StringIO(newline="")
     with session_scope(engine) as session:
         assert export.write_csv(trail.iter_events(session), out) == 4
     read = list(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
     rows = stored(engine)
     assert [dict(r) for r in read[:3]] == [{k: str(v) for k, v in export.record_to_dict(row).items()} for row in rows[:3]]
-    assert read[3]["actor"] == "'=HYPERLINK(\"http://example.invalid\")"
+    assert read[3]["actor"] == '\'=HYPERLINK("http://example.invalid")'
     assert read[3]["object_id"] == "'-1"
     assert read[3]["detail"] == '{"q":"@x"}'  # starts with "{": left alone
 

@@ -153,9 +153,7 @@ def test_changing_role_revokes_tokens(engine: sa.Engine, user_id: int) -> None:
         assert session.get_one(User, user_id).role is Role.INVESTIGATOR
 
 
-@pytest.mark.parametrize(
-    "ttl", [timedelta(0), -DAY, MAX_TTL + timedelta(seconds=1)], ids=["zero", "negative", "too-long"]
-)
+@pytest.mark.parametrize("ttl", [timedelta(0), -DAY, MAX_TTL + timedelta(seconds=1)], ids=["zero", "negative", "too-long"])
 def test_lifetime_must_be_positive_and_bounded(engine: sa.Engine, user_id: int, ttl: timedelta) -> None:
     with pytest.raises(ValueError, match="lifetime"):
         issue(engine, user_id, ttl=ttl)

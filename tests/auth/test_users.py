@@ -33,8 +33,7 @@ PASSWORD = "a sufficiently long passphrase"
 WRONG = "not the passphrase at all"
 
 
-def new_user(engine: sa.Engine, username: str = "Investigator.NL", role: Role = Role.INVESTIGATOR,
-             password: str = PASSWORD) -> int:
+def new_user(engine: sa.Engine, username: str = "Investigator.NL", role: Role = Role.INVESTIGATOR, password: str = PASSWORD) -> int:
     with session_scope(engine) as session:
         agency = repo.get_or_create_agency(session, "nl-police", "NL")
         return create_user(session, agency, username, password, role).id
@@ -116,9 +115,7 @@ def test_unknown_user_gets_the_same_error_as_a_wrong_password(engine: sa.Engine,
 
 
 @pytest.mark.parametrize("case", ["unknown", "wrong", "locked", "right"])
-def test_every_login_does_one_argon2_verification(
-    engine: sa.Engine, user_id: int, monkeypatch: pytest.MonkeyPatch, case: str
-) -> None:
+def test_every_login_does_one_argon2_verification(engine: sa.Engine, user_id: int, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
     """Unknown users and locked accounts cost a dummy verification, so timing tells nothing."""
     if case == "locked":
         for _ in range(MAX_FAILURES):

@@ -38,7 +38,9 @@ def filled(db_url: str) -> str:
             ("bob", AuditAction.LOGIN, ""),
             ("bob", AuditAction.UPLOAD, "43"),
         ]:
-            trail.record(session, AuditEvent(actor, "NL unit" if actor == "alice" else "BKA", action, "media" if object_id else "", object_id, {"n": 1}, "192.0.2.1"))
+            trail.record(
+                session, AuditEvent(actor, "NL unit" if actor == "alice" else "BKA", action, "media" if object_id else "", object_id, {"n": 1}, "192.0.2.1")
+            )
     engine.dispose()
     return db_url
 

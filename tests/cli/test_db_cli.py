@@ -50,8 +50,24 @@ def test_add_then_list_and_show_series(db_url: str, tmp_path: Path) -> None:
     invoke("db", "init", "--db", db_url)
     assert "no series in the catalogue yet" in invoke("series", "list", "--db", db_url)
 
-    output = invoke("db", "add", *files, "--series", "Lark", "--category", "1", "--victim-identified",
-                    "--agency", "nlpol", "--case", "C42", "--workers", "1", "--db", db_url)
+    output = invoke(
+        "db",
+        "add",
+        *files,
+        "--series",
+        "Lark",
+        "--category",
+        "1",
+        "--victim-identified",
+        "--agency",
+        "nlpol",
+        "--case",
+        "C42",
+        "--workers",
+        "1",
+        "--db",
+        db_url,
+    )
     assert "series 'Lark': 3 added, 0 already known, 0 error(s)" in output
 
     # The same files from another agency: known, and the table names who had them first.
@@ -177,7 +193,12 @@ def test_a_rerun_records_no_contribution_twice_and_is_audited(db_url: str, tmp_p
     finally:
         engine.dispose()
     assert len(events) == 4
-    assert all(e.actor.startswith("cli:") and len(e.actor) > 4 and (e.agency, e.action, e.object_type, e.object_id, e.source_ip) == ("NL unit", "upload", "series", "Lark", "") for e in events)
+    assert all(
+        e.actor.startswith("cli:")
+        and len(e.actor) > 4
+        and (e.agency, e.action, e.object_type, e.object_id, e.source_ip) == ("NL unit", "upload", "series", "Lark", "")
+        for e in events
+    )
     assert [json.loads(e.detail) for e in events[:2]] == [
         {"files": 2, "added": 2, "known": 0, "errors": 0, "case": "C1", "finished": True},
         {"files": 4, "added": 2, "known": 2, "errors": 0, "case": "C1", "finished": True},

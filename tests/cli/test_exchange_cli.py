@@ -90,9 +90,13 @@ def test_an_md5_only_record_is_matched_by_triage_and_merges_with_its_file(db_url
     assert rows["holiday.jpg"].status == KNOWN_IDENTIFIED and rows["holiday.jpg"].matches[0].signal == "sha256"
 
     out = tmp_path / "export" / "kestrel.json"
-    assert "1 record(s) written" in invoke("exchange", "export", "--format", "vics", "--vics-version", "1.3", "--series", "Kestrel", "--out", str(out), "--db", db_url)
+    assert "1 record(s) written" in invoke(
+        "exchange", "export", "--format", "vics", "--vics-version", "1.3", "--series", "Kestrel", "--out", str(out), "--db", db_url
+    )
     exported = json.loads(out.read_text(encoding="utf-8"))["value"]
-    assert [(media["MD5"].lower(), media["VictimIdentified"], media["Series"]) for media in exported] == [(hashlib.md5(known.read_bytes()).hexdigest(), True, "Kestrel")]
+    assert [(media["MD5"].lower(), media["VictimIdentified"], media["Series"]) for media in exported] == [
+        (hashlib.md5(known.read_bytes()).hexdigest(), True, "Kestrel")
+    ]
     output = invoke("exchange", "export", "--format", "vics", "--out", str(tmp_path / "all.json"), "--db", db_url)
     assert "1 record(s) written" in output and "1 item(s) the format cannot hold were left out" in output  # the SHA-1-only item
 
@@ -106,7 +110,16 @@ def test_an_md5_only_record_is_matched_by_triage_and_merges_with_its_file(db_url
         ("exchange_imported", "US unit", "projectvic.json"), ("exchange_imported", "IT unit", "icse.csv"),
         ("exchange_exported", "local", "kestrel.json"), ("exchange_exported", "local", "all.json"),
     ]  # fmt: skip
-    assert json.loads(events[0].detail) == {"format": "vics", "file": "projectvic.json", "imported": 1, "merged": 0, "uncategorised": 0, "errors": 0, "case": "US-9", "finished": True}
+    assert json.loads(events[0].detail) == {
+        "format": "vics",
+        "file": "projectvic.json",
+        "imported": 1,
+        "merged": 0,
+        "uncategorised": 0,
+        "errors": 0,
+        "case": "US-9",
+        "finished": True,
+    }
     assert json.loads(events[2].detail)["series"] == "Kestrel" and json.loads(events[2].detail)["written"] == 1
 
 
@@ -150,7 +163,9 @@ def test_an_interrupted_import_keeps_and_audits_what_it_committed(db_url: str, t
 
 def test_records_without_a_category_are_counted_and_the_flag_fills_them_only_when_given(db_url: str, tmp_path: Path) -> None:
     """ICSE exports carry no category: without --category every record is uncategorised."""
-    header = "MD5;SHA1;PhotoDNA;Image ID;Is distributed;Victim identified;Offender identified;Series name;Number of submissions;File Available;Media Type;Baseline\n"
+    header = (
+        "MD5;SHA1;PhotoDNA;Image ID;Is distributed;Victim identified;Offender identified;Series name;Number of submissions;File Available;Media Type;Baseline\n"
+    )
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
     first.write_text(header + f"{'1' * 32};;;1;;;;;;;;\n{'2' * 32};;;2;;;;;;;;\n")
     second.write_text(header + f"{'3' * 32};;;3;;;;;;;;\n")

@@ -45,11 +45,15 @@ def test_export_verify_delta_apply(db_url: str, tmp_path: Path) -> None:
     out = invoke("hashlist", "export", "--out", str(v1), "--key", str(key), "--name", "platforms", "--signal", "md5", "--signal", "pdq", "--db", db_url)
     assert "platforms version 1" in out and "md5 3" in out
     published = v1.read_bytes()
-    overwrite = invoke("hashlist", "export", "--out", str(v1), "--key", str(key), "--name", "platforms", "--signal", "md5", "--signal", "pdq", "--db", db_url, code=1)
+    overwrite = invoke(
+        "hashlist", "export", "--out", str(v1), "--key", str(key), "--name", "platforms", "--signal", "md5", "--signal", "pdq", "--db", db_url, code=1
+    )
     assert f"{v1} exists; a published list is never overwritten" in overwrite and v1.read_bytes() == published
     verified = invoke("hashlist", "verify", str(v1), "--public-key", public)
     assert "platforms version 1" in verified and '"md5": 3' in verified
-    assert "category 0 (non-pertinent) is never exported" in invoke("hashlist", "export", "--out", str(tmp_path / "x"), "--key", str(key), "--category", "0", "--db", db_url, code=1)
+    assert "category 0 (non-pertinent) is never exported" in invoke(
+        "hashlist", "export", "--out", str(tmp_path / "x"), "--key", str(key), "--category", "0", "--db", db_url, code=1
+    )
 
     damaged = bytearray(v1.read_bytes())
     damaged[-100] ^= 0xFF

@@ -19,7 +19,20 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 #: What `--help` must not import: the database stack, the hashing kernels, the server, the
 #: services and stores behind the commands.
-HEAVY = ("sqlalchemy", "alembic", "numba", "numpy", "PIL", "cv2", "av", "fastapi", "cryptography", "mediamatch.services", "mediamatch.store", "mediamatch.media")
+HEAVY = (
+    "sqlalchemy",
+    "alembic",
+    "numba",
+    "numpy",
+    "PIL",
+    "cv2",
+    "av",
+    "fastapi",
+    "cryptography",
+    "mediamatch.services",
+    "mediamatch.store",
+    "mediamatch.media",
+)
 
 LOADED_AFTER = """
 import json, sys

@@ -57,7 +57,9 @@ def test_killed_triage_resumes_to_the_same_report(tmp_path: Path) -> None:
     write_pictures(seized, range(20, 1200), size=(400, 300))  # never seen
 
     out = tmp_path / "interrupted"
-    process = subprocess.Popen([*COMMAND, "triage", str(seized), "--out", str(out), "--db", db, "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [*COMMAND, "triage", str(seized), "--out", str(out), "--db", db, "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 120
     while saved_rows(out) < 300 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -117,7 +119,9 @@ def test_an_empty_catalogue_is_refused_unless_allowed(db_url: str, tmp_path: Pat
     assert refused.exit_code == 2, refused.output
     assert "the catalogue holds no known media" in refused.output and "--allow-empty-catalogue" in refused.output
     assert not (tmp_path / "out").exists()
-    allowed = runner.invoke(app, ["triage", str(tmp_path / "seized"), "--out", str(tmp_path / "out"), "--db", db_url, "--workers", "1", "--allow-empty-catalogue"])
+    allowed = runner.invoke(
+        app, ["triage", str(tmp_path / "seized"), "--out", str(tmp_path / "out"), "--db", db_url, "--workers", "1", "--allow-empty-catalogue"]
+    )
     assert allowed.exit_code == 0, allowed.output
     assert json.loads((tmp_path / "out" / "report.json").read_text())["summary"]["new"] == 2
 

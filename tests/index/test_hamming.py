@@ -108,7 +108,7 @@ def test_tail_and_merge_equal_brute_force(data: dict[str, np.ndarray]) -> None:
     index = PDQIndex.from_arrays(data["ids"][:split], data["hashes"][:split])
     rest_ids, rest_hashes = data["ids"][split:], data["hashes"][split:]
     for start in range(0, len(rest_ids), 5_000):  # several small batches, each below MERGE_AT
-        index.add(rest_ids[start:start + 5_000], rest_hashes[start:start + 5_000])
+        index.add(rest_ids[start : start + 5_000], rest_hashes[start : start + 5_000])
     assert index._tail_rows == len(rest_ids) and len(index.ids) == split
     assert len(index) == len(data["ids"])
     for query in data["queries"]:

@@ -60,7 +60,7 @@ def test_file_matches_the_documented_layout(saved: Path, sample: dict[str, np.nd
     raw = saved.read_bytes()
     magic, version, chunks, count = HEADER.unpack_from(raw)
     assert (magic, version, chunks, count) == (MAGIC, 1, 16, len(sample["ids"]))
-    assert raw[HEADER.size:64] == bytes(64 - HEADER.size)
+    assert raw[HEADER.size : 64] == bytes(64 - HEADER.size)
     assert np.array_equal(np.frombuffer(raw, "<i8", count, offset=64), sample["ids"])
     assert len(raw) % 64 == 0
 
@@ -121,9 +121,9 @@ def test_unknown_version_or_chunks_are_refused(saved: Path) -> None:
     raw = saved.read_bytes()
     magic, _version, chunks, count = HEADER.unpack_from(raw)
     with pytest.raises(IndexFileError, match="unsupported index format version 2"):
-        load_index(rewrite(saved, HEADER.pack(magic, 2, chunks, count) + raw[HEADER.size:]))
+        load_index(rewrite(saved, HEADER.pack(magic, 2, chunks, count) + raw[HEADER.size :]))
     with pytest.raises(IndexFileError, match="with 8 chunks"):
-        load_index(rewrite(saved, HEADER.pack(magic, 1, 8, count) + raw[HEADER.size:]))
+        load_index(rewrite(saved, HEADER.pack(magic, 1, 8, count) + raw[HEADER.size :]))
 
 
 def test_truncated_file_is_refused(saved: Path) -> None:
@@ -138,7 +138,7 @@ def test_header_count_disagreeing_with_size_is_refused(saved: Path) -> None:
     magic, version, chunks, count = HEADER.unpack_from(raw)
     for wrong in (count + 1, count - 100, 2**40):
         with pytest.raises(IndexFileError, match="truncated or damaged"):
-            load_index(rewrite(saved, HEADER.pack(magic, version, chunks, wrong) + raw[HEADER.size:]))
+            load_index(rewrite(saved, HEADER.pack(magic, version, chunks, wrong) + raw[HEADER.size :]))
     with pytest.raises(IndexFileError, match="truncated or damaged"):
         load_index(rewrite(saved, raw + bytes(64)))  # trailing junk
 
@@ -153,17 +153,17 @@ def test_damaged_bucket_table_is_refused(saved: Path, sample: dict[str, np.ndarr
     raw = bytearray(saved.read_bytes())
     count = len(sample["ids"])
     start = offsets_position(count)
-    offsets = np.frombuffer(bytes(raw[start:start + 4 * 16 * 65537]), "<u4").reshape(16, 65537)
+    offsets = np.frombuffer(bytes(raw[start : start + 4 * 16 * 65537]), "<u4").reshape(16, 65537)
     assert offsets[0, -1] == count  # the layout arithmetic above is right
 
     last = start + 4 * 65536  # chunk 0's final bound
     damaged = bytearray(raw)
-    damaged[last:last + 4] = struct.pack("<I", count + 5)
+    damaged[last : last + 4] = struct.pack("<I", count + 5)
     with pytest.raises(IndexFileError, match="bucket table does not add up"):
         load_index(rewrite(saved, bytes(damaged)))
 
     damaged = bytearray(raw)
     middle = start + 4 * 30_000  # a bound in the middle, made larger than the next ones
-    damaged[middle:middle + 4] = struct.pack("<I", count)
+    damaged[middle : middle + 4] = struct.pack("<I", count)
     with pytest.raises(IndexFileError, match="bucket table"):
         load_index(rewrite(saved, bytes(damaged)))

@@ -49,7 +49,17 @@ def build_source(url: str, folder: Path) -> sa.Engine:
     contribute(engine, files[2:], ContributionRequest(series="Wren", category=2, baseline=True, agency="NL unit"), workers=1)
     records = [
         ExchangeRecord(md5=md5_of(files[0]), series="Heron"),  # the first picture is in Lark and Heron
-        ExchangeRecord(md5="0" * 31 + "1", photodna=PHOTODNA_BASE64, series="Heron", offender_identified=True, distributed=True, tags="indoor, known set", category=3, size=51234, media_type="image/png"),
+        ExchangeRecord(
+            md5="0" * 31 + "1",
+            photodna=PHOTODNA_BASE64,
+            series="Heron",
+            offender_identified=True,
+            distributed=True,
+            tags="indoor, known set",
+            category=3,
+            size=51234,
+            media_type="image/png",
+        ),
         ExchangeRecord(md5="0" * 31 + "2", photodna=PHOTODNA_HEX, baseline=True, category=0, distributed=False),
         ExchangeRecord(sha1="a" * 40, victim_identified=True),  # in no series: the item's own victim
         ExchangeRecord(md5="0" * 31 + "3", sha1="b" * 40, series="Wren", submissions=7),

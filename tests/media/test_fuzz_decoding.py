@@ -34,7 +34,32 @@ from mediamatch.services.samples import generated_picture
 
 FUZZ_EXAMPLES = int(os.environ.get("MEDIAMATCH_FUZZ_EXAMPLES", "300"))
 EDGE_VALUES = (0, 1, 2, 3, 7, 8, 16, 0x7F, 0x80, 0xFF, 0x100, 0x3FFF, 0x4000, 0x7FFF, 0x8000, 0xFFFF, 0x10000, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF)
-BOX_TYPES = (b"ftyp", b"meta", b"hdlr", b"iinf", b"iloc", b"iprp", b"ipco", b"ispe", b"pixi", b"hvcC", b"av1C", b"moov", b"mvhd", b"trak", b"tkhd", b"mdia", b"mdhd", b"stsd", b"stts", b"stsc", b"stsz", b"stco", b"avcC", b"mdat")
+BOX_TYPES = (
+    b"ftyp",
+    b"meta",
+    b"hdlr",
+    b"iinf",
+    b"iloc",
+    b"iprp",
+    b"ipco",
+    b"ispe",
+    b"pixi",
+    b"hvcC",
+    b"av1C",
+    b"moov",
+    b"mvhd",
+    b"trak",
+    b"tkhd",
+    b"mdia",
+    b"mdhd",
+    b"stsd",
+    b"stts",
+    b"stsc",
+    b"stsz",
+    b"stco",
+    b"avcC",
+    b"mdat",
+)
 MATROSKA_IDS = (b"\x1a\x45\xdf\xa3", b"\x18\x53\x80\x67", b"\x16\x54\xae\x6b", b"\xae", b"\xb0", b"\xba", b"\x1f\x43\xb6\x75", b"\xa3", b"\x2a\xd7\xb1")
 JPEG_MARKERS = (b"\xff\xc0", b"\xff\xc2", b"\xff\xc4", b"\xff\xdb", b"\xff\xda", b"\xff\xe1", b"\xff\xdd")
 RESULTS: Counter[str] = Counter()

@@ -211,9 +211,7 @@ def test_a_worker_crash_does_not_blame_the_file_hashed_beside_it(tmp_path: Path)
     assert records[2:] == [hash_file(path) for path in quick]
 
 
-def test_a_pool_that_cannot_start_a_worker_is_handled_like_a_crash(
-    mixed_files: list[Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_pool_that_cannot_start_a_worker_is_handled_like_a_crash(mixed_files: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
     """CPython 3.11 can fail a submit with EBADF while a crashed pool is torn down (seen in CI):
     the batch is retried in a fresh pool and no file is lost or blamed."""
     from concurrent.futures import ProcessPoolExecutor

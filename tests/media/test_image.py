@@ -246,8 +246,15 @@ def heic_bytes() -> bytes:
 
 @pytest.mark.parametrize(
     ("fmt", "mime"),
-    [("PNG", "image/png"), ("WEBP", "image/webp"), ("BMP", "image/bmp"), ("TIFF", "image/tiff"),
-     ("GIF", "image/gif"), ("JPEG", "image/jpeg"), ("HEIF", "image/heic")],
+    [
+        ("PNG", "image/png"),
+        ("WEBP", "image/webp"),
+        ("BMP", "image/bmp"),
+        ("TIFF", "image/tiff"),
+        ("GIF", "image/gif"),
+        ("JPEG", "image/jpeg"),
+        ("HEIF", "image/heic"),
+    ],
 )
 def test_containers_decode_and_are_sniffed(fmt: str, mime: str) -> None:
     data = heic_bytes() if fmt == "HEIF" else encode(picture(), fmt, **({"lossless": True} if fmt == "WEBP" else {}))

@@ -75,7 +75,9 @@ def test_record_has_digests_frames_and_duration(made: dict[str, Path]) -> None:
     record = hash_source(made["pan"])
     assert record.error is None
     assert (record.value("md5"), record.value("sha1"), record.value("sha256")) == (
-        hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(), hashlib.sha256(data).hexdigest()
+        hashlib.md5(data).hexdigest(),
+        hashlib.sha1(data).hexdigest(),
+        hashlib.sha256(data).hexdigest(),
     )
     assert record.media_type == "video/mp4" and (record.width, record.height) == SIZE
     assert record.duration == pytest.approx(5.0)
@@ -195,7 +197,7 @@ def test_bad_files_become_error_records(made: dict[str, Path], tmp_path: Path) -
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 40)
     cut = tmp_path / "cut.mp4"
-    cut.write_bytes(made["pan"].read_bytes()[: 20_000])  # the index (moov) is at the end: gone
+    cut.write_bytes(made["pan"].read_bytes()[:20_000])  # the index (moov) is at the end: gone
     half = tmp_path / "half.mkv"
     half.write_bytes(good[: len(good) // 2])  # Matroska streams: the first half still decodes
     cases = {

@@ -50,9 +50,7 @@ def test_contributing_the_same_files_twice_stores_each_once(engine: sa.Engine, t
     assert all(o.known_from == () and not o.victim_identified for o in first)
     assert counts(engine) == (3, 3)
 
-    second = contribute(
-        engine, files, ContributionRequest(series="Sunrise", agency="de-bka", case="DE-7", victim_identified=True), workers=2
-    )
+    second = contribute(engine, files, ContributionRequest(series="Sunrise", agency="de-bka", case="DE-7", victim_identified=True), workers=2)
     assert [o.status for o in second] == ["known"] * 3
     assert [o.media_id for o in second] == [o.media_id for o in first]
     assert all(o.known_from == ("nl-police (NL-1)",) and o.victim_identified for o in second)
@@ -83,9 +81,7 @@ def test_a_corrupt_file_is_an_error_outcome_and_the_rest_are_stored(engine: sa.E
         assert all(d.category == 2 and d.baseline and d.series == ("Mixed",) for d in details.values())
 
 
-def test_outcomes_are_reported_as_they_are_stored_across_batches(
-    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_outcomes_are_reported_as_they_are_stored_across_batches(engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(contribute_module, "COMMIT_EVERY", 2)
     files = make_jpegs(tmp_path, 3)
     sources = [*files, BytesSource(name="archive.zip/img0.jpg", data=files[0].read_bytes())]

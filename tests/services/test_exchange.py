@@ -66,9 +66,15 @@ def test_an_uncategorised_item_takes_the_first_category_stated_later(engine: sa.
     picture = tmp_path / "scene.jpg"
     generated_picture(7, (160, 120)).save(picture, "JPEG", quality=90)
     picture_md5 = hashlib.md5(picture.read_bytes()).hexdigest()
-    first = import_records(engine, [ExchangeRecord(md5=MD5[0]), ExchangeRecord(md5=MD5[1], category=2), ExchangeRecord(md5=picture_md5)], ImportRequest(agency="A"))
+    first = import_records(
+        engine, [ExchangeRecord(md5=MD5[0]), ExchangeRecord(md5=MD5[1], category=2), ExchangeRecord(md5=picture_md5)], ImportRequest(agency="A")
+    )
     assert (first.imported, first.uncategorised) == (3, 2)
-    again = import_records(engine, [ExchangeRecord(md5=MD5[0], category=4), ExchangeRecord(md5=MD5[1], category=1), ExchangeRecord(md5=MD5[0], category=1)], ImportRequest(agency="B"))
+    again = import_records(
+        engine,
+        [ExchangeRecord(md5=MD5[0], category=4), ExchangeRecord(md5=MD5[1], category=1), ExchangeRecord(md5=MD5[0], category=1)],
+        ImportRequest(agency="B"),
+    )
     assert (again.merged, again.uncategorised) == (3, 0)
     assert categories(engine)[MD5[0]] == 4 and categories(engine)[MD5[1]] == 2  # the first stated category stays
 

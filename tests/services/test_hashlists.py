@@ -29,7 +29,9 @@ def digest(name: str, seed: str) -> str:
 
 def add_item(session, seed: str, *, agencies: list[Agency], category: int | None = 1, baseline: bool = False, pdq_quality: int = 90) -> dict[str, int]:
     """An item with all four signals, contributed by `agencies`; returns its indicator ids."""
-    item = MediaItem(sha256=digest("sha256", seed), md5=digest("md5", seed), sha1=digest("sha1", seed), media_type="image/jpeg", size=1, category=category, baseline=baseline)
+    item = MediaItem(
+        sha256=digest("sha256", seed), md5=digest("md5", seed), sha1=digest("sha1", seed), media_type="image/jpeg", size=1, category=category, baseline=baseline
+    )
     session.add(item)
     session.flush()
     signals = {"md5": digest("md5", seed), "sha1": digest("sha1", seed), "sha256": digest("sha256", seed), "pdq": digest("sha256", "pdq" + seed)}
@@ -157,7 +159,9 @@ def test_a_damaged_catalogue_value_is_named(engine, catalogue) -> None:
 def test_video_frame_hashes_are_exported_as_their_own_signal(engine, catalogue) -> None:
     with session_scope(engine) as session:
         media_id = session.scalar(sa.select(MediaSignal.media_id).where(MediaSignal.id == catalogue["cat1"]["md5"]))
-        frames = [MediaSignal(media_id=media_id, signal="vpdq", value=digest("sha256", f"frame{i}"), quality=q, timestamp=i / 2) for i, q in enumerate((90, 80, 10))]
+        frames = [
+            MediaSignal(media_id=media_id, signal="vpdq", value=digest("sha256", f"frame{i}"), quality=q, timestamp=i / 2) for i, q in enumerate((90, 80, 10))
+        ]
         session.add_all(frames)
         session.flush()
         frame_ids = [frame.id for frame in frames]

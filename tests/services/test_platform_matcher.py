@@ -49,7 +49,10 @@ def lists(tmp_path: Path, key):
     rng = np.random.default_rng(7)
     pdq_ids = np.arange(1, 2001, dtype=np.uint64)
     pdq = rng.integers(0, 256, (2000, 32), dtype=np.uint8)
-    others = {s: (np.arange(10_001, 12_001, dtype=np.uint64) + 10_000 * n, rng.integers(0, 256, (2000, WIDTHS[s]), dtype=np.uint8)) for n, s in enumerate(("md5", "sha1", "sha256"))}
+    others = {
+        s: (np.arange(10_001, 12_001, dtype=np.uint64) + 10_000 * n, rng.integers(0, 256, (2000, WIDTHS[s]), dtype=np.uint8))
+        for n, s in enumerate(("md5", "sha1", "sha256"))
+    }
     v1 = {"pdq": (pdq_ids, pdq), **others}
     keep = np.ones(2000, bool)
     keep[rng.choice(2000, 300, replace=False)] = False
@@ -58,7 +61,8 @@ def lists(tmp_path: Path, key):
     v2 = {
         "pdq": (np.concatenate([pdq_ids[keep], np.arange(5001, 5501, dtype=np.uint64)]), np.concatenate([pdq[keep], new_pdq])),
         "md5": (np.concatenate([md5_ids, np.arange(90_001, 90_011, dtype=np.uint64)]), np.concatenate([md5, rng.integers(0, 256, (10, 16), dtype=np.uint8)])),
-        "sha1": others["sha1"], "sha256": others["sha256"],
+        "sha1": others["sha1"],
+        "sha256": others["sha256"],
     }
     write(tmp_path / "v1", key, v1, 1)
     target = write(tmp_path / "v2", key, v2, 2)
@@ -205,7 +209,9 @@ def delta_between(directory: Path, key, old: dict, new: dict, version: int, name
     base_version = version - 1 if old_version is None else old_version
     for label, entries, number in (("base", old, base_version), ("target", new, version)):
         sections = {("entries", s): Section.of(ids, hashes, WIDTHS[s]) for s, (ids, hashes) in entries.items()}
-        written = write_hashlist(directory / f"{name}-{label}-{version}", sections, key, name=name, version=number, previous_version=number - 1 if number > 1 else None)
+        written = write_hashlist(
+            directory / f"{name}-{label}-{version}", sections, key, name=name, version=number, previous_version=number - 1 if number > 1 else None
+        )
     base = read_hashlist(directory / f"{name}-base-{version}", key.public_key())
     target = read_hashlist(directory / f"{name}-target-{version}", key.public_key())
     path = directory / f"{name}-v{version}.delta"

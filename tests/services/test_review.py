@@ -34,11 +34,7 @@ PDQ_NEAR_A = "e" + "f" * 63  # one hex digit off: 1 bit
 
 def listed_indicators(session: Session) -> set[int]:
     """What a hash-list export selects: every indicator without an open dispute."""
-    open_dispute = (
-        sa.select(IndicatorDispute.id)
-        .where(IndicatorDispute.signal_id == MediaSignal.id, IndicatorDispute.resolved_at.is_(None))
-        .exists()
-    )
+    open_dispute = sa.select(IndicatorDispute.id).where(IndicatorDispute.signal_id == MediaSignal.id, IndicatorDispute.resolved_at.is_(None)).exists()
     return set(session.scalars(sa.select(MediaSignal.id).where(~open_dispute)))
 
 
@@ -125,9 +121,19 @@ def test_confirming_writes_the_report_record(engine: sa.Engine, world: dict[str,
         hit = session.get(Hit, hit_id)
         assert hit is not None and hit.status == "confirmed"
         stored = session.scalars(sa.select(HitReport)).one()
-        assert (stored.hit_id, stored.provider_agency_id, stored.provider_name, stored.provider_country) == (hit_id, world["platform_agency"], "Example Video Platform", "IE")
+        assert (stored.hit_id, stored.provider_agency_id, stored.provider_name, stored.provider_country) == (
+            hit_id,
+            world["platform_agency"],
+            "Example Video Platform",
+            "IE",
+        )
         assert (stored.signal, stored.value, stored.signal_id, stored.distance) == ("pdq", PDQ_NEAR_A, world["pdq0"], 1)
-        assert (stored.material_type, stored.action_taken, stored.reviewer_id, stored.provider_reference) == ("known", "content removed by the provider", world["reviewer"], "upload-1")
+        assert (stored.material_type, stored.action_taken, stored.reviewer_id, stored.provider_reference) == (
+            "known",
+            "content removed by the provider",
+            world["reviewer"],
+            "upload-1",
+        )
         assert stored.hit_at == hit.reported_at and stored.stream_time == 3.0 and stored.content_available is False
         assert session.scalar(sa.select(sa.func.count()).select_from(IndicatorDispute)) == 0
         assert review_queue(session, 10, 0) == []
@@ -189,8 +195,16 @@ def test_error_rates_per_indicator_and_per_list(engine: sa.Engine, world: dict[s
     with session_scope(engine) as session:
         values = {"pdq0": PDQ_NEAR_A, "pdq1": "0" * 64, "md50": hashlib.md5(bytes([0])).hexdigest()}
         hit_ids = [
-            report(session, world, reference=f"upload-{n}", signal_id=world[name], signal=name[:-1],
-                   value=values[name], distance=0 if name == "md50" else 1, list_version=version).id
+            report(
+                session,
+                world,
+                reference=f"upload-{n}",
+                signal_id=world[name],
+                signal=name[:-1],
+                value=values[name],
+                distance=0 if name == "md50" else 1,
+                list_version=version,
+            ).id
             for n, (name, _, version) in enumerate(plan)
         ]
     with session_scope(engine) as session:

@@ -36,11 +36,20 @@ def near(value: str, bits: int) -> str:
 
 def video(name: str, pdqs: list[str], quality: int = 90) -> HashRecord:
     frames = tuple(FrameHash(number=i * 30, timestamp=float(i), pdq=value, quality=quality) for i, value in enumerate(pdqs))
-    return HashRecord(path=name, signals={"sha256": RNG.bytes(32).hex(), "md5": RNG.bytes(16).hex()}, size=1000, media_type="video/mp4", frames=frames, duration=float(len(pdqs)))
+    return HashRecord(
+        path=name,
+        signals={"sha256": RNG.bytes(32).hex(), "md5": RNG.bytes(16).hex()},
+        size=1000,
+        media_type="video/mp4",
+        frames=frames,
+        duration=float(len(pdqs)),
+    )
 
 
 def still(name: str, pdq: str, quality: int = 90) -> HashRecord:
-    return HashRecord(path=name, signals={"sha256": RNG.bytes(32).hex(), "md5": RNG.bytes(16).hex(), "pdq": pdq}, qualities={"pdq": quality}, size=100, media_type="image/png")
+    return HashRecord(
+        path=name, signals={"sha256": RNG.bytes(32).hex(), "md5": RNG.bytes(16).hex(), "pdq": pdq}, qualities={"pdq": quality}, size=100, media_type="image/png"
+    )
 
 
 @pytest.fixture

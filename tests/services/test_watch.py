@@ -91,7 +91,9 @@ def test_a_dropped_connection_is_reopened_and_the_stream_still_alerts(tmp_path: 
     events: list[StreamEvent] = []
     port = free_port()
     sender = LoopbackSender(video, port).start()
-    watcher = Watcher([StreamSource.parse(sender.url)], CatalogueFrameMatcher.open(engine), on_alert=alerts.append, on_event=events.append, options=WatchOptions(stream=FAST))
+    watcher = Watcher(
+        [StreamSource.parse(sender.url)], CatalogueFrameMatcher.open(engine), on_alert=alerts.append, on_event=events.append, options=WatchOptions(stream=FAST)
+    )
     watcher.start()
     try:
         wait_for(lambda: watcher.status()[0].frames_read > 0)
@@ -124,7 +126,11 @@ def test_a_udp_stream_pushed_by_an_encoder_alerts_and_its_silence_ends_it(tmp_pa
     try:
         wait_for(lambda: watcher.status()[0].state == "connecting")  # listening before the encoder sends
         time.sleep(0.5)  # the reader binds the port as it opens
-        subprocess.run([ffmpeg, "-hide_banner", "-loglevel", "error", "-re", "-i", str(video), "-c", "copy", "-f", "mpegts", f"{url}?pkt_size=1316"], check=True, timeout=60)
+        subprocess.run(
+            [ffmpeg, "-hide_banner", "-loglevel", "error", "-re", "-i", str(video), "-c", "copy", "-f", "mpegts", f"{url}?pkt_size=1316"],
+            check=True,
+            timeout=60,
+        )
         assert watcher.wait(30)
     finally:
         watcher.stop()
@@ -204,7 +210,12 @@ def test_a_dead_or_corrupt_source_fails_clearly_and_the_other_streams_go_on(tmp_
     closed_port = free_port()
     events: list[StreamEvent] = []
     alerts: list[Alert] = []
-    sources = [StreamSource("good", str(good)), StreamSource("corrupt", str(corrupt)), StreamSource("missing", str(tmp_path / "gone.mp4")), StreamSource("down", f"tcp://127.0.0.1:{closed_port}")]
+    sources = [
+        StreamSource("good", str(good)),
+        StreamSource("corrupt", str(corrupt)),
+        StreamSource("missing", str(tmp_path / "gone.mp4")),
+        StreamSource("down", f"tcp://127.0.0.1:{closed_port}"),
+    ]
     options = WatchOptions(stream=StreamOptions(max_reconnects=2, backoff_initial=0.1, open_timeout=2, read_timeout=2))
     statuses = {s.name: s for s in watch(sources, CatalogueFrameMatcher.open(engine), on_alert=alerts.append, on_event=events.append, options=options)}
     assert {name: s.state for name, s in statuses.items()} == {"good": "ended", "corrupt": "failed", "missing": "failed", "down": "failed"}
@@ -239,10 +250,7 @@ class HeldWebhook(BaseHTTPRequestHandler):
 def test_a_slow_failing_webhook_is_retried_without_holding_up_matching() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), HeldWebhook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    alerts = [
-        Alert("room", float(n), datetime.now(timezone.utc), 0.01, n, ("Kestrel",), "pdq", 3, "ab" * 32, 90)
-        for n in range(4)
-    ]
+    alerts = [Alert("room", float(n), datetime.now(timezone.utc), 0.01, n, ("Kestrel",), "pdq", 3, "ab" * 32, 90) for n in range(4)]
     sink = BackgroundSink(Webhook(f"http://127.0.0.1:{server.server_port}/hook", timeout=30, backoff=0.01), "webhook", capacity=2)
     try:
         sink(alerts[0])

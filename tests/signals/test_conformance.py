@@ -130,5 +130,7 @@ def test_cryptographic_digests_equal_hashlib(testdata: Path) -> None:
         data = path.read_bytes()
         record = hash_bytes(data, path.name)
         assert (record.value("md5"), record.value("sha1"), record.value("sha256")) == (
-            hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(), hashlib.sha256(data).hexdigest()
+            hashlib.md5(data).hexdigest(),
+            hashlib.sha1(data).hexdigest(),
+            hashlib.sha256(data).hexdigest(),
         )

@@ -129,7 +129,7 @@ def test_a_large_logo_makes_the_chair_a_partial_match_only(hashed: dict) -> None
 
 
 def test_a_frame_hash_is_the_signal_and_frames_match_as_pdq(hashed: dict) -> None:
-    """"vpdq" names one frame hash: the frames of two encodings of one scene are within the
+    """ "vpdq" names one frame hash: the frames of two encodings of one scene are within the
     signal's threshold, the doorknob's first frame is not; the whole-video rule is match_videos."""
     chair, sepia, doorknob = (hashed[name][0] for name in ("chair-19-sd-bar", "chair-22-sd-sepia-bar", "doorknob-hd-no-bar"))
     assert any(VPDQSignal.matches(chair[0].pdq, frame.pdq) for frame in sepia)

@@ -150,9 +150,7 @@ def test_blob_copied_under_another_name_is_refused(k1_store: EncryptedBlobStore)
     assert k1_store.get(real) == marker("original")
 
 
-@pytest.mark.parametrize(
-    "content", [b"", b"MMBLOB1", b"NOTABLOB" + bytes(64), MAGIC + b"\x02k1" + bytes(NONCE_BYTES) + b"short"]
-)
+@pytest.mark.parametrize("content", [b"", b"MMBLOB1", b"NOTABLOB" + bytes(64), MAGIC + b"\x02k1" + bytes(NONCE_BYTES) + b"short"])
 def test_malformed_files_are_corrupt(k1_store: EncryptedBlobStore, content: bytes) -> None:
     address = hashlib.sha256(b"anything").hexdigest()
     k1_store.path(address).parent.mkdir(parents=True)
@@ -248,9 +246,7 @@ def test_interrupted_rotation_resumes(k1_store: EncryptedBlobStore, monkeypatch:
     assert all(final.get(address) == data for address, data in contents.items())
 
 
-def test_failed_write_keeps_the_old_blob_and_no_temporary_file(
-    k1_store: EncryptedBlobStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_write_keeps_the_old_blob_and_no_temporary_file(k1_store: EncryptedBlobStore, monkeypatch: pytest.MonkeyPatch) -> None:
     address = k1_store.put(marker("disk-full"))
 
     def disk_full(*_args: object) -> None:

@@ -54,7 +54,12 @@ def test_upgrade_keeps_every_row_and_then_takes_hash_only_items(db_url: str) -> 
         for n in (2, 3)
     ] + [f"INSERT INTO media_signals (media_id, signal, value) VALUES (2, 'photodna', '{'F' * 288}')"])  # fmt: skip
     with pytest.raises(sa.exc.IntegrityError):  # still unique where present
-        insert(engine, [f"INSERT INTO media_items (id, sha256, md5, sha1, media_type, size, category, baseline, created_at) VALUES (4, '{SHA256}', '', '', 'x', 0, 1, false, {now})"])
+        insert(
+            engine,
+            [
+                f"INSERT INTO media_items (id, sha256, md5, sha1, media_type, size, category, baseline, created_at) VALUES (4, '{SHA256}', '', '', 'x', 0, 1, false, {now})"
+            ],
+        )
     with pytest.raises(sa.exc.IntegrityError):  # foreign keys are enforced again after the migration
         insert(engine, ["INSERT INTO contributions (media_id, agency_id, original_name, contributed_at) VALUES (99, 1, '', '2026-01-01')"])
 

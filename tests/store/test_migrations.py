@@ -22,11 +22,30 @@ from mediamatch.store.models import Base
 from mediamatch.store.models.catalogue import Agency
 
 EXPECTED_TABLES = {
-    "agencies", "cases", "series", "victims", "offenders", "media_items", "media_signals",
-    "contributions", "media_series", "media_victims", "series_victims", "series_offenders",
-    "users", "api_tokens", "audit_events", "notifications", "series_interest", "agency_webhooks",
-    "hits", "hit_reviews", "hit_reports", "indicator_disputes",
-    "hashlist_versions", "platform_sharing_consents",
+    "agencies",
+    "cases",
+    "series",
+    "victims",
+    "offenders",
+    "media_items",
+    "media_signals",
+    "contributions",
+    "media_series",
+    "media_victims",
+    "series_victims",
+    "series_offenders",
+    "users",
+    "api_tokens",
+    "audit_events",
+    "notifications",
+    "series_interest",
+    "agency_webhooks",
+    "hits",
+    "hit_reviews",
+    "hit_reports",
+    "indicator_disputes",
+    "hashlist_versions",
+    "platform_sharing_consents",
 }
 
 

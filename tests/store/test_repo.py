@@ -34,12 +34,18 @@ def record(seed: str, name: str | None = None, pdq: str | None = None) -> HashRe
     )
 
 
-def add(session: Session, rec: HashRecord, *, series: str = "S1", agency: str = "nl-police",
-        case: str | None = None, category: int = 1, baseline: bool = False) -> repo.AddedMedia:
+def add(
+    session: Session, rec: HashRecord, *, series: str = "S1", agency: str = "nl-police", case: str | None = None, category: int = 1, baseline: bool = False
+) -> repo.AddedMedia:
     agency_row = repo.get_or_create_agency(session, agency, "nl")
     return repo.add_media(
-        session, rec, series=repo.get_or_create_series(session, series), agency=agency_row,
-        case=repo.get_or_create_case(session, agency_row, case), category=category, baseline=baseline,
+        session,
+        rec,
+        series=repo.get_or_create_series(session, series),
+        agency=agency_row,
+        case=repo.get_or_create_case(session, agency_row, case),
+        category=category,
+        baseline=baseline,
     )
 
 
@@ -62,10 +68,7 @@ def test_same_sha256_twice_is_one_item_with_two_contributions(engine: sa.Engine)
         item = session.get(MediaItem, first.media_id)
         assert item is not None and item.baseline  # a later Baseline flag is kept
         assert [s.name for s in item.series] == ["S1"]
-        rows = session.execute(
-            sa.select(Contribution.original_name, Contribution.agency_id, Contribution.case_id)
-            .order_by(Contribution.id)
-        ).all()
+        rows = session.execute(sa.select(Contribution.original_name, Contribution.agency_id, Contribution.case_id).order_by(Contribution.id)).all()
         assert [row.original_name for row in rows] == ["alpha.jpg", "renamed.jpg"]
         assert rows[0].agency_id != rows[1].agency_id and rows[0].case_id != rows[1].case_id
         assert repo.describe_contributions(session, first.media_id) == ("nl-police (NL-1)", "de-bka (DE-7)")
@@ -182,12 +185,11 @@ def test_list_series_and_series_detail_with_timeline(engine: sa.Engine) -> None:
         # Fixed times make the timeline order a fact to check, not an accident of the clock.
         session.execute(sa.update(Contribution).values(contributed_at=datetime(2020, 1, 1, tzinfo=timezone.utc)))
         de_bka = repo.get_or_create_agency(session, "de-bka")
-        session.execute(
-            sa.update(Contribution).where(Contribution.agency_id == de_bka.id)
-            .values(contributed_at=datetime(2021, 1, 1, tzinfo=timezone.utc))
-        )
+        session.execute(sa.update(Contribution).where(Contribution.agency_id == de_bka.id).values(contributed_at=datetime(2021, 1, 1, tzinfo=timezone.utc)))
         repo.mark_series_victim_identified(
-            session, repo.get_or_create_series(session, "Zebra"), repo.get_or_create_agency(session, "us-hsi"),
+            session,
+            repo.get_or_create_series(session, "Zebra"),
+            repo.get_or_create_agency(session, "us-hsi"),
             when=datetime(2020, 6, 1, tzinfo=timezone.utc),
         )
     with session_scope(engine) as session:

@@ -52,8 +52,17 @@ class AuditRecord:
     def computed_hash(self) -> str:
         """What `row_hash` must be for this row's contents and position."""
         values = (
-            FORMAT_TAG, str(self.seq), format_time(self.at), self.actor, self.agency, self.action,
-            self.object_type, self.object_id, self.detail, self.source_ip, self.prev_hash,
+            FORMAT_TAG,
+            str(self.seq),
+            format_time(self.at),
+            self.actor,
+            self.agency,
+            self.action,
+            self.object_type,
+            self.object_id,
+            self.detail,
+            self.source_ip,
+            self.prev_hash,
         )
         digest = hashlib.sha256()
         for value in values:

@@ -162,9 +162,7 @@ def iter_events(session: Session, where: AuditFilter = AuditFilter(), batch_size
     return _in_seq_order(lambda statement: session.scalars(statement).all(), _select(where), batch_size)
 
 
-def _in_seq_order(
-    run: Callable[[Select[AuditEventRow]], Sequence[object]], statement: Select[AuditEventRow], batch_size: int
-) -> Iterator[AuditRecord]:
+def _in_seq_order(run: Callable[[Select[AuditEventRow]], Sequence[object]], statement: Select[AuditEventRow], batch_size: int) -> Iterator[AuditRecord]:
     """The rows of `statement` in seq order, fetched `batch_size` at a time by `run`, each batch
     after the last seq seen (no lower bound at first: a row moved to seq 0 or below must show)."""
     after: int | None = None

@@ -63,27 +63,54 @@ AUDIT_PERMISSIONS = frozenset({Permission.READ_AUDIT, Permission.EXPORT_AUDIT})
 
 _P = Permission
 
-ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType({
-    Role.ADMIN: frozenset({
-        _P.MANAGE_AGENCIES, _P.MANAGE_USERS, _P.MANAGE_TOKENS, _P.READ_NOTIFICATIONS,
-        _P.VIEW_ERROR_RATES,
-    }),
-    Role.CONTRIBUTOR: frozenset({
-        _P.CONTRIBUTE_MEDIA, _P.EDIT_METADATA, _P.SEARCH_HASHES, _P.TRIAGE, _P.VIEW_THUMBNAIL,
-        _P.READ_NOTIFICATIONS,
-    }),
-    Role.INVESTIGATOR: frozenset({
-        _P.SEARCH_HASHES, _P.SEARCH_METADATA, _P.VIEW_THUMBNAIL, _P.VIEW_CONTENT, _P.TRIAGE,
-        _P.EDIT_METADATA, _P.MARK_IDENTIFIED, _P.EXPORT_HASHLIST, _P.READ_NOTIFICATIONS,
-        _P.READ_HIT_REPORTS,
-    }),
-    Role.REVIEWER: frozenset({
-        _P.REVIEW_HITS, _P.SEARCH_HASHES, _P.VIEW_THUMBNAIL, _P.READ_NOTIFICATIONS,
-        _P.READ_HIT_REPORTS,
-    }),
-    Role.AUDITOR: AUDIT_PERMISSIONS,
-    Role.PLATFORM: frozenset({_P.MATCH_HASHES, _P.REPORT_HITS, _P.DOWNLOAD_HASHLIST}),
-})
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
+    {
+        Role.ADMIN: frozenset(
+            {
+                _P.MANAGE_AGENCIES,
+                _P.MANAGE_USERS,
+                _P.MANAGE_TOKENS,
+                _P.READ_NOTIFICATIONS,
+                _P.VIEW_ERROR_RATES,
+            }
+        ),
+        Role.CONTRIBUTOR: frozenset(
+            {
+                _P.CONTRIBUTE_MEDIA,
+                _P.EDIT_METADATA,
+                _P.SEARCH_HASHES,
+                _P.TRIAGE,
+                _P.VIEW_THUMBNAIL,
+                _P.READ_NOTIFICATIONS,
+            }
+        ),
+        Role.INVESTIGATOR: frozenset(
+            {
+                _P.SEARCH_HASHES,
+                _P.SEARCH_METADATA,
+                _P.VIEW_THUMBNAIL,
+                _P.VIEW_CONTENT,
+                _P.TRIAGE,
+                _P.EDIT_METADATA,
+                _P.MARK_IDENTIFIED,
+                _P.EXPORT_HASHLIST,
+                _P.READ_NOTIFICATIONS,
+                _P.READ_HIT_REPORTS,
+            }
+        ),
+        Role.REVIEWER: frozenset(
+            {
+                _P.REVIEW_HITS,
+                _P.SEARCH_HASHES,
+                _P.VIEW_THUMBNAIL,
+                _P.READ_NOTIFICATIONS,
+                _P.READ_HIT_REPORTS,
+            }
+        ),
+        Role.AUDITOR: AUDIT_PERMISSIONS,
+        Role.PLATFORM: frozenset({_P.MATCH_HASHES, _P.REPORT_HITS, _P.DOWNLOAD_HASHLIST}),
+    }
+)
 """Need-to-know, as a table: each role holds only what its work requires.
 
 Every view of abuse material harms the victim again and exposes the viewer, so content (even a

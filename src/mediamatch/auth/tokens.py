@@ -59,8 +59,12 @@ def issue_token(session: Session, user: User, name: str, ttl: timedelta, now: da
     prefix = _new_prefix(session)
     secret = secrets.token_urlsafe(SECRET_BYTES)
     token = ApiToken(
-        user_id=user.id, name=name.strip(), prefix=prefix, token_hash=_digest(secret),
-        created_at=now, expires_at=now + ttl,
+        user_id=user.id,
+        name=name.strip(),
+        prefix=prefix,
+        token_hash=_digest(secret),
+        created_at=now,
+        expires_at=now + ttl,
     )
     session.add(token)
     session.flush()

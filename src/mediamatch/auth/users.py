@@ -49,8 +49,12 @@ def create_user(session: Session, agency: Agency, username: str, password: str, 
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise UsernameTaken(f"username {username!r} is taken")
     user = User(
-        agency_id=agency.id, username=username, password_hash=hash_password(password), role=Role(role),
-        active=True, failed_logins=0,
+        agency_id=agency.id,
+        username=username,
+        password_hash=hash_password(password),
+        role=Role(role),
+        active=True,
+        failed_logins=0,
     )
     session.add(user)
     session.flush()

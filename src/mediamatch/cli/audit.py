@@ -32,17 +32,40 @@ def _parse_time(value: str) -> datetime:
 
 ActorOption = Annotated[str | None, typer.Option("--actor", help="Only events by this user.", show_default=False)]
 AgencyOption = Annotated[str | None, typer.Option("--agency", help="Only events by users of this agency.", show_default=False)]
-ActionOption = Annotated[list[AuditAction] | None, typer.Option("--action", metavar="ACTION", help=f"Only this kind of event; repeat for several. One of: {', '.join(AuditAction)}.", show_default=False)]
+ActionOption = Annotated[
+    list[AuditAction] | None,
+    typer.Option("--action", metavar="ACTION", help=f"Only this kind of event; repeat for several. One of: {', '.join(AuditAction)}.", show_default=False),
+]
 ObjectTypeOption = Annotated[str | None, typer.Option("--object-type", help="Only events on this kind of object (e.g. media, series).", show_default=False)]
 ObjectIdOption = Annotated[str | None, typer.Option("--object-id", help="Only events on the object with this id.", show_default=False)]
-SinceOption = Annotated[datetime | None, typer.Option("--since", parser=_parse_time, metavar="TIME", help="Only events at or after this ISO 8601 time (UTC unless an offset is given).", show_default=False)]
-UntilOption = Annotated[datetime | None, typer.Option("--until", parser=_parse_time, metavar="TIME", help="Only events before this ISO 8601 time (UTC unless an offset is given).", show_default=False)]
+SinceOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--since", parser=_parse_time, metavar="TIME", help="Only events at or after this ISO 8601 time (UTC unless an offset is given).", show_default=False
+    ),
+]
+UntilOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--until", parser=_parse_time, metavar="TIME", help="Only events before this ISO 8601 time (UTC unless an offset is given).", show_default=False
+    ),
+]
 
 
 @audit_app.command("verify")
 def verify(
-    checkpoint: Annotated[Path | None, typer.Option("--checkpoint", help="A checkpoint file (from `audit checkpoint`) kept outside the database: also find rows removed from the end, or rewritten with their hashes recomputed.", show_default=False)] = None,
-    public_key: Annotated[Path | None, typer.Option("--public-key", help="The Ed25519 public key (PEM) the checkpoints were signed with; needed with --checkpoint.", show_default=False)] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="A checkpoint file (from `audit checkpoint`) kept outside the database: also find rows removed from the end, or rewritten with their hashes recomputed.",
+            show_default=False,
+        ),
+    ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option("--public-key", help="The Ed25519 public key (PEM) the checkpoints were signed with; needed with --checkpoint.", show_default=False),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Check every row of the hash chain; exit 1 naming the first edited, deleted or reordered row
@@ -57,21 +80,29 @@ def verify(
         console.print(f"[red]audit trail BROKEN at seq {result.first_bad_seq}: {result.reason}[/] ({result.checked} row(s) before it are intact)")
         raise typer.Exit(code=1)
     if checkpoints is None:
-        console.print(f"audit trail intact: {result.checked} event(s); head hash {result.head_hash} (keep checkpoints outside the database to detect a truncated tail: `mediamatch audit checkpoint`)")
+        console.print(
+            f"audit trail intact: {result.checked} event(s); head hash {result.head_hash} (keep checkpoints outside the database to detect a truncated tail: `mediamatch audit checkpoint`)"
+        )
         return
     compared = check_checkpoints(engine, checkpoints)
     if not compared.ok:
         console.print(f"[red]audit trail {str(compared.finding).upper()}:[/] {escape(compared.reason)} (the chain itself verifies: {result.checked} event(s))")
         raise typer.Exit(code=1)
     newest = checkpoints[-1]
-    console.print(f"audit trail intact: {result.checked} event(s); matches {compared.checked} checkpoint(s), the newest at seq {newest.seq} made {newest.made_at}")
+    console.print(
+        f"audit trail intact: {result.checked} event(s); matches {compared.checked} checkpoint(s), the newest at seq {newest.seq} made {newest.made_at}"
+    )
 
 
 @audit_app.command("checkpoint")
 def checkpoint(
     out: Annotated[Path, typer.Option("--out", "-o", help="Checkpoint file to add to (created if missing); keep it, or a copy, off this server.")],
-    key: Annotated[Path, typer.Option("--key", help="Ed25519 private key (PEM, e.g. from `mediamatch hashlist keygen`; use its own key), kept outside the database.")],
-    post: Annotated[str | None, typer.Option("--post", help="Also POST the signed checkpoint as JSON to this HTTPS URL (a second party's receiver).", show_default=False)] = None,
+    key: Annotated[
+        Path, typer.Option("--key", help="Ed25519 private key (PEM, e.g. from `mediamatch hashlist keygen`; use its own key), kept outside the database.")
+    ],
+    post: Annotated[
+        str | None, typer.Option("--post", help="Also POST the signed checkpoint as JSON to this HTTPS URL (a second party's receiver).", show_default=False)
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Sign the chain's current head (seq, hash, time) after verifying the whole chain, and append
@@ -193,9 +224,13 @@ def export_events(
 def _criteria(where: trail.AuditFilter) -> dict[str, object]:
     """The filters that were set, as JSON values, for the export's own audit event."""
     values = {
-        "actor": where.actor, "agency": where.agency, "actions": [str(action) for action in where.actions],
-        "object_type": where.object_type, "object_id": where.object_id,
-        "since": where.since.isoformat() if where.since else None, "until": where.until.isoformat() if where.until else None,
+        "actor": where.actor,
+        "agency": where.agency,
+        "actions": [str(action) for action in where.actions],
+        "object_type": where.object_type,
+        "object_id": where.object_id,
+        "since": where.since.isoformat() if where.since else None,
+        "until": where.until.isoformat() if where.until else None,
     }
     return {name: value for name, value in values.items() if value}
 

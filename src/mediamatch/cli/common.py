@@ -28,10 +28,14 @@ if TYPE_CHECKING:
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Database URL (sqlite:///file or postgresql://…). Default: $MEDIAMATCH_DB or a SQLite file in the user's data folder.", show_default=False),
+    typer.Option(
+        "--db", help="Database URL (sqlite:///file or postgresql://…). Default: $MEDIAMATCH_DB or a SQLite file in the user's data folder.", show_default=False
+    ),
 ]
 WorkersOption = Annotated[int | None, typer.Option("--workers", "-w", min=1, help="Processes to hash with (default: all cores).", show_default=False)]
-EveryFrameOption = Annotated[bool, typer.Option("--every-frame", help="Videos: hash every frame instead of one per second (vPDQ's full mode, several times slower).")]
+EveryFrameOption = Annotated[
+    bool, typer.Option("--every-frame", help="Videos: hash every frame instead of one per second (vPDQ's full mode, several times slower).")
+]
 
 console = Console(stderr=True, soft_wrap=True)  # messages name files: never break them across lines
 

@@ -49,11 +49,21 @@ def upgrade(db: DbOption = None) -> None:
 def add(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of known media to contribute.", exists=True, readable=True)],
     series: Annotated[str, typer.Option("--series", help="Series the media belongs to (at most 200 characters, no control characters).")],
-    category: Annotated[int, typer.Option("--category", min=0, max=4, help="Project VIC category: 0 non-pertinent, 1 child abuse material, 2 exploitive/age difficult, 3 CGI/animation, 4 comparison.")] = int(Category.CHILD_ABUSE_MATERIAL),
+    category: Annotated[
+        int,
+        typer.Option(
+            "--category",
+            min=0,
+            max=4,
+            help="Project VIC category: 0 non-pertinent, 1 child abuse material, 2 exploitive/age difficult, 3 CGI/animation, 4 comparison.",
+        ),
+    ] = int(Category.CHILD_ABUSE_MATERIAL),
     baseline: Annotated[bool, typer.Option("--baseline", help="Mark as Baseline: illegal in any country.")] = False,
     victim_identified: Annotated[bool, typer.Option("--victim-identified", help="The series' victim is identified.")] = False,
     agency: Annotated[str | None, typer.Option("--agency", help="Contributing agency (default: local).")] = None,
-    country: Annotated[str | None, typer.Option("--country", help="The agency's ISO 3166-1 alpha-2 country code, such as NL (default: not stated).", show_default=False)] = None,
+    country: Annotated[
+        str | None, typer.Option("--country", help="The agency's ISO 3166-1 alpha-2 country code, such as NL (default: not stated).", show_default=False)
+    ] = None,
     case: Annotated[str | None, typer.Option("--case", help="The agency's case reference.")] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into folders.")] = True,
     workers: WorkersOption = None,
@@ -96,7 +106,14 @@ def add(
             finished = True
     finally:
         if counts["added"] or counts["known"]:  # as the server audits an upload; an interrupted one with what it stored
-            detail = {"files": len(files), "added": counts["added"], "known": counts["known"], "errors": counts["error"], "case": request.case, "finished": finished}
+            detail = {
+                "files": len(files),
+                "added": counts["added"],
+                "known": counts["known"],
+                "errors": counts["error"],
+                "case": request.case,
+                "finished": finished,
+            }
             with session_scope(engine) as session:
                 record(session, AuditEvent(local_actor(), request.agency or DEFAULT_AGENCY, AuditAction.UPLOAD, "series", request.series, detail))
     if notable:
@@ -115,7 +132,9 @@ def add(
 @db_app.command("revision")
 def revision(
     message: Annotated[str, typer.Option("--message", "-m", help="What the migration changes; also names its file.")],
-    empty: Annotated[bool, typer.Option("--empty", help="Write empty upgrade/downgrade functions instead of comparing the models with the current schema.")] = False,
+    empty: Annotated[
+        bool, typer.Option("--empty", help="Write empty upgrade/downgrade functions instead of comparing the models with the current schema.")
+    ] = False,
 ) -> None:
     """For developers: write the next schema migration into the package's migrations folder,
     generated from the difference between the models and the migrated schema (review it before committing)."""

@@ -13,7 +13,9 @@ from mediamatch.cli.common import DbOption, WorkersOption, catalogue_is_empty, c
 
 
 def demo_command(
-    folder: Annotated[Path, typer.Option("--dir", help="Folder for the demo catalogue, seized folder and report (replaced if it holds an earlier demo).")] = Path("mediamatch-demo"),
+    folder: Annotated[
+        Path, typer.Option("--dir", help="Folder for the demo catalogue, seized folder and report (replaced if it holds an earlier demo).")
+    ] = Path("mediamatch-demo"),
     workers: WorkersOption = None,
     db: DbOption = None,
 ) -> None:

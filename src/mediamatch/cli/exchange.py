@@ -47,7 +47,10 @@ def _with_format_options(direction: Direction) -> Callable[[Callable[..., None]]
             kind = _choices(flag.title().replace("-", ""), option.choices) if option.choices else str
             default = f" (default {option.default})" if option.default else ""
             info = typer.Option(f"--{flag}", help=f"{owners}: {option.help}{default}", show_default=False)
-            added[flag.replace("-", "_")] = (flag, inspect.Parameter(flag.replace("-", "_"), inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[kind | None, info]))
+            added[flag.replace("-", "_")] = (
+                flag,
+                inspect.Parameter(flag.replace("-", "_"), inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[kind | None, info]),
+            )
 
         @functools.wraps(command)
         def wrapper(**kwargs: Any) -> None:
@@ -69,11 +72,19 @@ def import_command(
     file: Annotated[Path, typer.Argument(help="The hash list to import.", exists=True, dir_okay=False, readable=True)],
     fmt: FormatOption,
     agency: Annotated[str | None, typer.Option("--agency", help="The importing agency (default: local); every record becomes its contribution.")] = None,
-    country: Annotated[str | None, typer.Option("--country", help="The agency's ISO 3166-1 alpha-2 country code, such as NL (default: not stated).", show_default=False)] = None,
+    country: Annotated[
+        str | None, typer.Option("--country", help="The agency's ISO 3166-1 alpha-2 country code, such as NL (default: not stated).", show_default=False)
+    ] = None,
     case: Annotated[str | None, typer.Option("--case", help="The agency's case reference for these contributions.")] = None,
     category: Annotated[
         int | None,
-        typer.Option("--category", min=0, max=4, help="Project VIC category (0-4) for records that state none. Without it such records are imported uncategorised and stay out of platform hash lists.", show_default=False),
+        typer.Option(
+            "--category",
+            min=0,
+            max=4,
+            help="Project VIC category (0-4) for records that state none. Without it such records are imported uncategorised and stay out of platform hash lists.",
+            show_default=False,
+        ),
     ] = None,
     db: DbOption = None,
     options: dict[str, str | None] | None = None,
@@ -102,7 +113,16 @@ def import_command(
         raise typer.Exit(code=2) from None
     finally:
         if finished or summary.imported or summary.merged:  # an interrupted import is audited with what it stored
-            detail = {"format": fmt, "file": file.name, "imported": summary.imported, "merged": summary.merged, "uncategorised": summary.uncategorised, "errors": summary.error_count, "case": case, "finished": finished}
+            detail = {
+                "format": fmt,
+                "file": file.name,
+                "imported": summary.imported,
+                "merged": summary.merged,
+                "uncategorised": summary.uncategorised,
+                "errors": summary.error_count,
+                "case": case,
+                "finished": finished,
+            }
             with session_scope(engine) as session:
                 trail.record(session, AuditEvent(local_actor(), agency or DEFAULT_AGENCY, AuditAction.EXCHANGE_IMPORTED, "exchange", file.name, detail))
     _show_problems("error", summary.errors, summary.error_count)
@@ -112,7 +132,9 @@ def import_command(
         f"{summary.error_count} error(s), {summary.warning_count} warning(s)"
     )
     if summary.uncategorised:
-        console.print(f"{summary.uncategorised} record(s) are uncategorised: they stay out of platform hash lists until categorised (or import again with --category).")
+        console.print(
+            f"{summary.uncategorised} record(s) are uncategorised: they stay out of platform hash lists until categorised (or import again with --category)."
+        )
     if summary.error_count:
         raise typer.Exit(code=1)
 

@@ -47,10 +47,23 @@ def export(
     key: Annotated[Path, typer.Option("--key", help="The Ed25519 private key that signs it (from `hashlist keygen`).")],
     name: Annotated[str | None, typer.Option("--name", help="List name (default: the previous list's name, else 'mediamatch').", show_default=False)] = None,
     baseline_only: Annotated[bool, typer.Option("--baseline-only", help="Only Baseline material (illegal in every country).")] = False,
-    category: Annotated[list[int] | None, typer.Option("--category", help="Project VIC category 1-4 to include (repeatable; default 1). Category 0 is never exported.", show_default=False)] = None,
-    signal: Annotated[list[str] | None, typer.Option("--signal", help="Signal to include: md5, sha1, sha256, pdq, vpdq (repeatable; default md5, sha1, sha256, pdq).", show_default=False)] = None,
-    previous: Annotated[Path | None, typer.Option("--previous", help="The latest published list: the new one is its next version, and a delta to it is written to FILE.delta.", show_default=False)] = None,
-    allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Publish the list even when it has no entries (refused otherwise: usually no agency has consented yet).")] = False,
+    category: Annotated[
+        list[int] | None,
+        typer.Option("--category", help="Project VIC category 1-4 to include (repeatable; default 1). Category 0 is never exported.", show_default=False),
+    ] = None,
+    signal: Annotated[
+        list[str] | None,
+        typer.Option("--signal", help="Signal to include: md5, sha1, sha256, pdq, vpdq (repeatable; default md5, sha1, sha256, pdq).", show_default=False),
+    ] = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous", help="The latest published list: the new one is its next version, and a delta to it is written to FILE.delta.", show_default=False
+        ),
+    ] = None,
+    allow_empty: Annotated[
+        bool, typer.Option("--allow-empty", help="Publish the list even when it has no entries (refused otherwise: usually no agency has consented yet).")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Export the next version of a signed hash list: consenting agencies' indicators, never

@@ -40,7 +40,9 @@ def show(name: Annotated[str, typer.Argument(help="Series name.")], db: DbOption
         console.print(f"[red]no series named {name!r}[/]")
         raise typer.Exit(code=1)
     summary = detail.summary
-    console.print(f"[bold]{summary.name}[/]: {summary.items} item(s), {summary.victims_identified}/{summary.victims} victim(s) identified, {summary.agencies} agency(ies)")
+    console.print(
+        f"[bold]{summary.name}[/]: {summary.items} item(s), {summary.victims_identified}/{summary.victims} victim(s) identified, {summary.agencies} agency(ies)"
+    )
     if detail.notes:
         console.print(detail.notes)
     table = Table("when", "event", "agency", "detail")

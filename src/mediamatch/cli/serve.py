@@ -22,11 +22,15 @@ def serve_command(
     key_file: Annotated[Path | None, typer.Option("--key-file", help="Content key file (mode 0600); default: $MEDIAMATCH_CONTENT_KEYS.")] = None,
     blob_root: Annotated[Path | None, typer.Option("--blob-root", help="Folder for encrypted content (default: the data folder's blobs/).")] = None,
     insecure_cookies: Annotated[bool, typer.Option("--insecure-cookies", help="Allow session cookies over plain HTTP (development on loopback only).")] = False,
-    role: Annotated[str, typer.Option("--role", help="server: the shared database; matcher: a platform's read-only matcher over a signed hash list.")] = "server",
+    role: Annotated[
+        str, typer.Option("--role", help="server: the shared database; matcher: a platform's read-only matcher over a signed hash list.")
+    ] = "server",
     hashlist: Annotated[Path | None, typer.Option("--hashlist", help="matcher: the signed hash list to load.", show_default=False)] = None,
     public_key: Annotated[Path | None, typer.Option("--public-key", help="matcher: the publisher's public key (KEY.pub).", show_default=False)] = None,
     updates: Annotated[Path | None, typer.Option("--updates", help="matcher: folder polled for delta files (*.delta).", show_default=False)] = None,
-    token_file: Annotated[Path | None, typer.Option("--token-file", help="matcher: file holding the bearer token for /v1/* (and to enable /v1/admin/reload).", show_default=False)] = None,
+    token_file: Annotated[
+        Path | None, typer.Option("--token-file", help="matcher: file holding the bearer token for /v1/* (and to enable /v1/admin/reload).", show_default=False)
+    ] = None,
 ) -> None:
     """Run the shared database server (FastAPI; OpenAPI at /docs), or with --role matcher a
     platform's read-only matcher. Use --db postgresql://… for a multi-user deployment; put TLS
@@ -80,7 +84,17 @@ def add_user(
         with session_scope(engine) as session:
             home = repo.get_or_create_agency(session, agency, country)
             user = create_user(session, home, username, password, chosen)
-            record(session, AuditEvent(actor=f"cli:{username}", agency=home.name, action=AuditAction.USER_CREATED, object_type="user", object_id=str(user.id), detail={"role": chosen.value}))
+            record(
+                session,
+                AuditEvent(
+                    actor=f"cli:{username}",
+                    agency=home.name,
+                    action=AuditAction.USER_CREATED,
+                    object_type="user",
+                    object_id=str(user.id),
+                    detail={"role": chosen.value},
+                ),
+            )
     except (UsernameTaken, PasswordPolicyError) as exc:
         console.print(f"[red]error:[/] {exc or 'username taken'}")
         raise typer.Exit(code=1) from None
@@ -88,7 +102,10 @@ def add_user(
 
 
 @keys_app.command("generate")
-def generate(out: Annotated[Path, typer.Option("--out", help="Key file to write (mode 0600); refused if it exists.")], key_id: Annotated[str, typer.Option("--id", help="Key id written in every blob's header.")] = "k1") -> None:
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Key file to write (mode 0600); refused if it exists.")],
+    key_id: Annotated[str, typer.Option("--id", help="Key id written in every blob's header.")] = "k1",
+) -> None:
     """Write a new content key file for the server."""
     from mediamatch.store.keys import Keyring, generate_key, write_key_file
 

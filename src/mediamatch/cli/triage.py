@@ -30,10 +30,16 @@ def triage_command(
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted triage saved in --out.")] = False,
     workers: WorkersOption = None,
     db: DbOption = None,
-    server: Annotated[str | None, typer.Option("--server", help="Match against a mediamatch server (https://…) instead of a local catalogue; only hashes are sent.")] = None,
-    token: Annotated[str | None, typer.Option("--token", envvar="MEDIAMATCH_TOKEN", help="API token for --server (or $MEDIAMATCH_TOKEN).", show_default=False)] = None,
+    server: Annotated[
+        str | None, typer.Option("--server", help="Match against a mediamatch server (https://…) instead of a local catalogue; only hashes are sent.")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", envvar="MEDIAMATCH_TOKEN", help="API token for --server (or $MEDIAMATCH_TOKEN).", show_default=False)
+    ] = None,
     every_frame: EveryFrameOption = False,
-    allow_empty_catalogue: Annotated[bool, typer.Option("--allow-empty-catalogue", help="Triage even when the catalogue holds no known media (every file is then `new`).")] = False,
+    allow_empty_catalogue: Annotated[
+        bool, typer.Option("--allow-empty-catalogue", help="Triage even when the catalogue holds no known media (every file is then `new`).")
+    ] = False,
 ) -> None:
     """Hash every file of SOURCE, match it against the catalogue and classify it: known (victim
     identified or not), new, not media, or error. Resumable with --resume after an interruption.
@@ -75,7 +81,14 @@ def triage_command(
 
         try:
             summary = triage(
-                source, out, engine, workers=workers_or_default(workers), resume=resume, on_row=advance, matcher=matcher, catalogue=catalogue,
+                source,
+                out,
+                engine,
+                workers=workers_or_default(workers),
+                resume=resume,
+                on_row=advance,
+                matcher=matcher,
+                catalogue=catalogue,
                 every_frame=every_frame,
             )
         except (TriageError, RemoteError) as exc:

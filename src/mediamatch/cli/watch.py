@@ -23,20 +23,44 @@ EVENT_STYLES = {"opened": "green", "dropped": "yellow", "reconnecting": "yellow"
 
 
 def watch_command(
-    sources: Annotated[list[str], typer.Argument(help="Streams: a file, - (stdin), a FIFO, or an rtmp://, http(s):// (HLS), srt://, udp://, tcp://, rtsp:// URL. NAME=URL names a stream in alerts.", show_default=False)],
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Streams: a file, - (stdin), a FIFO, or an rtmp://, http(s):// (HLS), srt://, udp://, tcp://, rtsp:// URL. NAME=URL names a stream in alerts.",
+            show_default=False,
+        ),
+    ],
     db: DbOption = None,
     rate: Annotated[float, typer.Option("--rate", help="Frames sampled per second of stream time.")] = 1.0,
-    realtime: Annotated[bool, typer.Option("--realtime", help="Play files at their own speed, as a live stream arrives (like ffmpeg -re); otherwise files are read as fast as matching allows.")] = False,
+    realtime: Annotated[
+        bool,
+        typer.Option(
+            "--realtime", help="Play files at their own speed, as a live stream arrives (like ffmpeg -re); otherwise files are read as fast as matching allows."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print alerts and stream events as one JSON object per line on stdout.")] = False,
-    webhook: Annotated[str | None, typer.Option("--webhook", help="POST every alert as JSON to this URL (retried; never stalls matching).", show_default=False)] = None,
+    webhook: Annotated[
+        str | None, typer.Option("--webhook", help="POST every alert as JSON to this URL (retried; never stalls matching).", show_default=False)
+    ] = None,
     record_hits: Annotated[bool, typer.Option("--record-hits", help="Record every alert in the catalogue as a hit pending human review.")] = False,
-    max_reconnects: Annotated[int, typer.Option("--max-reconnects", min=-1, help="Reopen a dropped URL this many times in a row before giving up; -1: forever.")] = 10,
-    queue: Annotated[int, typer.Option("--queue", min=1, help="Sampled frames kept waiting per stream; when matching is behind the oldest is dropped (and counted).")] = 8,
+    max_reconnects: Annotated[
+        int, typer.Option("--max-reconnects", min=-1, help="Reopen a dropped URL this many times in a row before giving up; -1: forever.")
+    ] = 10,
+    queue: Annotated[
+        int, typer.Option("--queue", min=1, help="Sampled frames kept waiting per stream; when matching is behind the oldest is dropped (and counted).")
+    ] = 8,
     dedupe: Annotated[float, typer.Option("--dedupe", min=0, help="Seconds during which a stream alerts on the same known series or item only once.")] = 60.0,
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds to wait for a source to open or send data before reconnecting.")] = 10.0,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Threads that hash and match sampled frames.")] = 2,
-    hashlist: Annotated[Path | None, typer.Option("--hashlist", help="Match against this signed hash list instead of a catalogue (what a platform runs); needs --public-key.", show_default=False)] = None,
-    public_key: Annotated[Path | None, typer.Option("--public-key", help="The list publisher's Ed25519 public key, to verify --hashlist.", show_default=False)] = None,
+    hashlist: Annotated[
+        Path | None,
+        typer.Option(
+            "--hashlist", help="Match against this signed hash list instead of a catalogue (what a platform runs); needs --public-key.", show_default=False
+        ),
+    ] = None,
+    public_key: Annotated[
+        Path | None, typer.Option("--public-key", help="The list publisher's Ed25519 public key, to verify --hashlist.", show_default=False)
+    ] = None,
 ) -> None:
     """Watch live streams (or files, pipes) for known material: sample frames, match each one
     against the catalogue as it arrives, and alert with stream time and latency. Runs until
@@ -101,7 +125,11 @@ def watch_command(
     interrupted = False
     try:
         watcher.start()
-        with Live(_table(watcher.status()), console=console, refresh_per_second=2, transient=True, redirect_stdout=False) if console.is_terminal else nullcontext() as live:
+        with (
+            Live(_table(watcher.status()), console=console, refresh_per_second=2, transient=True, redirect_stdout=False)
+            if console.is_terminal
+            else nullcontext() as live
+        ):
             while not watcher.wait(timeout=0.5):
                 if live is not None:
                     live.update(_table(watcher.status()))
@@ -133,10 +161,14 @@ def _log_to_console() -> None:
 
 
 def _table(statuses: list[StreamStatus]) -> Table:
-    table = Table("stream", "state", "read", "sampled", "dropped", "matched", "alerts", "reconnects", "lag", "latency", title="mediamatch watch (Ctrl-C to stop)")
+    table = Table(
+        "stream", "state", "read", "sampled", "dropped", "matched", "alerts", "reconnects", "lag", "latency", title="mediamatch watch (Ctrl-C to stop)"
+    )
     for s in statuses:
         latency = "-" if s.last_latency is None else f"{s.last_latency * 1000:.0f} ms"
-        table.add_row(s.name, s.state, str(s.frames_read), str(s.sampled), str(s.dropped), str(s.matched), str(s.alerts), str(s.reconnects), f"{s.lag:.1f} s", latency)
+        table.add_row(
+            s.name, s.state, str(s.frames_read), str(s.sampled), str(s.dropped), str(s.matched), str(s.alerts), str(s.reconnects), f"{s.lag:.1f} s", latency
+        )
     return table
 
 

@@ -72,7 +72,6 @@ def write_delta(path: Path, old: HashList, new: HashList, target: Written, priva
     return Written(path, hashlib.sha256(body).hexdigest(), len(body), header, signature)
 
 
-
 def check_delta_fits(base: HashList, delta: HashList) -> None:
     """Refuse a delta meant for another list or version than `base`."""
     if delta.kind != "delta":

@@ -186,7 +186,10 @@ def _layout(described: list[dict[str, Any]]) -> tuple[list[tuple[int, int]], int
 
 
 def payload_of(sections: Mapping[tuple[str, str], Section]) -> tuple[list[dict[str, Any]], bytearray]:
-    described: list[dict[str, Any]] = [{"part": part, "signal": signal, "count": len(sections[(part, signal)]), "hash_bytes": sections[(part, signal)].width} for part, signal in _section_order(sections)]
+    described: list[dict[str, Any]] = [
+        {"part": part, "signal": signal, "count": len(sections[(part, signal)]), "hash_bytes": sections[(part, signal)].width}
+        for part, signal in _section_order(sections)
+    ]
     offsets, length = _layout(described)
     payload = bytearray(length)
     view = np.frombuffer(payload, np.uint8)

@@ -48,4 +48,3 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise HashListError(f"{path}: not an Ed25519 public key")
     return key
-

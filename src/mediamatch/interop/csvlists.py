@@ -114,7 +114,9 @@ def _signal_lines(lines: Iterable[tuple[int, str]], signal_type: str | None) -> 
             value = parts[0]
             kind = (signal_type or _BARE_BY_LENGTH.get(len(value), "")).lower()
             if not kind:
-                yield RecordError(position, f"a bare value of {len(value)} characters needs its signal type (sha256 or pdq): give it on the line or for the list")
+                yield RecordError(
+                    position, f"a bare value of {len(value)} characters needs its signal type (sha256 or pdq): give it on the line or for the list"
+                )
                 continue
         if kind not in SIGNAL_TYPES:
             yield RecordError(position, f"signal type {kind!r} is not kept by this catalogue (known: {', '.join(sorted(SIGNAL_TYPES))})")
@@ -159,8 +161,19 @@ class CsvListFormat:
         fields=frozenset({"source_id", "category", "baseline"}),
     )
     options = (
-        FormatOption("signal-type", f"the signal type of lines that hold a bare value ({', '.join(sorted(set(SIGNAL_TYPES.values())))}).", Direction.IMPORT, tuple(sorted(SIGNAL_TYPES))),
-        FormatOption("csv-layout", "rows (id and hashes per item) or signals (one `type value` line per hash).", Direction.EXPORT, tuple(layout.value for layout in Layout), Layout.ROWS.value),
+        FormatOption(
+            "signal-type",
+            f"the signal type of lines that hold a bare value ({', '.join(sorted(set(SIGNAL_TYPES.values())))}).",
+            Direction.IMPORT,
+            tuple(sorted(SIGNAL_TYPES)),
+        ),
+        FormatOption(
+            "csv-layout",
+            "rows (id and hashes per item) or signals (one `type value` line per hash).",
+            Direction.EXPORT,
+            tuple(layout.value for layout in Layout),
+            Layout.ROWS.value,
+        ),
     )
 
     def read(self, path: Path, options: Options) -> Iterator[ExchangeRecord | RecordError]:

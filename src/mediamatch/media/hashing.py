@@ -108,9 +108,7 @@ def hash_bytes(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> HashR
             signals[signal.name], quality = signal.compute_luma(image.luma)
         if quality is not None:
             qualities[signal.name] = quality
-    return replace(
-        record, signals=signals, qualities=qualities, variants=variants, width=image.width, height=image.height, note=image.note
-    )
+    return replace(record, signals=signals, qualities=qualities, variants=variants, width=image.width, height=image.height, note=image.note)
 
 
 def _new_digests() -> dict[str, Digest]:
@@ -192,9 +190,7 @@ def hash_file(source: Source, limits: Limits = DEFAULT_LIMITS) -> HashRecord:
     return hash_source(source, limits)
 
 
-def hash_many(
-    sources: Iterable[Source], workers: int | None = None, limits: Limits = DEFAULT_LIMITS
-) -> Iterator[HashRecord]:
+def hash_many(sources: Iterable[Source], workers: int | None = None, limits: Limits = DEFAULT_LIMITS) -> Iterator[HashRecord]:
     """Hash every source with `workers` processes (default: all cores), yielding in input order.
 
     Never more processes than a list holds files: each process pays about a second of start-up

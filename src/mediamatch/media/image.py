@@ -103,9 +103,7 @@ def _check_memory(image: Image.Image, full_size: tuple[int, int], max_bytes: int
     need = decode_bytes(image, full_size)
     if need > max_bytes:
         width, height = full_size
-        raise ImageDecodeError(
-            f"refused: {width}x{height} pixels ({image.mode}) would need {_size(need)} to decode; the limit is {_size(max_bytes)}"
-        )
+        raise ImageDecodeError(f"refused: {width}x{height} pixels ({image.mode}) would need {_size(need)} to decode; the limit is {_size(max_bytes)}")
 
 
 def _size(count: int) -> str:

@@ -199,8 +199,7 @@ class Video:
                 raise VideoError(f"refused at frame {number}: {frame.width}x{frame.height} is over the {limits.max_video_pixels:,}-pixel limit")
             if number >= limits.max_video_frames or seconds > limits.max_video_seconds:
                 raise VideoError(
-                    f"cut off at frame {number} ({seconds:.1f} s): over the limit of "
-                    f"{limits.max_video_frames:,} frames or {limits.max_video_seconds:,.0f} s"
+                    f"cut off at frame {number} ({seconds:.1f} s): over the limit of {limits.max_video_frames:,} frames or {limits.max_video_seconds:,.0f} s"
                 )
             if number % every == 0:
                 yield number, seconds, frame

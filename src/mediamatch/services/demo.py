@@ -71,9 +71,7 @@ def build_catalogue(folder: Path, db_url: str, workers: int | None) -> None:
             (known / f"{series.lower()}-{seed:02d}.jpg").write_bytes(_jpeg(generated_picture(seed)))
         if series == VIDEO_SERIES and _has_video():
             generated_video(known / f"{series.lower()}-clip.mp4", **VIDEO_CLIP)
-        request = ContributionRequest(
-            series=series, category=1, baseline=False, victim_identified=identified, agency=agency, country=country, case=case
-        )
+        request = ContributionRequest(series=series, category=1, baseline=False, victim_identified=identified, agency=agency, country=country, case=case)
         contribute(engine, sorted(known.iterdir()), request, workers=workers)
     engine.dispose()
 

@@ -254,7 +254,9 @@ class _Batch:
                     victims[series.name] = series
             if record.offender_identified:
                 if series is None:
-                    summary.warning(RecordError(record.position, "offender identified was not kept: the catalogue records offenders per series, and this record names none"))
+                    summary.warning(
+                        RecordError(record.position, "offender identified was not kept: the catalogue records offenders per series, and this record names none")
+                    )
                 else:
                     offenders[series.name] = series
         self._write()
@@ -392,7 +394,11 @@ def catalogue_records(engine: Engine, series: str | None = None, *, per_series: 
         with Session(engine) as session:
             query = select(MediaItem).where(MediaItem.id > last).order_by(MediaItem.id).limit(batch_size)
             if series is not None:
-                query = query.join(media_series, media_series.c.media_id == MediaItem.id).join(Series, Series.id == media_series.c.series_id).where(Series.name == series)
+                query = (
+                    query.join(media_series, media_series.c.media_id == MediaItem.id)
+                    .join(Series, Series.id == media_series.c.series_id)
+                    .where(Series.name == series)
+                )
             items = session.scalars(query).all()
             if not items:
                 return
@@ -413,14 +419,37 @@ def _records_of(session: Session, items: Iterable[MediaItem], only_series: str |
         signals[media_id].setdefault(signal, value)
     series_of: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for media_id, series_id, name in session.execute(
-        select(media_series.c.media_id, Series.id, Series.name).join(Series, Series.id == media_series.c.series_id).where(media_series.c.media_id.in_(ids)).order_by(Series.name)
+        select(media_series.c.media_id, Series.id, Series.name)
+        .join(Series, Series.id == media_series.c.series_id)
+        .where(media_series.c.media_id.in_(ids))
+        .order_by(Series.name)
     ):
         series_of[media_id].append((series_id, name))
     all_series = {series_id for pairs in series_of.values() for series_id, _ in pairs}
-    victim_series = set(session.scalars(select(series_victims.c.series_id).join(Victim, Victim.id == series_victims.c.victim_id).where(Victim.identified.is_(True), series_victims.c.series_id.in_(all_series))))
-    offender_series = set(session.scalars(select(series_offenders.c.series_id).join(Offender, Offender.id == series_offenders.c.offender_id).where(Offender.identified.is_(True), series_offenders.c.series_id.in_(all_series))))
-    victim_items = set(session.scalars(select(media_victims.c.media_id).join(Victim, Victim.id == media_victims.c.victim_id).where(Victim.identified.is_(True), media_victims.c.media_id.in_(ids))))
-    contributions = dict(session.execute(select(Contribution.media_id, func.count()).where(Contribution.media_id.in_(ids)).group_by(Contribution.media_id)).all())
+    victim_series = set(
+        session.scalars(
+            select(series_victims.c.series_id)
+            .join(Victim, Victim.id == series_victims.c.victim_id)
+            .where(Victim.identified.is_(True), series_victims.c.series_id.in_(all_series))
+        )
+    )
+    offender_series = set(
+        session.scalars(
+            select(series_offenders.c.series_id)
+            .join(Offender, Offender.id == series_offenders.c.offender_id)
+            .where(Offender.identified.is_(True), series_offenders.c.series_id.in_(all_series))
+        )
+    )
+    victim_items = set(
+        session.scalars(
+            select(media_victims.c.media_id)
+            .join(Victim, Victim.id == media_victims.c.victim_id)
+            .where(Victim.identified.is_(True), media_victims.c.media_id.in_(ids))
+        )
+    )
+    contributions = dict(
+        session.execute(select(Contribution.media_id, func.count()).where(Contribution.media_id.in_(ids)).group_by(Contribution.media_id)).all()
+    )
     records = []
     for media_id in ids:
         item = by_id[media_id]

@@ -114,7 +114,9 @@ def _read_signal(engine: Engine, list_filter: ListFilter, signal: str, batch_row
     query = (
         select(MediaSignal.id, MediaSignal.value)
         .join(MediaItem, MediaItem.id == MediaSignal.media_id)
-        .where(MediaSignal.signal == signal, MediaItem.category.is_not(None), MediaItem.category.in_(list_filter.categories), consenting, ~disputed)  # uncategorised: never
+        .where(
+            MediaSignal.signal == signal, MediaItem.category.is_not(None), MediaItem.category.in_(list_filter.categories), consenting, ~disputed
+        )  # uncategorised: never
         .order_by(MediaSignal.id)
         .limit(batch_rows)
     )
@@ -199,7 +201,9 @@ def export_hashlist(
             f"{', '.join(map(str, list_filter.categories))} and signal {', '.join(list_filter.signals)} was contributed by an "
             "agency that agreed to share with platforms"
         )
-    full = write_hashlist(out, sections, private_key, name=name, version=version, previous_version=version - 1 if version > 1 else None, list_filter=list_filter.as_json())
+    full = write_hashlist(
+        out, sections, private_key, name=name, version=version, previous_version=version - 1 if version > 1 else None, list_filter=list_filter.as_json()
+    )
     counts = {signal: len(section) for (_, signal), section in sections.items()}
     delta, delta_counts = None, dict[str, Any]()
     if old is not None:

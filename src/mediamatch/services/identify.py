@@ -44,7 +44,9 @@ def note_interest(session: Session, agency_id: int, series_ids: set[int], reason
     Returns the series ids that were already recorded (committed by earlier requests)."""
     if not series_ids:
         return set()
-    known = set(session.scalars(select(SeriesInterest.series_id).where(SeriesInterest.agency_id == agency_id, SeriesInterest.series_id.in_(sorted(series_ids)))))
+    known = set(
+        session.scalars(select(SeriesInterest.series_id).where(SeriesInterest.agency_id == agency_id, SeriesInterest.series_id.in_(sorted(series_ids))))
+    )
     fresh = series_ids - known  # the usual case writes nothing, so queries do not queue on row locks
     if fresh:
         dialect = session.get_bind().dialect.name
@@ -89,7 +91,9 @@ def mark_identified(session: Session, series_name: str, agency: Agency, when: da
     for agency_id, _, url in interested:
         session.add(Notification(agency_id=agency_id, series_id=series.id, kind=VICTIM_IDENTIFIED, message=message, created_at=when))
         if url:
-            deliveries.append(Delivery(url, {"kind": VICTIM_IDENTIFIED, "series": series.name, "identified_by": agency.name, "at": when.isoformat(), "message": message}))
+            deliveries.append(
+                Delivery(url, {"kind": VICTIM_IDENTIFIED, "series": series.name, "identified_by": agency.name, "at": when.isoformat(), "message": message})
+            )
     session.flush()
     catalogue_changed(session)  # matches must now say the victim is identified
     return IdentifyOutcome(series.name, tuple(name for _, name, _ in interested), tuple(deliveries))

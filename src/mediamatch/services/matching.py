@@ -183,8 +183,7 @@ class CatalogueMatcher:
                 (
                     match
                     for media_id, evidence in slot.items()
-                    if media_id in details
-                    and (match := _as_match(details[media_id], evidence, query_frames[position], known_frames.get(media_id, 0)))
+                    if media_id in details and (match := _as_match(details[media_id], evidence, query_frames[position], known_frames.get(media_id, 0)))
                 ),
                 key=lambda match: (match.distance, match.media_id),
             )

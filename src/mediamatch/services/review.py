@@ -202,9 +202,7 @@ def review_queue(session: Session, limit: int = 100, offset: int = 0) -> Sequenc
 
 
 def open_dispute(session: Session, signal_id: int) -> IndicatorDispute | None:
-    return session.scalars(
-        select(IndicatorDispute).where(IndicatorDispute.signal_id == signal_id, IndicatorDispute.resolved_at.is_(None)).limit(1)
-    ).first()
+    return session.scalars(select(IndicatorDispute).where(IndicatorDispute.signal_id == signal_id, IndicatorDispute.resolved_at.is_(None)).limit(1)).first()
 
 
 def decide(
@@ -289,11 +287,7 @@ def error_rates(session: Session, limit: int | None = None) -> ErrorRates:
     confirmed = func.sum(case((Hit.status == "confirmed", 1), else_=0), type_=Integer)
     rejected = func.sum(case((Hit.status == "rejected", 1), else_=0), type_=Integer)
     decided = Hit.status.in_(("confirmed", "rejected"))
-    disputed = (
-        select(IndicatorDispute.id)
-        .where(IndicatorDispute.signal_id == Hit.signal_id, IndicatorDispute.resolved_at.is_(None))
-        .exists()
-    )
+    disputed = select(IndicatorDispute.id).where(IndicatorDispute.signal_id == Hit.signal_id, IndicatorDispute.resolved_at.is_(None)).exists()
     per_indicator = (
         select(Hit.signal_id, MediaSignal.signal, confirmed.label("confirmed"), rejected.label("rejected"), disputed.label("disputed"))
         .join(MediaSignal, MediaSignal.id == Hit.signal_id)

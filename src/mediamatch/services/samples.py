@@ -55,6 +55,7 @@ def generated_pictures(count: int, size: tuple[int, int] = (800, 600), first_see
 def _video_codec() -> str:
     """libx264 where PyAV's FFmpeg has it (the usual wheels do), else FFmpeg's own MPEG-4 Part 2."""
     import av  # the [video] extra: imported here so pictures and the demo work without it
+
     try:
         av.codec.Codec("libx264", "w")
     except (av.codec.codec.UnknownCodecError, av.FFmpegError):
@@ -91,6 +92,7 @@ def _scene_frames(seconds: float, fps: int, size: tuple[int, int], seed: int, mo
 def _clip_frames(clip: str | Path, fps: int, size: tuple[int, int]) -> list[np.ndarray]:
     """Every frame of `clip` resampled to `fps` by presentation time and scaled to `size`."""
     import av
+
     with av.open(str(clip)) as container:
         stream = container.streams.video[0]
         decoded = [(float(frame.time or 0.0), frame.to_ndarray(format="rgb24", width=size[0], height=size[1])) for frame in container.decode(stream)]

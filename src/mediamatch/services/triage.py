@@ -158,9 +158,7 @@ class TriageState:
 
     def _create_tables(self) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS rows (seq INTEGER PRIMARY KEY, path TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL)"
-        )
+        self.db.execute("CREATE TABLE IF NOT EXISTS rows (seq INTEGER PRIMARY KEY, path TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL)")
 
     def meta(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT key, value FROM meta"))

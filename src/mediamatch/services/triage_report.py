@@ -238,6 +238,4 @@ def _write_html(path: Path, rows: list[TriageRow], meta: dict[str, str], counts:
 
 def spans_label(ranges: Iterable[tuple[float, float]]) -> str:
     """Time ranges as a person reads them: "0:04-0:07, 1:12"."""
-    return ", ".join(
-        clock_label(start) if int(start) == int(end) else f"{clock_label(start)}-{clock_label(end)}" for start, end in ranges
-    )
+    return ", ".join(clock_label(start) if int(start) == int(end) else f"{clock_label(start)}-{clock_label(end)}" for start, end in ranges)

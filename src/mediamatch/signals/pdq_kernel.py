@@ -14,8 +14,7 @@ import numba
 import numpy as np
 
 DCT_MATRIX = (
-    np.float32(np.sqrt(2.0 / 64))
-    * np.cos((np.pi / 2.0 / 64) * np.arange(1, 17)[:, None] * (2 * np.arange(64)[None, :] + 1)).astype(np.float32)
+    np.float32(np.sqrt(2.0 / 64)) * np.cos((np.pi / 2.0 / 64) * np.arange(1, 17)[:, None] * (2 * np.arange(64)[None, :] + 1)).astype(np.float32)
 ).astype(np.float32)
 
 

@@ -113,9 +113,7 @@ def _matched(rows: np.ndarray, columns: np.ndarray, distance: int) -> tuple[np.n
     return row_hit, column_hit
 
 
-def match_videos(
-    query: Sequence[FrameHash], target: Sequence[FrameHash], distance: int = MATCH_THRESHOLD, quality: int = MIN_QUALITY
-) -> VideoMatch:
+def match_videos(query: Sequence[FrameHash], target: Sequence[FrameHash], distance: int = MATCH_THRESHOLD, quality: int = MIN_QUALITY) -> VideoMatch:
     """vPDQ's comparison: the share of the query's frames found in the target and vice versa.
 
     Both shares count distinct hashes of quality >= `quality`; a frame is found when the other

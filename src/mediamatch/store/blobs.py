@@ -173,20 +173,14 @@ class EncryptedBlobStore:
         header = _parse_header(data, address)
         key = self.keyring.get(header.key_id)
         if key is None:
-            raise BlobKeyError(
-                f"blob {address}: content encrypted with key {header.key_id!r}, "
-                "which this deployment's keyring does not hold"
-            )
+            raise BlobKeyError(f"blob {address}: content encrypted with key {header.key_id!r}, which this deployment's keyring does not hold")
         body = memoryview(data)[len(header.raw) :]  # no copy of a large ciphertext
         if len(body) < TAG_BYTES:
             raise BlobCorrupt(f"blob {address}: truncated (no room for the authentication tag)")
         try:
             plaintext = AESGCM(key).decrypt(header.nonce, body, _associated_data(header.raw, address))
         except InvalidTag:
-            raise BlobAuthenticationFailed(
-                f"blob {address}: authentication failed: wrong key or tampered blob "
-                f"(key {header.key_id!r})"
-            ) from None
+            raise BlobAuthenticationFailed(f"blob {address}: authentication failed: wrong key or tampered blob (key {header.key_id!r})") from None
         if hashlib.sha256(plaintext).hexdigest() != address:
             raise BlobCorrupt(f"blob {address}: decrypted content does not match its address")
         return plaintext

@@ -96,13 +96,7 @@ def generate_key() -> bytes:
 
 def parse_keyring(text: str, source: str) -> Keyring:
     """Read the keyring text format; `source` names where it came from in error messages."""
-    entries = [
-        entry.strip()
-        for line in text.splitlines()
-        if not line.lstrip().startswith("#")
-        for entry in line.split(",")
-        if entry.strip()
-    ]
+    entries = [entry.strip() for line in text.splitlines() if not line.lstrip().startswith("#") for entry in line.split(",") if entry.strip()]
     if not entries:
         raise KeyringError(f"{source}: no keys (expected lines of '<key id>:<base64 key>')")
     keys: dict[str, bytes] = {}
@@ -137,10 +131,7 @@ def _check_private(path: Path) -> None:
         raise KeyringError(f"{path}: not a regular file")
     if os.name == "posix" and info.st_mode & 0o077:
         mode = stat.S_IMODE(info.st_mode)
-        raise KeyringError(
-            f"{path}: mode {mode:04o} lets other users on this machine read or change the content "
-            f"keys; make it private with `chmod 600 {path}`"
-        )
+        raise KeyringError(f"{path}: mode {mode:04o} lets other users on this machine read or change the content keys; make it private with `chmod 600 {path}`")
 
 
 def load_key_file(path: Path) -> Keyring:
@@ -172,8 +163,5 @@ def load_keyring(key_file: Path | None = None, environ: Mapping[str, str] | None
         return load_key_file(key_file)
     value = (os.environ if environ is None else environ).get(ENV_VAR, "")
     if not value.strip():
-        raise KeyringError(
-            f"no content keys configured: give a key file (mode 0600) or set ${ENV_VAR} "
-            "to '<key id>:<base64 key>[,<older id>:<base64 key>...]'"
-        )
+        raise KeyringError(f"no content keys configured: give a key file (mode 0600) or set ${ENV_VAR} to '<key id>:<base64 key>[,<older id>:<base64 key>...]'")
     return parse_keyring(value, f"${ENV_VAR}")

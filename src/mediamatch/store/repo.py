@@ -197,9 +197,7 @@ def _add_frames(session: Session, media_id: int, record: HashRecord) -> None:
     for frame in record.frames:
         if frame.pdq not in seen:
             seen.add(frame.pdq)
-            session.add(
-                MediaSignal(media_id=media_id, signal=frame_signal, value=frame.pdq, quality=frame.quality, timestamp=frame.timestamp)
-            )
+            session.add(MediaSignal(media_id=media_id, signal=frame_signal, value=frame.pdq, quality=frame.quality, timestamp=frame.timestamp))
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,11 +213,7 @@ def frame_rows(session: Session, row_ids: Iterable[int]) -> dict[int, FrameRow]:
     wanted = sorted(set(row_ids))
     found: dict[int, FrameRow] = {}
     for start in range(0, len(wanted), 500):
-        rows = session.execute(
-            select(MediaSignal.id, MediaSignal.media_id, MediaSignal.timestamp).where(
-                MediaSignal.id.in_(wanted[start : start + 500])
-            )
-        )
+        rows = session.execute(select(MediaSignal.id, MediaSignal.media_id, MediaSignal.timestamp).where(MediaSignal.id.in_(wanted[start : start + 500])))
         for row_id, media_id, timestamp in rows:
             found[row_id] = FrameRow(media_id, timestamp or 0.0)
     return found
@@ -266,7 +260,7 @@ def describe_contributions(session: Session, media_id: int) -> tuple[str, ...]:
 
 
 def describe_contributions_of(session: Session, media_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
-    """"agency (case)" of each item's contributions, oldest first, in one query per 500 items."""
+    """ "agency (case)" of each item's contributions, oldest first, in one query per 500 items."""
     wanted = sorted(set(media_ids))
     found: dict[int, dict[str, None]] = defaultdict(dict)
     for start in range(0, len(wanted), 500):
@@ -295,26 +289,18 @@ def series_ids_of(session: Session, media_ids: Iterable[int]) -> dict[int, froze
 
 def add_signal(session: Session, media_id: int, signal: str, value: str, quality: int | None = None) -> None:
     """Attach one more signal value to an existing item (e.g. a video's frame hashes)."""
-    exists = session.scalar(
-        select(MediaSignal.id).where(
-            MediaSignal.media_id == media_id, MediaSignal.signal == signal, MediaSignal.value == value
-        )
-    )
+    exists = session.scalar(select(MediaSignal.id).where(MediaSignal.media_id == media_id, MediaSignal.signal == signal, MediaSignal.value == value))
     if exists is None:
         session.add(MediaSignal(media_id=media_id, signal=signal, value=value, quality=quality))
 
 
-def iter_signal_values(
-    session: Session, signal: str, after_id: int = 0, batch_size: int = 50_000, min_quality: int = 0
-) -> Iterator[tuple[int, str]]:
+def iter_signal_values(session: Session, signal: str, after_id: int = 0, batch_size: int = 50_000, min_quality: int = 0) -> Iterator[tuple[int, str]]:
     """(media_id, value) of every stored value of `signal`, in batches (millions of rows)."""
     for _, media_id, value in iter_signal_rows(session, signal, after_id, batch_size, min_quality):
         yield media_id, value
 
 
-def iter_signal_rows(
-    session: Session, signal: str, after_id: int = 0, batch_size: int = 50_000, min_quality: int = 0
-) -> Iterator[tuple[int, int, str]]:
+def iter_signal_rows(session: Session, signal: str, after_id: int = 0, batch_size: int = 50_000, min_quality: int = 0) -> Iterator[tuple[int, int, str]]:
     """(row id, media_id, value) of the values of `signal` stored after row `after_id`, in row
     order: an index saved at row N catches up by reading only the rows added since."""
     last = after_id
@@ -461,9 +447,7 @@ def list_series(session: Session) -> list[SeriesSummary]:
 
 def _summary(session: Session, series: Series) -> SeriesSummary:
     items = session.scalar(select(func.count()).select_from(media_series).where(media_series.c.series_id == series.id))
-    agencies = session.scalar(
-        select(func.count(func.distinct(Contribution.agency_id))).where(Contribution.series_id == series.id)
-    )
+    agencies = session.scalar(select(func.count(func.distinct(Contribution.agency_id))).where(Contribution.series_id == series.id))
     return SeriesSummary(
         name=series.name,
         items=items or 0,
@@ -490,7 +474,12 @@ def series_detail(session: Session, name: str) -> SeriesDetail | None:
         )
     ]
     events += [
-        TimelineEvent(at=victim.identified_at, kind="identification", agency=victim.identified_by.name if victim.identified_by else "", detail=f"victim {victim.reference} identified")
+        TimelineEvent(
+            at=victim.identified_at,
+            kind="identification",
+            agency=victim.identified_by.name if victim.identified_by else "",
+            detail=f"victim {victim.reference} identified",
+        )
         for victim in series.victims
         if victim.identified and victim.identified_at
     ]

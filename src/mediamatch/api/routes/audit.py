@@ -40,11 +40,26 @@ def events(
     """Events matching the filters, newest first."""
     rows = query(session, _filter(actor, agency, action, since, until), limit=limit, offset=offset, newest_first=True)
     audit(session, principal.event(AuditAction.SEARCH, "audit", "", actor=actor, agency=agency, limit=limit))
-    return [AuditEventOut(seq=r.seq, at=r.at, actor=r.actor, agency=r.agency, action=r.action, object_type=r.object_type, object_id=r.object_id, detail=r.detail, source_ip=r.source_ip) for r in rows]
+    return [
+        AuditEventOut(
+            seq=r.seq,
+            at=r.at,
+            actor=r.actor,
+            agency=r.agency,
+            action=r.action,
+            object_type=r.object_type,
+            object_id=r.object_id,
+            detail=r.detail,
+            source_ip=r.source_ip,
+        )
+        for r in rows
+    ]
 
 
 @router.get("/export", responses={200: {"content": {"application/x-ndjson": {}}}})
-def export(principal: Exporter, session: SessionDep, actor: str | None = None, agency: str | None = None, since: datetime | None = None, until: datetime | None = None) -> Response:
+def export(
+    principal: Exporter, session: SessionDep, actor: str | None = None, agency: str | None = None, since: datetime | None = None, until: datetime | None = None
+) -> Response:
     """All matching events as JSON lines, with their hashes (re-verifiable offline)."""
     out = io.StringIO()
     count = write_jsonl(iter_events(session, _filter(actor, agency, None, since, until)), out)

@@ -43,7 +43,10 @@ def login(body: LoginRequest, request: Request, response: Response, session: Ses
 def _record_failure(request: Request, username: str, reason: str) -> None:
     # Its own unit of work: the request's session is rolled back when the 401 is raised.
     with Session(request.app.state.engine) as session:
-        audit(session, AuditEvent(actor=username[:200] or "?", agency="", action=AuditAction.LOGIN_FAILED, detail={"reason": str(reason)}, source_ip=client_ip(request)))
+        audit(
+            session,
+            AuditEvent(actor=username[:200] or "?", agency="", action=AuditAction.LOGIN_FAILED, detail={"reason": str(reason)}, source_ip=client_ip(request)),
+        )
         session.commit()
 
 

@@ -45,8 +45,15 @@ def list_versions(principal: Downloader, session: SessionDep) -> list[HashListVe
     and of its delta from the version before."""
     return [
         HashListVersionOut(
-            name=row.name, version=row.version, created_at=row.created_at, counts=json.loads(row.counts), key_id=row.key_id,
-            sha256=row.sha256, size=row.size, delta_sha256=row.delta_sha256, delta_size=row.delta_size,
+            name=row.name,
+            version=row.version,
+            created_at=row.created_at,
+            counts=json.loads(row.counts),
+            key_id=row.key_id,
+            sha256=row.sha256,
+            size=row.size,
+            delta_sha256=row.delta_sha256,
+            delta_size=row.delta_size,
         )
         for row in published_versions(session)
     ]

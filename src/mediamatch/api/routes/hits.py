@@ -158,10 +158,23 @@ def reports(principal: ReportReader, session: SessionDep, limit: Limit = 100, of
     rows = review.hit_reports(session, limit, offset)
     out = [
         HitReportOut(
-            id=r.id, hit_id=r.hit_id, provider=r.provider_name, provider_country=r.provider_country, provider_reference=r.provider_reference,
-            hit_at=r.hit_at, stream_time=r.stream_time, signal=r.signal, value=r.value, indicator_id=r.signal_id, distance=r.distance,
-            material_type=r.material_type, content_available=r.content_available, action_taken=r.action_taken, urgent=r.urgent,  # type: ignore[arg-type]
-            reviewer=username, created_at=r.created_at,
+            id=r.id,
+            hit_id=r.hit_id,
+            provider=r.provider_name,
+            provider_country=r.provider_country,
+            provider_reference=r.provider_reference,
+            hit_at=r.hit_at,
+            stream_time=r.stream_time,
+            signal=r.signal,
+            value=r.value,
+            indicator_id=r.signal_id,
+            distance=r.distance,
+            material_type=r.material_type,  # type: ignore[arg-type]
+            content_available=r.content_available,
+            action_taken=r.action_taken,
+            urgent=r.urgent,
+            reviewer=username,
+            created_at=r.created_at,
         )
         for r, username in rows
     ]

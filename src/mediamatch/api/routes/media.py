@@ -57,7 +57,9 @@ async def contribute_media(
     """Contribute files to a series for the caller's agency. The answer says, per file, whether it
     was already known, from which agency and case, and whether its victim is identified."""
     sources = await read_uploads(request, files)
-    contribution = ContributionRequest(series=series, category=category, baseline=baseline, victim_identified=victim_identified, agency=principal.agency, case=case)
+    contribution = ContributionRequest(
+        series=series, category=category, baseline=baseline, victim_identified=victim_identified, agency=principal.agency, case=case
+    )
     outcomes = contribute(request.app.state.engine, sources, contribution, workers=1)
     store = request.app.state.blobs
     by_name = {source.name: source.data for source in sources}
@@ -68,7 +70,15 @@ async def contribute_media(
     note_interest(session, principal.agency_id, {series_id} if series_id else set(), "contributed")
     audit(session, principal.event(AuditAction.UPLOAD, "series", series, files=len(sources), added=sum(o.status == "added" for o in outcomes)))
     return [
-        ContributionOut(file=o.path, status=o.status, media_id=o.media_id, sha256=o.sha256, known_from=list(o.known_from), victim_identified=o.victim_identified, error=o.error)  # type: ignore[arg-type]
+        ContributionOut(
+            file=o.path,
+            status=o.status,  # type: ignore[arg-type]
+            media_id=o.media_id,
+            sha256=o.sha256,
+            known_from=list(o.known_from),
+            victim_identified=o.victim_identified,
+            error=o.error,
+        )
         for o in outcomes
     ]
 
@@ -120,4 +130,6 @@ def content(media_id: ObjectId, request: Request, principal: ContentViewer, sess
     """The full, decrypted original. Investigators only; audited."""
     data = _content(request, session, media_id)
     audit(session, principal.event(AuditAction.VIEW_CONTENT, "media", media_id, bytes=len(data)))
-    return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="media-{media_id}"'})
+    return Response(
+        data, media_type="application/octet-stream", headers={"Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="media-{media_id}"'}
+    )

@@ -42,9 +42,21 @@ def answer(matcher: CatalogueMatcher, request: Request, session: SessionDep, pri
             label=record.path,
             known=bool(matches),
             matches=[
-                MatchOut(media_id=m.media_id, series=list(m.series), category=m.category, baseline=m.baseline, victim_identified=m.victim_identified,
-                         signal=m.signal, distance=m.distance, transform=m.transform, known_from=list(origins[m.media_id].known_from),
-                         query_seconds=list(m.query_seconds), known_seconds=list(m.known_seconds), query_share=m.query_share, known_share=m.known_share)
+                MatchOut(
+                    media_id=m.media_id,
+                    series=list(m.series),
+                    category=m.category,
+                    baseline=m.baseline,
+                    victim_identified=m.victim_identified,
+                    signal=m.signal,
+                    distance=m.distance,
+                    transform=m.transform,
+                    known_from=list(origins[m.media_id].known_from),
+                    query_seconds=list(m.query_seconds),
+                    known_seconds=list(m.known_seconds),
+                    query_share=m.query_share,
+                    known_share=m.known_share,
+                )
                 for m in matches
             ],
         )
@@ -74,7 +86,13 @@ def query_video(body: VideoQuery, request: Request, principal: Searcher, session
 
 
 @router.post("/query/file", response_model=list[QueryResult])
-async def query_file(request: Request, principal: Searcher, session: SessionDep, matcher: CatalogueMatcherDep, files: Annotated[list[UploadFile], File(description="Files to check; hashed here, never stored.")]) -> list[QueryResult]:
+async def query_file(
+    request: Request,
+    principal: Searcher,
+    session: SessionDep,
+    matcher: CatalogueMatcherDep,
+    files: Annotated[list[UploadFile], File(description="Files to check; hashed here, never stored.")],
+) -> list[QueryResult]:
     """Hash uploaded files (all signals, PDQ with its 8 rotations/flips) and look them up. The
     content is not kept."""
     sources = await read_uploads(request, files)

@@ -141,9 +141,7 @@ class HitRecorder:
 
 
 def _closest_indicator(session: Session, media_id: int, value: str) -> MediaSignal | None:
-    rows = session.scalars(
-        select(MediaSignal).where(MediaSignal.media_id == media_id, MediaSignal.signal.in_(frame_signals()))
-    ).all()
+    rows = session.scalars(select(MediaSignal).where(MediaSignal.media_id == media_id, MediaSignal.signal.in_(frame_signals()))).all()
     return min(rows, key=lambda row: PDQSignal.distance(row.value, value), default=None)
 
 

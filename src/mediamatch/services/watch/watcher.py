@@ -127,10 +127,21 @@ class Watcher:
     def status(self) -> list[StreamStatus]:
         return [
             StreamStatus(
-                name=reader.source.name, state=reader.stats.state, frames_read=reader.stats.frames_read,
-                sampled=reader.stats.sampled, dropped=reader.stats.dropped, waiting=self.buffer.waiting(reader.source.name),
-                hashed=stats.hashed, low_quality=stats.low_quality, matched=stats.matched, alerts=stats.alerts,
-                reconnects=reader.stats.reconnects, damaged=reader.stats.damaged, lag=reader.stats.lag, last_latency=stats.last_latency, error=reader.stats.error,
+                name=reader.source.name,
+                state=reader.stats.state,
+                frames_read=reader.stats.frames_read,
+                sampled=reader.stats.sampled,
+                dropped=reader.stats.dropped,
+                waiting=self.buffer.waiting(reader.source.name),
+                hashed=stats.hashed,
+                low_quality=stats.low_quality,
+                matched=stats.matched,
+                alerts=stats.alerts,
+                reconnects=reader.stats.reconnects,
+                damaged=reader.stats.damaged,
+                lag=reader.stats.lag,
+                last_latency=stats.last_latency,
+                error=reader.stats.error,
             )
             for reader in self.readers
             for stats in (self.match_stats[reader.source.name],)

@@ -64,9 +64,7 @@ class User(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
     username: Mapped[str] = mapped_column(String(200), unique=True)  # stored casefolded
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, create_constraint=False, length=32, values_callable=lambda _: list(ROLE_VALUES))
-    )
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, create_constraint=False, length=32, values_callable=lambda _: list(ROLE_VALUES)))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

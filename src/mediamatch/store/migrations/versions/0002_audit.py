@@ -14,12 +14,12 @@ Revises: 0001_catalogue
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0002_audit'
-down_revision = '0001_catalogue'
+revision = "0002_audit"
+down_revision = "0001_catalogue"
 branch_labels = None
 depends_on = None
 
-REFUSAL = 'audit_events is append-only'
+REFUSAL = "audit_events is append-only"
 
 SQLITE_TRIGGERS = (
     f"""CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
@@ -42,45 +42,46 @@ POSTGRESQL_TRIGGERS = (
 
 
 def upgrade() -> None:
-    op.create_table('audit_events',
-    sa.Column('seq', sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('actor', sa.String(length=200), nullable=False),
-    sa.Column('agency', sa.String(length=200), nullable=False),
-    sa.Column('action', sa.String(length=64), nullable=False),
-    sa.Column('object_type', sa.String(length=64), nullable=False),
-    sa.Column('object_id', sa.String(length=200), nullable=False),
-    sa.Column('detail', sa.Text(), nullable=False),
-    sa.Column('source_ip', sa.String(length=64), nullable=False),
-    sa.Column('prev_hash', sa.String(length=64), nullable=False),
-    sa.Column('row_hash', sa.String(length=64), nullable=False),
-    sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_events'))
+    op.create_table(
+        "audit_events",
+        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("agency", sa.String(length=200), nullable=False),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("object_type", sa.String(length=64), nullable=False),
+        sa.Column("object_id", sa.String(length=200), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("source_ip", sa.String(length=64), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("row_hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_events")),
     )
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_audit_events_action'), ['action'], unique=False)
-        batch_op.create_index(batch_op.f('ix_audit_events_actor'), ['actor'], unique=False)
-        batch_op.create_index(batch_op.f('ix_audit_events_agency'), ['agency'], unique=False)
-        batch_op.create_index(batch_op.f('ix_audit_events_at'), ['at'], unique=False)
-        batch_op.create_index('ix_audit_events_object', ['object_type', 'object_id'], unique=False)
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_audit_events_action"), ["action"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_events_actor"), ["actor"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_events_agency"), ["agency"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audit_events_at"), ["at"], unique=False)
+        batch_op.create_index("ix_audit_events_object", ["object_type", "object_id"], unique=False)
 
-    triggers = POSTGRESQL_TRIGGERS if op.get_bind().dialect.name == 'postgresql' else SQLITE_TRIGGERS
+    triggers = POSTGRESQL_TRIGGERS if op.get_bind().dialect.name == "postgresql" else SQLITE_TRIGGERS
     for statement in triggers:
         op.execute(statement)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute('DROP TRIGGER audit_events_no_truncate ON audit_events')
-        op.execute('DROP TRIGGER audit_events_no_update_delete ON audit_events')
-        op.execute('DROP FUNCTION audit_events_refuse_change()')
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER audit_events_no_truncate ON audit_events")
+        op.execute("DROP TRIGGER audit_events_no_update_delete ON audit_events")
+        op.execute("DROP FUNCTION audit_events_refuse_change()")
     else:
-        op.execute('DROP TRIGGER audit_events_no_delete')
-        op.execute('DROP TRIGGER audit_events_no_update')
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_audit_events_object')
-        batch_op.drop_index(batch_op.f('ix_audit_events_at'))
-        batch_op.drop_index(batch_op.f('ix_audit_events_agency'))
-        batch_op.drop_index(batch_op.f('ix_audit_events_actor'))
-        batch_op.drop_index(batch_op.f('ix_audit_events_action'))
+        op.execute("DROP TRIGGER audit_events_no_delete")
+        op.execute("DROP TRIGGER audit_events_no_update")
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_events_object")
+        batch_op.drop_index(batch_op.f("ix_audit_events_at"))
+        batch_op.drop_index(batch_op.f("ix_audit_events_agency"))
+        batch_op.drop_index(batch_op.f("ix_audit_events_actor"))
+        batch_op.drop_index(batch_op.f("ix_audit_events_action"))
 
-    op.drop_table('audit_events')
+    op.drop_table("audit_events")

@@ -18,35 +18,35 @@ Revises: 0003_server
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0004_interop'
-down_revision = '0003_server'
+revision = "0004_interop"
+down_revision = "0003_server"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('media_items', schema=None) as batch_op:
-        batch_op.alter_column('sha256', existing_type=sa.String(length=64), nullable=True)
-        batch_op.add_column(sa.Column('distributed', sa.Boolean(), nullable=True))
-        batch_op.add_column(sa.Column('tags', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('submissions', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('file_available', sa.Boolean(), nullable=True))
-    with op.batch_alter_table('media_signals', schema=None) as batch_op:
-        batch_op.alter_column('value', existing_type=sa.String(length=128), type_=sa.String(length=512), existing_nullable=False)
+    with op.batch_alter_table("media_items", schema=None) as batch_op:
+        batch_op.alter_column("sha256", existing_type=sa.String(length=64), nullable=True)
+        batch_op.add_column(sa.Column("distributed", sa.Boolean(), nullable=True))
+        batch_op.add_column(sa.Column("tags", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("submissions", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("file_available", sa.Boolean(), nullable=True))
+    with op.batch_alter_table("media_signals", schema=None) as batch_op:
+        batch_op.alter_column("value", existing_type=sa.String(length=128), type_=sa.String(length=512), existing_nullable=False)
 
 
 def downgrade() -> None:
     """Refused while hash-only items or long signal values exist: narrowing would lose them."""
     bind = op.get_bind()
-    hash_only = bind.scalar(sa.text('SELECT count(*) FROM media_items WHERE sha256 IS NULL'))
-    long_values = bind.scalar(sa.text('SELECT count(*) FROM media_signals WHERE length(value) > 128'))
+    hash_only = bind.scalar(sa.text("SELECT count(*) FROM media_items WHERE sha256 IS NULL"))
+    long_values = bind.scalar(sa.text("SELECT count(*) FROM media_signals WHERE length(value) > 128"))
     if hash_only or long_values:
-        raise RuntimeError(f'cannot downgrade 0004_interop: {hash_only} hash-only item(s) and {long_values} signal value(s) over 128 characters would be lost')
-    with op.batch_alter_table('media_signals', schema=None) as batch_op:
-        batch_op.alter_column('value', existing_type=sa.String(length=512), type_=sa.String(length=128), existing_nullable=False)
-    with op.batch_alter_table('media_items', schema=None) as batch_op:
-        batch_op.drop_column('file_available')
-        batch_op.drop_column('submissions')
-        batch_op.drop_column('tags')
-        batch_op.drop_column('distributed')
-        batch_op.alter_column('sha256', existing_type=sa.String(length=64), nullable=False)
+        raise RuntimeError(f"cannot downgrade 0004_interop: {hash_only} hash-only item(s) and {long_values} signal value(s) over 128 characters would be lost")
+    with op.batch_alter_table("media_signals", schema=None) as batch_op:
+        batch_op.alter_column("value", existing_type=sa.String(length=512), type_=sa.String(length=128), existing_nullable=False)
+    with op.batch_alter_table("media_items", schema=None) as batch_op:
+        batch_op.drop_column("file_available")
+        batch_op.drop_column("submissions")
+        batch_op.drop_column("tags")
+        batch_op.drop_column("distributed")
+        batch_op.alter_column("sha256", existing_type=sa.String(length=64), nullable=False)

@@ -11,19 +11,19 @@ Revises: 0003_server
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0004_video'
-down_revision = '0003_server'
+revision = "0004_video"
+down_revision = "0003_server"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('media_items', sa.Column('duration', sa.Float(), nullable=True))
-    op.add_column('media_signals', sa.Column('timestamp', sa.Float(), nullable=True))
+    op.add_column("media_items", sa.Column("duration", sa.Float(), nullable=True))
+    op.add_column("media_signals", sa.Column("timestamp", sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('media_signals') as batch:
-        batch.drop_column('timestamp')
-    with op.batch_alter_table('media_items') as batch:
-        batch.drop_column('duration')
+    with op.batch_alter_table("media_signals") as batch:
+        batch.drop_column("timestamp")
+    with op.batch_alter_table("media_items") as batch:
+        batch.drop_column("duration")

@@ -17,21 +17,21 @@ Revises: 0005_linear
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006_uncategorised'
-down_revision = '0005_linear'
+revision = "0006_uncategorised"
+down_revision = "0005_linear"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('media_items', schema=None) as batch_op:
-        batch_op.alter_column('category', existing_type=sa.Integer(), nullable=True)
+    with op.batch_alter_table("media_items", schema=None) as batch_op:
+        batch_op.alter_column("category", existing_type=sa.Integer(), nullable=True)
 
 
 def downgrade() -> None:
     """Refused while uncategorised items exist: the old schema would have to invent a category."""
-    uncategorised = op.get_bind().scalar(sa.text('SELECT count(*) FROM media_items WHERE category IS NULL'))
+    uncategorised = op.get_bind().scalar(sa.text("SELECT count(*) FROM media_items WHERE category IS NULL"))
     if uncategorised:
-        raise RuntimeError(f'cannot downgrade 0006_uncategorised: {uncategorised} uncategorised item(s) would need a category')
-    with op.batch_alter_table('media_items', schema=None) as batch_op:
-        batch_op.alter_column('category', existing_type=sa.Integer(), nullable=False)
+        raise RuntimeError(f"cannot downgrade 0006_uncategorised: {uncategorised} uncategorised item(s) would need a category")
+    with op.batch_alter_table("media_items", schema=None) as batch_op:
+        batch_op.alter_column("category", existing_type=sa.Integer(), nullable=False)
