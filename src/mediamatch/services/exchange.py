@@ -64,8 +64,6 @@ from mediamatch.store.models.catalogue import (
     Victim,
     media_series,
     media_victims,
-    series_offenders,
-    series_victims,
 )
 
 COMMIT_EVERY = 500
@@ -426,20 +424,8 @@ def _records_of(session: Session, items: Iterable[MediaItem], only_series: str |
     ):
         series_of[media_id].append((series_id, name))
     all_series = {series_id for pairs in series_of.values() for series_id, _ in pairs}
-    victim_series = set(
-        session.scalars(
-            select(series_victims.c.series_id)
-            .join(Victim, Victim.id == series_victims.c.victim_id)
-            .where(Victim.identified.is_(True), series_victims.c.series_id.in_(all_series))
-        )
-    )
-    offender_series = set(
-        session.scalars(
-            select(series_offenders.c.series_id)
-            .join(Offender, Offender.id == series_offenders.c.offender_id)
-            .where(Offender.identified.is_(True), series_offenders.c.series_id.in_(all_series))
-        )
-    )
+    victim_series = repo.series_with_identified(session, all_series, Victim)
+    offender_series = repo.series_with_identified(session, all_series, Offender)
     victim_items = set(
         session.scalars(
             select(media_victims.c.media_id)

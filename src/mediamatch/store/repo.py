@@ -29,6 +29,7 @@ from mediamatch.store.models.catalogue import (
     Victim,
     media_series,
     media_victims,
+    series_offenders,
     series_victims,
 )
 
@@ -348,6 +349,15 @@ def lookup_exact_many(session: Session, wanted: Mapping[str, Iterable[str]]) -> 
     return dict(found)
 
 
+def series_with_identified(session: Session, series_ids: Iterable[int], person: type[Victim] | type[Offender]) -> set[int]:
+    """Which of `series_ids` are linked to an identified victim (`person=Victim`) or offender."""
+    link, person_id = (series_victims, series_victims.c.victim_id) if person is Victim else (series_offenders, series_offenders.c.offender_id)
+    wanted = list(series_ids)
+    if not wanted:
+        return set()
+    return set(session.scalars(select(link.c.series_id).join(person, person.id == person_id).where(person.identified.is_(True), link.c.series_id.in_(wanted))))
+
+
 def match_details(session: Session, media_ids: Iterable[int]) -> dict[int, MatchDetail]:
     """Series, category, Baseline flag and identification state of each matched item.
 
@@ -369,13 +379,7 @@ def match_details(session: Session, media_ids: Iterable[int]) -> dict[int, Match
         series_names[media_id].append(name)
         series_ids[media_id].add(series_id)
     all_series = set().union(*series_ids.values()) if series_ids else set()
-    identified_series = set(
-        session.scalars(
-            select(series_victims.c.series_id)
-            .join(Victim, Victim.id == series_victims.c.victim_id)
-            .where(Victim.identified.is_(True), series_victims.c.series_id.in_(all_series))
-        )
-    )
+    identified_series = series_with_identified(session, all_series, Victim)
     identified_items = set(
         session.scalars(
             select(media_victims.c.media_id)
