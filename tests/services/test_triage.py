@@ -139,6 +139,7 @@ def test_interrupted_run_resumes_without_duplicates(catalogue, matcher, seized, 
     import mediamatch.services.triage as triage_module
 
     monkeypatch.setattr(triage_module, "COMMIT_EVERY_ROWS", 4)
+    monkeypatch.setattr(triage_module, "COMMIT_EVERY_SECONDS", 3600.0)  # batches by count only: a slow machine must not commit early
     seen: list[str] = []
 
     def interrupt_after_nine(row: TriageRow) -> None:
