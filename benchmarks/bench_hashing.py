@@ -1,7 +1,7 @@
 """Hashing throughput: mediamatch's path against the peers' path, side by side on the same files.
 
 Peers' path (python-threatexchange, HMA, Thorn's perception): read the file, MD5/SHA-1/SHA-256,
-Pillow full RGB decode, the `pdqhash` reference binding. Ours: `mediamatch.media.hashing.hash_file`
+Pillow full RGB decode, the `pdqhash` reference binding. Ours: `mediamatch.media.hashing.hash_source`
 (one read, DCT-scaled greyscale JPEG decode, numba PDQ). The decode ceiling is a greyscale,
 DCT-scaled decode alone (what our path cannot go below without a faster JPEG decoder).
 
@@ -32,7 +32,7 @@ import pdqhash
 from PIL import Image
 
 from benchmarks.report import write_section
-from mediamatch.media.hashing import hash_file, hash_many
+from mediamatch.media.hashing import hash_many, hash_source
 from mediamatch.media.image import _draft_scale
 
 ALL_CORES_SECONDS_OF_WORK = 6  # batches long enough that pool start-up (~0.7 s) is a small part
@@ -74,7 +74,7 @@ def peer_hash(path: Path) -> tuple[str, int]:
 
 
 def ours_hash(path: Path) -> tuple[str, int]:
-    record = hash_file(path)
+    record = hash_source(path)
     assert record.value("pdq") is not None and record.quality("pdq") is not None, record.error
     return record.value("pdq"), record.quality("pdq")
 
@@ -155,7 +155,7 @@ def main() -> None:
     )
     body = (
         "End to end: file -> MD5 + SHA-1 + SHA-256 + PDQ + quality. Peer = Pillow full RGB decode + `pdqhash` "
-        "reference binding (python-threatexchange's path); ours = `hash_file` (greyscale DCT-scaled JPEG decode "
+        "reference binding (python-threatexchange's path); ours = `hash_source` (greyscale DCT-scaled JPEG decode "
         "keeping >= 512 px on the short side, numba PDQ). Decode ceiling = greyscale DCT-scaled decode alone. "
         "Per core = one process, files in sequence; all cores = wall time of one batch (the same files cycled "
         "to about 6 s of our single-core work) over a fresh process pool, start-up included, for both paths. Distances compare our PDQ with the peer's on the same file.\n\n"

@@ -194,10 +194,10 @@ def test_hashes_from_hex_refuses_wrong_lengths() -> None:
 
 def test_real_pdq_hashes_find_their_edited_copies(testdata: Path) -> None:
     """The reference PDQ hashes of edited bridge photos sit within 31 of the original."""
-    from mediamatch.media.hashing import hash_file
+    from mediamatch.media.hashing import hash_source
 
     folder = testdata / "threatexchange" / "pdq" / "data" / "bridge-mods"
-    records = [hash_file(path) for path in sorted(folder.glob("*.jpg"))]
+    records = [hash_source(path) for path in sorted(folder.glob("*.jpg"))]
     hexes = [r.value("pdq") for r in records if r.value("pdq")]
     if len(hexes) < 4:
         pytest.skip("bridge-mods images not found in the test data")

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from mediamatch.catalog.hashes import BytesSource, HashRecord
-from mediamatch.media.hashing import hash_bytes, hash_file, hash_many, hash_source
+from mediamatch.media.hashing import hash_bytes, hash_many, hash_source
 from mediamatch.media.limits import Limits
 
 
@@ -68,17 +68,17 @@ BAD = {"empty.jpg", "truncated.jpg", "gone.png"}
 def test_digests_equal_hashlib(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "file.bin"
     path.write_bytes(data)
-    for record in (hash_file(path), hash_file(str(path)), hash_bytes(data, "file.bin"), hash_source(BytesSource("m", data))):
+    for record in (hash_source(path), hash_source(str(path)), hash_bytes(data, "file.bin"), hash_source(BytesSource("m", data))):
         assert digests(record) == expected_digests(data)
         assert record.size == len(data)
-    assert hash_file(path).path == str(path)
+    assert hash_source(path).path == str(path)
     assert hash_source(BytesSource("archive.zip/member.png", data)).path == "archive.zip/member.png"
 
 
 def test_image_record_has_pdq_and_size(tmp_path: Path) -> None:
     path = tmp_path / "a.png"
     path.write_bytes(image_bytes(7, size=(120, 80)))
-    record = hash_file(path)
+    record = hash_source(path)
     assert record.error is None and record.media_type == "image/png"
     assert record.value("pdq") is not None and len(record.value("pdq")) == 64 and record.value("pdq") == record.value("pdq").lower()
     assert (record.width, record.height) == (120, 80)
@@ -88,7 +88,7 @@ def test_image_record_has_pdq_and_size(tmp_path: Path) -> None:
 def test_non_image_has_digests_but_no_pdq(tmp_path: Path) -> None:
     path = tmp_path / "doc.pdf"
     path.write_bytes(b"%PDF-1.4\n%fake\n")
-    record = hash_file(path)
+    record = hash_source(path)
     assert record.error is None and record.value("pdq") is None and record.media_type == "application/pdf"
     assert digests(record) == expected_digests(path.read_bytes())
 
@@ -98,32 +98,32 @@ def test_file_over_size_limit_is_an_error_record(tmp_path: Path) -> None:
     path = tmp_path / "big.png"
     path.write_bytes(data)
     limits = Limits(max_file_bytes=len(data) - 1)
-    for record in (hash_file(path, limits), hash_source(BytesSource("big.png", data), limits)):
+    for record in (hash_source(path, limits), hash_source(BytesSource("big.png", data), limits)):
         assert record.error is not None and "limit" in record.error and f"{len(data) - 1:,}" in record.error
         assert record.size == len(data)
         assert record.value("md5") is None and record.value("pdq") is None  # refused before reading
-    at_limit = hash_file(path, Limits(max_file_bytes=len(data)))
+    at_limit = hash_source(path, Limits(max_file_bytes=len(data)))
     assert at_limit.error is None and at_limit.value("pdq") is not None
 
 
 def test_pixel_limit_reaches_the_decoder(tmp_path: Path) -> None:
     path = tmp_path / "a.png"
     path.write_bytes(image_bytes(4, size=(100, 100)))
-    record = hash_file(path, Limits(max_pixels=9_999))
+    record = hash_source(path, Limits(max_pixels=9_999))
     assert record.error is not None and "pixel limit" in record.error
     assert record.value("sha256") == hashlib.sha256(path.read_bytes()).hexdigest()  # digests survive a refusal
-    assert hash_file(path, Limits(max_pixels=10_000)).error is None
+    assert hash_source(path, Limits(max_pixels=10_000)).error is None
 
 
 def test_missing_file_and_directory_are_error_records(tmp_path: Path) -> None:
-    missing = hash_file(tmp_path / "nope.jpg")
+    missing = hash_source(tmp_path / "nope.jpg")
     assert missing.error is not None and "not found" in missing.error and missing.size is None
-    folder = hash_file(tmp_path)
+    folder = hash_source(tmp_path)
     assert folder.error is not None and "not a regular file" in folder.error
 
 
 def test_hash_many_matches_single_process_in_input_order(mixed_files: list[Path]) -> None:
-    single = [hash_file(path) for path in mixed_files]
+    single = [hash_source(path) for path in mixed_files]
     parallel = list(hash_many(mixed_files, workers=2))
     assert [record.path for record in parallel] == [str(path) for path in mixed_files]
     assert parallel == single
@@ -145,7 +145,7 @@ def test_hash_many_accepts_archive_members_and_paths_together(tmp_path: Path) ->
     records = list(hash_many(sources, workers=2))
     assert [r.path for r in records] == ["zip/a.png", str(path), "zip/empty", str(path)]
     assert records[0].value("pdq") is not None and records[2].error is not None
-    assert records[1] == records[3] == hash_file(path)
+    assert records[1] == records[3] == hash_source(path)
 
 
 def test_hash_many_streams_without_reading_all_input(tmp_path: Path) -> None:
@@ -188,7 +188,7 @@ def test_a_worker_crash_costs_only_the_crashing_file(mixed_files: list[Path]) ->
     assert [r.path for r in records] == [os.fspath(s) for s in sources]  # type: ignore[call-overload]
     crashed = records[4]
     assert crashed.error is not None and "crash" in crashed.error
-    assert [r for r in records if r is not crashed] == [hash_file(path) for path in good]
+    assert [r for r in records if r is not crashed] == [hash_source(path) for path in good]
 
 
 def test_a_worker_crash_does_not_blame_the_file_hashed_beside_it(tmp_path: Path) -> None:
@@ -207,8 +207,8 @@ def test_a_worker_crash_does_not_blame_the_file_hashed_beside_it(tmp_path: Path)
     sources: list[object] = [slow, WorkerKiller(), *quick]
     records = list(hash_many(sources, workers=2))  # type: ignore[arg-type]
     assert records[1].error is not None and "crash" in records[1].error
-    assert records[0] == hash_file(slow)
-    assert records[2:] == [hash_file(path) for path in quick]
+    assert records[0] == hash_source(slow)
+    assert records[2:] == [hash_source(path) for path in quick]
 
 
 def test_a_pool_that_cannot_start_a_worker_is_handled_like_a_crash(mixed_files: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -228,4 +228,4 @@ def test_a_pool_that_cannot_start_a_worker_is_handled_like_a_crash(mixed_files: 
     monkeypatch.setattr(ProcessPoolExecutor, "submit", submit_failing_once)
     records = list(hash_many(mixed_files, workers=2))
     assert calls["n"] > 1
-    assert records == [hash_file(path) for path in mixed_files]
+    assert records == [hash_source(path) for path in mixed_files]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageOps
 
-from mediamatch.media.hashing import hash_bytes, hash_file
+from mediamatch.media.hashing import hash_bytes, hash_source
 from mediamatch.media.image import DECODE_BYTES_PER_PIXEL, MAX_DECODE_BYTES, DecodedImage, ImageDecodeError, decode_bytes, decode_luma
 from mediamatch.signals.pdq import luma_from_rgb, pdq_from_luma
 from tests.hostile_files import png_chunk, png_header_only
@@ -335,7 +335,7 @@ def test_text_named_jpg_is_not_media(tmp_path: Path) -> None:
     path.write_text("not a picture at all, just a note\n" * 20)
     with pytest.raises(ImageDecodeError):
         decode_luma(path.read_bytes())
-    record = hash_file(path)
+    record = hash_source(path)
     assert record.media_type == "application/octet-stream"
     assert record.value("pdq") is None and record.width is None
     assert record.value("sha256") is not None
@@ -349,7 +349,7 @@ def test_type_is_sniffed_from_bytes_not_name(tmp_path: Path) -> None:
     gif_as_txt = tmp_path / "readme.txt"
     gif_as_txt.write_bytes(encode(picture(), "GIF"))
     for path, mime in [(png_as_jpg, "image/png"), (jpg_without_ext, "image/jpeg"), (gif_as_txt, "image/gif")]:
-        record = hash_file(path)
+        record = hash_source(path)
         assert record.media_type == mime, path.name
         assert record.error is None and record.value("pdq") is not None and (record.width, record.height) == (W, H)
 

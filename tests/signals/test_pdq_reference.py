@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mediamatch.media.hashing import hash_file
+from mediamatch.media.hashing import hash_source
 from mediamatch.signals.pdq import (
     DIHEDRAL_NAMES,
     PDQSignal,
@@ -87,7 +87,7 @@ def test_decoded_files_land_within_10_bits_of_the_reference(testdata: Path) -> N
     assert len(expected) >= 20
     checked = 0
     for path, reference in expected.items():
-        record = hash_file(path)
+        record = hash_source(path)
         assert record.error is None, (path, record.error)
         if record.quality("pdq") >= 80:
             checked += 1
@@ -116,7 +116,7 @@ def test_bridge_dihedral_hashes_match_the_reference_xform_lines(testdata: Path) 
     ],
 )
 def test_python_threatexchange_resources(testdata: Path, name: str, expected: str, quality: int) -> None:
-    record = hash_file(testdata / PTE_RESOURCES / name)
+    record = hash_source(testdata / PTE_RESOURCES / name)
     assert record.quality("pdq") == quality
     if record.media_type == "image/png":  # the same decode path as python-threatexchange: exact
         assert record.value("pdq") == expected

@@ -186,10 +186,6 @@ def _large_video(source: Source, limits: Limits) -> HashRecord | None:
     return hash_video(path, record, limits)
 
 
-def hash_file(source: Source, limits: Limits = DEFAULT_LIMITS) -> HashRecord:
-    return hash_source(source, limits)
-
-
 def hash_many(sources: Iterable[Source], workers: int | None = None, limits: Limits = DEFAULT_LIMITS) -> Iterator[HashRecord]:
     """Hash every source with `workers` processes (default: all cores), yielding in input order.
 
