@@ -254,9 +254,7 @@ class _ParallelHasher:
             while pending:
                 yield from self._next(pending)
         finally:
-            # Not waiting: joining a pool that a crash broke can hang (CPython 3.11); its
-            # management thread still reaps the workers in the background.
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            _abandon(self.pool)
 
     def _submit(self, sources: list[Source]) -> Future[list[HashRecord]]:
         """Submit a batch; a pool that broke meanwhile (a resubmitted crasher can break it while
@@ -290,7 +288,7 @@ class _ParallelHasher:
             self.crashes_in_a_row += 1
             if self.crashes_in_a_row > MAX_CRASHES_IN_A_ROW:
                 raise
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            _abandon(self.pool)
             self.pool = self._pool()
             retry = [([source], None) for source in batch] if len(batch) > 1 else []
             others = [([source], None) for sources, _ in pending for source in sources]
@@ -310,6 +308,22 @@ class _ParallelHasher:
         except BrokenProcessPool:
             return HashRecord(path=source_name(source), size=source_size(source), error="hashing process crashed on this file")
         finally:
-            solo.shutdown(wait=False)
+            _abandon(solo)
         self.crashes_in_a_row = 0
         return record
+
+
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Shut `pool` down without waiting for it, and kill the workers it still has.
+
+    Not waiting: joining a pool that a crash broke can hang (CPython 3.11). Killing: such a pool
+    can keep a worker started after the break (3.11 starts workers outside the lock that marks
+    the pool broken); it waits for work forever, the pool's manager thread waits for it, and the
+    interpreter joins that thread at exit, so the process never ends (seen once at the end of a
+    test run). Every result this class hands out is in by now, so nothing is lost. The pool has
+    no public handle on its workers before Python 3.14, hence `_processes`."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        if worker.is_alive():
+            worker.kill()
