@@ -7,6 +7,7 @@ catalogue is proven on both back ends. PostgreSQL comes from `$MEDIAMATCH_TEST_P
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import uuid
@@ -86,3 +87,12 @@ def engine(db_url: str) -> Iterator[sa.Engine]:
     migrate(engine)
     yield engine
     engine.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Kill worker processes still alive when the run ends, naming them: the interpreter joins
+    process pools at exit, so one stuck worker would hold CI for its whole time budget after
+    every test has passed (media/hashing.py `_abandon` prevents the case seen so far)."""
+    for child in multiprocessing.active_children():
+        print(f"\nkilling a process left running by the tests: {child.name} (pid {child.pid})")
+        child.kill()
