@@ -39,7 +39,10 @@ def add_video(session, name: str, frames: tuple[FrameHash, ...], agency: Agency,
     session.add(item)
     session.flush()
     distinct = {frame.pdq: frame for frame in reversed(frames)}
-    rows = [MediaSignal(media_id=item.id, signal="vpdq", value=f.pdq, quality=f.quality, timestamp=f.timestamp) for f in sorted(distinct.values(), key=lambda f: f.number)]
+    rows = [
+        MediaSignal(media_id=item.id, signal="vpdq", value=f.pdq, quality=f.quality, timestamp=f.timestamp)
+        for f in sorted(distinct.values(), key=lambda f: f.number)
+    ]
     session.add_all(rows)
     session.add(Contribution(media_id=item.id, agency_id=agency.id, original_name=name))
     session.flush()
@@ -71,7 +74,14 @@ def test_the_two_forms_of_a_video_signal_read_alike(testdata: Path) -> None:
 
 @pytest.mark.parametrize(
     ("rule", "query_share", "known_share", "match"),
-    [("known", 0.2, 0.9, True), ("known", 0.9, 0.2, False), ("query", 0.9, 0.2, True), ("query", 0.2, 0.9, False), ("both", 0.9, 0.85, True), ("both", 0.9, 0.79, False)],
+    [
+        ("known", 0.2, 0.9, True),
+        ("known", 0.9, 0.2, False),
+        ("query", 0.9, 0.2, True),
+        ("query", 0.2, 0.9, False),
+        ("both", 0.9, 0.85, True),
+        ("both", 0.9, 0.79, False),
+    ],
 )
 def test_the_rule_picks_which_share_decides(rule: str, query_share: float, known_share: float, match: bool) -> None:
     assert VideoRule(rule).decides(query_share, known_share) is match

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from mediamatch.hashlist.delta import check_delta_fits
 from mediamatch.catalog.hashes import FrameHash
+from mediamatch.hashlist.delta import check_delta_fits
 from mediamatch.hashlist.format import VIDEO_GROUP_BYTES, VIDEO_GROUP_SECTION, HashList, HashListError, Section, empty_section, read_hashlist
 from mediamatch.hashlist.signing import load_public_key
 from mediamatch.index.cache import IndexCache
@@ -343,7 +343,9 @@ class HashListMatcher:
         answers = []
         for video, rows in query_rows.items():
             query_share, known_share = len(rows) / len(usable), len(known_frames[video]) / max(state.videos.frames_of(video), 1)
-            answers.append(VideoAnswer(video, round(query_share, 3), round(known_share, 3), rule.decides(query_share, known_share), tuple(sorted(known_frames[video]))))
+            answers.append(
+                VideoAnswer(video, round(query_share, 3), round(known_share, 3), rule.decides(query_share, known_share), tuple(sorted(known_frames[video])))
+            )
         return sorted(answers, key=lambda answer: (not answer.match, -answer.known_share, -answer.query_share, answer.video))
 
     def apply_delta(self, path: Path) -> int:
