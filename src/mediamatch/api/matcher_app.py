@@ -14,7 +14,7 @@ server's routes, accounts or metadata exist here.
   platform using Hasher-Matcher-Actioner switches by changing a base URL.
 - Updates: deltas dropped in the `updates` folder are picked up by a poller, or at once by
   `POST /v1/admin/reload` (only when a token is configured).
-- An optional bearer token guards `/v1/*`, for platforms that run the service centrally.
+- An optional bearer token guards `/v1/*` and `/m/*`, for platforms that run the service centrally.
 """
 
 from __future__ import annotations
@@ -32,11 +32,13 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
+from mediamatch.api.matcher_hma import hma_router
 from mediamatch.api.schemas import SignalValue
 from mediamatch.hashlist.format import HashListError
 from mediamatch.hashlist.signing import load_public_key
 from mediamatch.services.platform_matcher import DeltaProblem, HashListMatcher
 from mediamatch.services.video_lookup import VideoRule, parse_video_signal
+from mediamatch.services.webhooks import WebhookPolicy
 
 MAX_QUERIES = 1000
 MAX_VIDEOS = 10
@@ -51,6 +53,8 @@ class MatcherSettings:
     token: str | None = None  # bearer token for /v1/*; None: open (run it inside your network)
     poll_seconds: float = 30.0
     max_queries: int = MAX_QUERIES
+    hash_media: bool = False  # HMA's /m/lookup may hash uploads and fetch URLs
+    fetch_allow: tuple[str, ...] = ()  # networks a URL may resolve to besides public ones (lab use)
 
 
 class VideoLookup(BaseModel):
@@ -216,6 +220,8 @@ def create_matcher_app(settings: MatcherSettings, *, background: bool = True) ->
     app.state.service = service
     if not background:
         service.load()
+
+    app.include_router(hma_router(authorised, loaded_matcher, settings.hash_media, WebhookPolicy.from_entries(settings.fetch_allow)))
 
     @app.get("/healthz", tags=["health"])
     def health() -> dict[str, str]:
