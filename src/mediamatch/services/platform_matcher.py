@@ -36,7 +36,7 @@ from mediamatch.hashlist.signing import load_public_key
 from mediamatch.index.cache import IndexCache
 from mediamatch.index.exact import ExactIndex
 from mediamatch.index.hamming import HASH_BYTES, MAX_RADIUS, PDQIndex
-from mediamatch.services.video_lookup import VideoRule
+from mediamatch.services.video_lookup import VideoAnswer, VideoRule
 from mediamatch.signals.pdq import MIN_QUALITY
 from mediamatch.signals.registry import get_signal
 
@@ -52,19 +52,6 @@ class IndicatorHit:
     indicator: int
     signal: str
     distance: int
-
-
-@dataclass(frozen=True, slots=True)
-class VideoAnswer:
-    """One known video a queried video shares frames with: both vPDQ shares (of the query's
-    usable frames found in it, of its frames found in the query), whether the request's rule
-    calls that a match, and which of its frame indicators were found."""
-
-    video: int  # the indicator of the known video's first frame (the list's video group)
-    query_share: float
-    known_share: float
-    match: bool
-    frames: tuple[int, ...]
 
 
 def _nearest(hit: tuple[int, int]) -> tuple[int, int]:

@@ -18,12 +18,26 @@ decided `match`.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from enum import StrEnum
 
 from mediamatch.catalog.hashes import FrameHash
 from mediamatch.signals.vpdq import TARGET_MATCH_SHARE, parse_vpdq
 
 MAX_FRAMES = 36_000  # ten hours at one frame a second, as the central /query/video takes
+
+
+@dataclass(frozen=True, slots=True)
+class VideoAnswer:
+    """One known video a queried video shares frames with: both vPDQ shares (of the query's
+    usable frames found in it, of its frames found in the query), whether the request's rule
+    calls that a match, and which of its frame indicators were found."""
+
+    video: int  # the indicator of the known video's first frame (in a hash list: its video group)
+    query_share: float
+    known_share: float
+    match: bool
+    frames: tuple[int, ...]
 
 
 class VideoRule(StrEnum):
