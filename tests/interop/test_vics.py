@@ -45,7 +45,7 @@ def test_export_import_export_gives_the_same_records(db_url: str, tmp_path: Path
     assert by_key[picture, "Lark"].media_type == "image/jpeg" and by_key[picture, "Lark"].size == (tmp_path / "files" / "scene-0.jpg").stat().st_size
     hash_only = by_key["0" * 31 + "1", "Heron"]
     assert hash_only == ExchangeRecord(
-        md5="0" * 31 + "1", photodna=PHOTODNA_BASE64, category=3, victim_identified=False, offender_identified=True,
+        md5="0" * 31 + "1", photodna=PHOTODNA_BASE64, source_id="4", category=3, victim_identified=False, offender_identified=True,
         distributed=True, series="Heron", tags="indoor, known set", size=51234, media_type="image/png",
     )  # fmt: skip
     assert by_key["0" * 31 + "2", None].photodna == PHOTODNA_HEX  # byte for byte, upper-case hex kept

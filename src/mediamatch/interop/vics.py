@@ -155,6 +155,10 @@ def _from_media(media: dict[str, Any], position: str) -> ExchangeRecord:
         tags=parse_text(tags, "Tags"),
         size=parse_int(media.get("mediasize"), "MediaSize"),
         media_type=parse_text(media.get("mimetype"), "MimeType"),
+        date_updated=parse_text(media.get("dateupdated"), "DateUpdated"),
+        precategorized=parse_flag(media.get("isprecategorized"), "IsPrecategorized"),
+        precategorization_source=parse_text(media.get("precategorizationsource"), "PrecategorizationSource"),
+        comments=parse_text(media.get("comments"), "Comments"),
         names=tuple(name for name in (_file_name(entry) for entry in files if isinstance(entry, dict)) if name),
         position=position,
     )
@@ -210,7 +214,11 @@ def _media(record: ExchangeRecord, version: str) -> dict[str, Any]:
         "IsDistributed": record.distributed,
         "Series": record.series,
         "Tags": record.tags,
+        "Comments": record.comments,
+        "IsPrecategorized": record.precategorized,
     }
+    if version == "2.0":  # fields of the 2.0 model only
+        values |= {"DateUpdated": record.date_updated, "PrecategorizationSource": record.precategorization_source}
     media.update({name: value for name, value in values.items() if value is not None})
     if record.photodna is not None:
         if version == "2.0":
@@ -232,7 +240,10 @@ class VicsFormat:
     expresses = Expresses(
         signals=("md5", "sha1", "photodna"),
         keys=("md5",),
-        fields=frozenset({"source_id", "category", "victim_identified", "offender_identified", "distributed", "series", "tags", "size", "media_type"}),
+        fields=frozenset(
+            {"source_id", "category", "victim_identified", "offender_identified", "distributed", "series", "tags", "size", "media_type"}
+            | {"date_updated", "precategorized", "precategorization_source", "comments"}
+        ),
     )
     options = (FormatOption("vics-version", f"VICS field names to write: {' or '.join(VERSIONS)}.", Direction.EXPORT, VERSIONS, "2.0"),)
 
