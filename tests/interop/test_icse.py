@@ -137,7 +137,7 @@ def test_an_unknown_encoding_or_undecodable_file_is_refused_with_the_remedy(engi
     with pytest.raises(ExchangeFormatError, match="unknown encoding 'klingon'"):
         import_file(engine, path, "icse", ImportRequest(options={"encoding": "klingon"}))
     path.write_bytes(HEADER.encode() + b"\r\n" + MD5[0].encode() + b";;;1;;;;\x81\x8d;;;;\r\n")  # bytes cp1252 leaves undefined
-    with pytest.raises(ExchangeFormatError, match="is not cp1252 text .* give its encoding with --encoding"):
+    with pytest.raises(ExchangeFormatError, match=r"is not cp1252 text .* give its encoding with --encoding"):
         import_file(engine, path, "icse", ImportRequest())
 
 
