@@ -38,8 +38,11 @@ the rest is read on; a file that breaks as JSON stops there with an error at tha
 
 Writing produces the hash-set form, which national hash sets use and IPED checks for: v1.3
 with `odata.metadata` and PhotoDNA in `AlternativeHashes`, v2.0 with `@odata.context` and a
-`PhotoDNA` field; flags as JSON booleans, MD5/SHA-1 in upper case. Original file names are
-never written: names from a seized device can identify people.
+`PhotoDNA` field; flags as JSON booleans, MD5/SHA-1 in upper case. Every Media field read is
+written back (`MediaID` as the sender gave it; `Comments` and `IsPrecategorized` in both
+versions, `DateUpdated` and `PrecategorizationSource`, which only the 2.0 model has, in 2.0)
+except `RelativeFilePath` and `MediaFiles`: original file names and paths are never written,
+as names from a seized device can identify people.
 """
 
 from __future__ import annotations
