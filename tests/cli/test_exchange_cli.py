@@ -184,3 +184,20 @@ def test_records_without_a_category_are_counted_and_the_flag_fills_them_only_whe
     assert "--csv-layout is not an option of icse export" in output and not (tmp_path / "x.csv").exists()
     output = invoke("exchange", "import", str(first), "--format", "icse", "--signal-type", "md5", "--db", db_url, code=2)
     assert "--signal-type is not an option of icse import" in output
+
+
+def test_an_icse_export_in_cp1252_is_read_with_a_warning_or_as_told(tmp_path: Path) -> None:
+    header = (
+        "MD5;SHA1;PhotoDNA;Image ID;Is distributed;Victim identified;Offender identified;Series name;Number of submissions;File Available;Media Type;Baseline"
+    )
+    icse = tmp_path / "icse.csv"
+    icse.write_bytes(f"{header}\r\n{'1' * 32};;;1001;;;;Série Ñandú;;;;\r\n".encode("cp1252"))
+    guessed = invoke("exchange", "import", str(icse), "--format", "icse", "--db", f"sqlite:///{tmp_path / 'a.sqlite'}")
+    assert "1 imported" in guessed and "1 warning(s)" in guessed and "cp1252" in guessed
+    told = invoke("exchange", "import", str(icse), "--format", "icse", "--encoding", "cp1252", "--db", f"sqlite:///{tmp_path / 'b.sqlite'}")
+    assert "1 imported" in told and "0 warning(s)" in told
+    refused = invoke("exchange", "import", str(icse), "--format", "vics", "--encoding", "cp1252", "--db", f"sqlite:///{tmp_path / 'c.sqlite'}", code=2)
+    assert "--encoding is not an option of vics import" in refused
+    out = tmp_path / "out.csv"
+    invoke("exchange", "export", "--format", "icse", "--out", str(out), "--db", f"sqlite:///{tmp_path / 'b.sqlite'}")
+    assert out.read_text(encoding="utf-8").splitlines()[1].startswith(f"{'1' * 32};;;1001;")  # the Image ID written back

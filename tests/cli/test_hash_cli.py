@@ -71,5 +71,18 @@ def test_a_video_gives_its_frame_hashes_one_per_second_or_every_frame(tmp_path: 
     assert set(sampled) == FIELDS | {"frames", "duration"} and sampled["media_type"] == "video/mp4"
     assert sampled["duration"] == every["duration"] == 3.0
     assert [frame["number"] for frame in sampled["frames"]] == [0, 10, 20]
-    assert len(every["frames"]) > 10 and every["frames"][0] == sampled["frames"][0]  # consecutive near-repeats collapsed
+    assert [frame["number"] for frame in every["frames"]] == list(range(30)) and every["frames"][0] == sampled["frames"][0]  # near-repeats kept
     assert all(0 <= frame["quality"] <= 100 and len(frame["pdq"]) == 64 for frame in every["frames"])
+
+
+def test_every_frame_gives_the_vpdq_reference_frame_numbers(testdata: Path) -> None:
+    """A list made with `--every-frame` has the frames Meta's reference has, near-repeats
+    included, so another tool finds "the same frame numbers"."""
+    pytest.importorskip("av", reason="video support is the [video] extra")
+    from mediamatch.signals.vpdq import parse_vpdq
+
+    reference = parse_vpdq((testdata / "threatexchange" / "vpdq" / "sample-hashes" / "test-padded-dimensions.txt").read_text())
+    video = testdata / "threatexchange" / "tmk" / "sample-videos" / "test-padded-dimensions.mp4"
+    frames = json.loads(run_hash(str(video), "--json", "--every-frame").stdout)["frames"]
+    assert [frame["number"] for frame in frames] == [frame.number for frame in reference]
+    assert [round(frame["timestamp"], 3) for frame in frames] == [round(frame.timestamp, 3) for frame in reference]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
-from dataclasses import replace
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -70,10 +69,10 @@ def build_source(url: str, folder: Path) -> sa.Engine:
 
 
 def exported(engine: sa.Engine, fmt: str, path: Path, options: dict[str, str | None] | None = None) -> list[ExchangeRecord]:
-    """Export, then read the file back: what another system would see, ids left out (each
-    catalogue numbers its items itself)."""
+    """Export, then read the file back: what another system would see. Ids included: an
+    imported item keeps the id its sender gave it."""
     export_file(engine, path, ExportRequest(format=fmt, options=options or {}))
-    return [replace(record, source_id=None) for record in read_file(path, fmt)]  # type: ignore[union-attr]
+    return list(read_file(path, fmt))  # type: ignore[arg-type]
 
 
 def import_into_fresh(url: str, path: Path, fmt: str) -> sa.Engine:

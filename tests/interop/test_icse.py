@@ -102,3 +102,51 @@ def test_a_file_without_hash_columns_is_refused(engine: sa.Engine, tmp_path: Pat
     path.write_text(header + ("\n1;x;yes\n" if header else ""), encoding="utf-8")
     with pytest.raises(ExchangeFormatError):
         import_file(engine, path, "icse", ImportRequest())
+
+
+def icse_rows(ids: range) -> list[str]:
+    return [f"{MD5[n]};;;{image_id};true;;;Série Ñandú;2;true;Image;" for n, image_id in enumerate(ids)]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "given", "warned"),
+    [
+        ("cp1252", None, True),
+        ("cp1252", "cp1252", False),
+        ("utf-8", None, False),
+        ("utf-8-sig", None, False),
+        ("utf-16", None, False),
+        ("latin-1", "latin-1", False),
+    ],
+)
+def test_the_encoding_is_detected_or_given(engine: sa.Engine, tmp_path: Path, encoding: str, given: str | None, warned: bool) -> None:
+    """An export saved on a Western European Windows system (cp1252) is read, not refused whole;
+    a guess is said in the summary, and `--encoding` removes the guess."""
+    path = tmp_path / "icse.csv"
+    path.write_bytes(("\r\n".join([HEADER, *icse_rows(range(1001, 1005))]) + "\r\n").encode(encoding))
+    summary = import_file(engine, path, "icse", ImportRequest(agency="FR unit", options={"encoding": given}))
+    assert (summary.imported, summary.error_count, summary.warning_count) == (4, 0, int(warned))
+    if warned:
+        assert summary.warnings[0].position == "file" and "Windows-1252 (cp1252)" in summary.warnings[0].message
+    with session_scope(engine) as session:
+        assert set(session.scalars(sa.select(Series.name))) == {"Série Ñandú"}
+
+
+def test_an_unknown_encoding_or_undecodable_file_is_refused_with_the_remedy(engine: sa.Engine, tmp_path: Path) -> None:
+    path = write_rows(tmp_path / "icse.csv", HEADER, icse_rows(range(1, 3)))
+    with pytest.raises(ExchangeFormatError, match="unknown encoding 'klingon'"):
+        import_file(engine, path, "icse", ImportRequest(options={"encoding": "klingon"}))
+    path.write_bytes(HEADER.encode() + b"\r\n" + MD5[0].encode() + b";;;1;;;;\x81\x8d;;;;\r\n")  # bytes cp1252 leaves undefined
+    with pytest.raises(ExchangeFormatError, match=r"is not cp1252 text .* give its encoding with --encoding"):
+        import_file(engine, path, "icse", ImportRequest())
+
+
+def test_image_ids_are_kept_and_written_back(engine: sa.Engine, tmp_path: Path) -> None:
+    path = write_rows(tmp_path / "icse.csv", HEADER, icse_rows(range(1001, 1005)))
+    assert import_file(engine, path, "icse", ImportRequest(agency="FR unit")).imported == 4
+    again = exported(engine, "icse", tmp_path / "out.csv")
+    assert [(record.md5, record.source_id) for record in again] == [(MD5[n], str(1001 + n)) for n in range(4)]
+    # A second source's id for the same item does not replace the first.
+    write_rows(tmp_path / "other.csv", HEADER, [f"{MD5[0]};;;77;;;;;;;;"])
+    assert import_file(engine, tmp_path / "other.csv", "icse", ImportRequest(agency="IT unit")).merged == 1
+    assert exported(engine, "icse", tmp_path / "out2.csv")[0].source_id == "1001"

@@ -19,6 +19,7 @@ EVERYTHING = ExchangeRecord(
     md5="1" * 32, sha1="2" * 40, sha256="3" * 64, pdq="4" * 64, photodna=PHOTODNA_BASE64, source_id="17", category=2,
     baseline=True, victim_identified=True, offender_identified=False, distributed=True, series="Lark", tags="indoor",
     size=2835, media_type="Image", submissions=3, file_available=True,
+    date_updated="2023-06-07T02:31:49.8300Z", precategorized=False, precategorization_source="hash set", comments="seen 2019",
 )  # fmt: skip
 RECORD_FIELDS = {field.name for field in fields(ExchangeRecord)} - {"position", "names"}
 

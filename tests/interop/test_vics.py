@@ -45,7 +45,7 @@ def test_export_import_export_gives_the_same_records(db_url: str, tmp_path: Path
     assert by_key[picture, "Lark"].media_type == "image/jpeg" and by_key[picture, "Lark"].size == (tmp_path / "files" / "scene-0.jpg").stat().st_size
     hash_only = by_key["0" * 31 + "1", "Heron"]
     assert hash_only == ExchangeRecord(
-        md5="0" * 31 + "1", photodna=PHOTODNA_BASE64, category=3, victim_identified=False, offender_identified=True,
+        md5="0" * 31 + "1", photodna=PHOTODNA_BASE64, source_id="4", category=3, victim_identified=False, offender_identified=True,
         distributed=True, series="Heron", tags="indoor, known set", size=51234, media_type="image/png",
     )  # fmt: skip
     assert by_key["0" * 31 + "2", None].photodna == PHOTODNA_HEX  # byte for byte, upper-case hex kept
@@ -225,3 +225,61 @@ def test_a_v12_known_file_set_is_read_uncategorised_with_one_warning(engine: sa.
     assert summary.warnings[0].position == "file" and "read without a category" in summary.warnings[0].message
     with session_scope(engine) as session:
         assert set(session.scalars(sa.select(MediaItem.category))) == {None}
+
+
+# Hash sets laid out as the public tools that read and write VICS show them (see interop/vics.py):
+# a distributed v2.0 set (string flags, DateUpdated, precategorisation), a v1.3 set with every
+# Media field of the 1.3 model, and a v2.0 set with PhotoDNA fields.
+SAMPLES = {
+    "2.0-distributed": ("@odata.context", CONTEXT_20, [
+        {"MediaID": 1, "Category": 0, "MD5": MD5[0].upper(), "SHA1": "A" * 40, "MediaSize": 2835,
+         "DateUpdated": "2023-06-07T02:31:49.8300Z", "IsPrecategorized": "false", "PrecategorizationSource": "national set"},
+        {"MediaID": 2, "Category": 2, "MD5": MD5[1].upper(), "SHA1": "B" * 40, "MediaSize": "4410",
+         "DateUpdated": "2024-01-02T10:00:00Z", "IsPrecategorized": "true", "PrecategorizationSource": "classifier"},
+    ]),
+    "1.3-full": ("odata.metadata", "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media", [
+        {"MediaID": 10, "MD5": MD5[2].upper(), "SHA1": "C" * 40, "Category": 1, "VictimIdentified": True, "OffenderIdentified": True,
+         "IsDistributed": True, "Series": "Kestrel", "Tags": "indoor", "Comments": "seen in 2019", "MediaSize": 51234, "MimeType": "image/jpeg",
+         "IsPrecategorized": False, "RelativeFilePath": "DCIM\\IMG_1.JPG", "MediaFiles": [{"FileName": "IMG_1.JPG", "FilePath": "DCIM", "MD5": MD5[2]}],
+         "AlternativeHashes": [{"HashName": "PhotoDNA", "HashValue": PHOTODNA_BASE64, "MD5": MD5[2].upper()}]},
+        {"MediaID": 11, "MD5": MD5[3].upper(), "Category": 3, "VictimIdentified": False, "OffenderIdentified": False, "IsDistributed": False},
+    ]),
+    "2.0-photodna": ("@odata.context", CONTEXT_20, [
+        {"MediaID": 20, "MD5": MD5[4].upper(), "SHA1": "D" * 40, "PhotoDNA": PHOTODNA_HEX, "Category": 4, "VictimIdentified": True, "Series": "Wren",
+         "IsPrecategorized": True, "Comments": "écrit à la main", "DateUpdated": "2025-05-05T05:05:05Z"},
+    ]),
+}  # fmt: skip
+NOT_WRITTEN = {"relativefilepath", "mediafiles"}  # names and paths from a seized device: never exported
+ALWAYS_STATED = {"victimidentified", "offenderidentified"}  # the catalogue knows both for every item
+
+
+def normalised(media: dict[str, object]) -> dict[str, object]:
+    """A Media record as a reader sees it: names in any case, flags and numbers as text or not."""
+    out: dict[str, object] = {}
+    for name, value in media.items():
+        key = name.lower()
+        if key in NOT_WRITTEN:
+            continue
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            value = value.lower() == "true"
+        elif isinstance(value, str) and value.isdigit() and key != "md5":
+            value = int(value)
+        elif key == "alternativehashes":
+            value = [{k.lower(): v for k, v in entry.items()} for entry in value]  # type: ignore[attr-defined]
+        out[key] = value
+    return out
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_each_sample_round_trips_field_by_field(db_url: str, tmp_path: Path, name: str) -> None:
+    key, context, records = SAMPLES[name]
+    version = "1.3" if key == "odata.metadata" else "2.0"
+    engine = import_into_fresh(db_url, write_doc(tmp_path / "in.json", records, key=key, context=context), "vics")
+    exported(engine, "vics", tmp_path / "out.json", {"vics-version": version})
+    engine.dispose()
+    written = {media["MD5"]: normalised(media) for media in json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))["value"]}
+    for media in records:
+        given = normalised(media)
+        back = written[str(media["MD5"]).upper()]
+        assert {field: back.get(field) for field in given} == given, f"{name}: record {media['MediaID']}"
+        assert set(back) - set(given) <= ALWAYS_STATED

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from mediamatch.audit.events import AuditAction
 from mediamatch.audit.trail import AuditFilter, query, verify
 from mediamatch.hashlist.delta import apply_delta
-from mediamatch.hashlist.format import HashListError, read_hashlist
+from mediamatch.hashlist.format import VIDEO_GROUP_SECTION, HashListError, read_hashlist
 from mediamatch.services.hashlists import ListFilter, export_hashlist, published_versions, read_sections, set_consent
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import Agency, Contribution, MediaItem, MediaSignal
@@ -165,4 +165,7 @@ def test_video_frame_hashes_are_exported_as_their_own_signal(engine, catalogue) 
         session.add_all(frames)
         session.flush()
         frame_ids = [frame.id for frame in frames]
-    assert exported_ids(engine, ListFilter(signals=("vpdq",))) == {"vpdq": set(frame_ids[:2])}  # the quality-10 frame matches noise
+    sections = read_sections(engine, ListFilter(signals=("vpdq",)))
+    assert set(sections["entries", "vpdq"].ids.tolist()) == set(frame_ids[:2])  # the quality-10 frame matches noise
+    groups = sections["entries", VIDEO_GROUP_SECTION]  # each frame names its video: the indicator of the video's first frame
+    assert groups.ids.tolist() == frame_ids[:2] and groups.hashes.view("<u8").ravel().tolist() == [frame_ids[0]] * 2

@@ -8,10 +8,13 @@ server's routes, accounts or metadata exist here.
 - `GET /healthz`: the process answers.
 - `GET /readyz`: 503 until a verified list is loaded; while a delta loads it stays ready on
   the old version and says which version it is loading.
-- `POST /v1/lookup`: a batch of {signal, value}.
+- `POST /v1/lookup`: a batch of {signal, value}, and whole videos (vPDQ in Meta's text form or
+  HMA's JSON form) answered per known video with both shares, under a rule the request picks.
+- `GET /m/raw_lookup`, `GET|POST /m/lookup`: HMA's matching API (`api/matcher_hma.py`), so a
+  platform using Hasher-Matcher-Actioner switches by changing a base URL.
 - Updates: deltas dropped in the `updates` folder are picked up by a poller, or at once by
   `POST /v1/admin/reload` (only when a token is configured).
-- An optional bearer token guards `/v1/*`, for platforms that run the service centrally.
+- An optional bearer token guards `/v1/*` and `/m/*`, for platforms that run the service centrally.
 """
 
 from __future__ import annotations
@@ -23,18 +26,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, Self
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from mediamatch.api.matcher_hma import hma_router
 from mediamatch.api.schemas import SignalValue
 from mediamatch.hashlist.format import HashListError
 from mediamatch.hashlist.signing import load_public_key
 from mediamatch.services.platform_matcher import DeltaProblem, HashListMatcher
+from mediamatch.services.video_lookup import VideoRule, parse_video_signal
+from mediamatch.services.webhooks import WebhookPolicy
 
 MAX_QUERIES = 1000
+MAX_VIDEOS = 10
+MAX_VIDEO_CHARS = 4_000_000  # ten hours of frames, one a second, in either form
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +53,29 @@ class MatcherSettings:
     token: str | None = None  # bearer token for /v1/*; None: open (run it inside your network)
     poll_seconds: float = 30.0
     max_queries: int = MAX_QUERIES
+    hash_media: bool = False  # HMA's /m/lookup may hash uploads and fetch URLs
+    fetch_allow: tuple[str, ...] = ()  # networks a URL may resolve to besides public ones (lab use)
+
+
+class VideoLookup(BaseModel):
+    """A whole video: its vPDQ signal in Meta's text form or HMA's JSON form, and the rule that
+    decides a match (default: 80% of the known video, the vPDQ README's)."""
+
+    signal: Literal["vpdq"] = "vpdq"
+    value: str = Field(min_length=1, max_length=MAX_VIDEO_CHARS)
+    rule: VideoRule = VideoRule.KNOWN
+    label: str = Field(default="", max_length=500)
 
 
 class LookupBatch(BaseModel):
-    queries: list[SignalValue] = Field(min_length=1, max_length=MAX_QUERIES)
+    queries: list[SignalValue] = Field(default_factory=list, max_length=MAX_QUERIES)
+    videos: list[VideoLookup] = Field(default_factory=list, max_length=MAX_VIDEOS)
+
+    @model_validator(mode="after")
+    def _something_to_look_up(self) -> Self:
+        if not self.queries and not self.videos:
+            raise ValueError("give queries, videos or both")
+        return self
 
 
 class HitOut(BaseModel):
@@ -61,10 +88,28 @@ class LookupResult(BaseModel):
     matches: list[HitOut]
 
 
+class VideoOut(BaseModel):
+    """One known video the queried one shares frames with."""
+
+    video: int  # the indicator of the known video's first frame
+    query_share: float  # of the query's usable frames, found in the known video
+    known_share: float  # of the known video's frames, found in the query
+    match: bool  # by the request's rule
+    frames: builtins.list[int]  # the known video's frame indicators found
+
+
+class VideoResult(BaseModel):
+    label: str
+    rule: VideoRule
+    frames: int  # frames read from the signal
+    videos: builtins.list[VideoOut]
+
+
 class LookupOut(BaseModel):
     list: str
     version: int
     results: builtins.list[LookupResult]  # `list` here is the field above
+    videos: builtins.list[VideoResult] = Field(default_factory=builtins.list)
 
 
 class ReloadOut(BaseModel):
@@ -142,6 +187,13 @@ Loaded = Annotated[HashListMatcher, Depends(loaded_matcher)]
 Authorised = Depends(authorised)
 
 
+def _video_result(matcher: HashListMatcher, video: VideoLookup) -> VideoResult:
+    frames = parse_video_signal(video.value)
+    answers = matcher.lookup_video(frames, video.rule)
+    out = [VideoOut(video=a.video, query_share=a.query_share, known_share=a.known_share, match=a.match, frames=list(a.frames)) for a in answers]
+    return VideoResult(label=video.label, rule=video.rule, frames=len(frames), videos=out)
+
+
 def _stamp(path: Path) -> tuple[int, int]:
     try:
         stat = path.stat()
@@ -169,6 +221,8 @@ def create_matcher_app(settings: MatcherSettings, *, background: bool = True) ->
     if not background:
         service.load()
 
+    app.include_router(hma_router(authorised, loaded_matcher, settings.hash_media, WebhookPolicy.from_entries(settings.fetch_allow)))
+
     @app.get("/healthz", tags=["health"])
     def health() -> dict[str, str]:
         """Liveness: the process answers."""
@@ -189,16 +243,18 @@ def create_matcher_app(settings: MatcherSettings, *, background: bool = True) ->
 
     @app.post("/v1/lookup", response_model=LookupOut, dependencies=[Authorised], tags=["lookup"])
     def lookup(body: LookupBatch, matcher: Loaded) -> LookupOut:
-        """Which indicators each hash matches: MD5/SHA-1/SHA-256 exactly, PDQ within 31 bits.
-        Only the indicator id, signal and distance are known here."""
+        """Which indicators each hash matches: MD5/SHA-1/SHA-256 exactly, PDQ within 31 bits;
+        and for each whole video, the known videos it shares frames with, with both shares.
+        Only indicator ids, signals, distances and shares are known here."""
         if len(body.queries) > settings.max_queries:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"at most {settings.max_queries} queries per request")
         try:
             found = matcher.lookup_many([(query.signal, query.value) for query in body.queries])
+            videos = [_video_result(matcher, video) for video in body.videos]
         except ValueError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
         results = [LookupResult(matches=[HitOut(indicator=h.indicator, signal=h.signal, distance=h.distance) for h in hits]) for hits in found]
-        return LookupOut(list=matcher.name, version=matcher.version, results=results)
+        return LookupOut(list=matcher.name, version=matcher.version, results=results, videos=videos)
 
     @app.post("/v1/admin/reload", response_model=ReloadOut, dependencies=[Authorised], tags=["admin"])
     def reload(matcher: Loaded) -> ReloadOut:

@@ -27,7 +27,8 @@ def hash_command(
 ) -> None:
     """Hash files: every registered signal (MD5, SHA-1, SHA-256 and, for images, PDQ with its
     quality); for videos, the hashes of their frames (vPDQ), with `--json` as `frames` and
-    `duration`.
+    `duration`. With `--every-frame` every frame is kept, near-repeats too, as Meta's vPDQ
+    reference hashes them: the same frame numbers, for lists made for other tools.
 
     A file that cannot be read or decoded is reported with its error; the run goes on, and
     ends with exit status 1 (0 when every file was hashed; 2 when a named path does not exist).
@@ -42,7 +43,7 @@ def hash_command(
     with progress(len(files)) as bar:
         task = bar.add_task("hashing", total=len(files), rate="")
         started = time.perf_counter()
-        limits = replace(DEFAULT_LIMITS, video_every_frame=every_frame)
+        limits = replace(DEFAULT_LIMITS, video_every_frame=every_frame, video_collapse=not every_frame)
         for done, record in enumerate(hash_many(files, workers=workers_or_default(workers), limits=limits), start=1):
             failures += record.error is not None
             fields = json_fields(record)

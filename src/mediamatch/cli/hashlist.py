@@ -166,7 +166,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(hashlist_app, name="hashlist")
 
 
-def serve_matcher(role: str, host: str, port: int, hashlist: Path | None, public_key: Path | None, updates: Path | None, token_file: Path | None) -> None:
+def serve_matcher(
+    role: str, host: str, port: int, hashlist: Path | None, public_key: Path | None, updates: Path | None, token_file: Path | None, hash_media: bool = False
+) -> None:
     """`mediamatch serve --role matcher`: the platform's matcher service (see api/matcher_app)."""
     import uvicorn
 
@@ -186,5 +188,5 @@ def serve_matcher(role: str, host: str, port: int, hashlist: Path | None, public
             raise _refuse(exc) from None
         if len(token) < 16:
             raise _refuse(ValueError(f"{token_file}: the token must be at least 16 characters"))
-    settings = MatcherSettings(hashlist=hashlist, public_key=public_key, updates=updates, token=token)
+    settings = MatcherSettings(hashlist=hashlist, public_key=public_key, updates=updates, token=token, hash_media=hash_media)
     uvicorn.run(create_matcher_app(settings), host=host, port=port, log_level="info")

@@ -31,6 +31,9 @@ def serve_command(
     token_file: Annotated[
         Path | None, typer.Option("--token-file", help="matcher: file holding the bearer token for /v1/* (and to enable /v1/admin/reload).", show_default=False)
     ] = None,
+    hash_media: Annotated[
+        bool, typer.Option("--hash-media", help="matcher: HMA's /m/lookup may hash uploaded files and fetch URLs (public addresses only).")
+    ] = False,
 ) -> None:
     """Run the shared database server (FastAPI; OpenAPI at /docs), or with --role matcher a
     platform's read-only matcher. Use --db postgresql://… for a multi-user deployment; put TLS
@@ -40,7 +43,7 @@ def serve_command(
     if role != "server":
         from mediamatch.cli.hashlist import serve_matcher
 
-        return serve_matcher(role, host, port, hashlist, public_key, updates, token_file)
+        return serve_matcher(role, host, port, hashlist, public_key, updates, token_file, hash_media)
 
     from mediamatch.api.app import create_app
     from mediamatch.api.settings import ServerSettings

@@ -61,10 +61,19 @@ _SIGNAL_NAME = re.compile(r"[a-z0-9_]{1,32}")
 
 Kind = Literal["full", "delta"]
 
+# Which known video each vPDQ frame indicator belongs to, so a matcher can answer per video (the
+# vPDQ rule needs each known video's frame count): a section beside "vpdq" whose ids are frame
+# indicators and whose 8-byte "hash" is the video's id (uint64, little-endian: the indicator of
+# the video's first stored frame). Not a signal: nothing is matched against it.
+VIDEO_GROUP_SECTION = "vpdq_video"
+VIDEO_GROUP_BYTES = 8
+
 
 def known_width(signal: str) -> int | None:
     """Width in bytes of a registered signal (its declared bits); None for a signal this
     installation has no class for, whose sections state their own width."""
+    if signal == VIDEO_GROUP_SECTION:
+        return VIDEO_GROUP_BYTES
     declared = find_signal(signal)
     return None if declared is None else declared.bits // 8
 

@@ -9,6 +9,14 @@ true/false (IPED maps y/yes/t/true and n/no/f/false; 1/0 are taken too). We writ
 "true"/"false": no ICSE export was available to confirm its own spelling, and every reader
 we found accepts these.
 
+Encoding: IPED reads an export in the system's encoding, and ICSE exports saved on Western
+European Windows systems are Windows-1252 (cp1252). The encoding is taken from `--encoding`
+when given; otherwise a UTF-8 or UTF-16 byte-order mark says it, a file that is valid UTF-8
+throughout is UTF-8, and any other file is read as cp1252 with a warning in the import summary
+(rather than being refused whole).
+
+`Image ID` is the sender's id for the item: it is kept on import and written back on export.
+
 PhotoDNA values are opaque: kept exactly as the cell holds them (surrounding blanks aside) and
 written back unchanged, never decoded or compared. "Media Type" is kept as given ("Image",
 "Video"); a catalogue MIME type is written as ICSE's word for it.
@@ -16,12 +24,13 @@ written back unchanged, never decoded or compared. "Media Type" is kept as given
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from mediamatch.interop.base import Expresses, Options, read_text
+from mediamatch.interop.base import Direction, Expresses, FileNote, FormatOption, Options
 from mediamatch.interop.records import (
     ExchangeFormatError,
     ExchangeRecord,
@@ -84,6 +93,44 @@ def read_icse(stream: IO[str]) -> Iterator[ExchangeRecord | RecordError]:
             yield RecordError(position, str(exc))
 
 
+FALLBACK_ENCODING = "cp1252"
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_CHUNK = 1 << 20
+
+
+def detect_encoding(path: Path) -> tuple[str, str | None]:
+    """The encoding of the export at `path`, and a warning when it was a guess: a byte-order
+    mark's, else UTF-8 when every byte decodes as UTF-8, else cp1252."""
+    with path.open("rb") as stream:
+        head = stream.read(4)
+        for bom, encoding in _BOMS:
+            if head.startswith(bom):
+                return encoding, None
+        stream.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := stream.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return FALLBACK_ENCODING, (
+                f"{path.name} is not UTF-8: read as Windows-1252 (cp1252), the encoding of Western European Windows systems; "
+                "if it was saved in another, import again with --encoding"
+            )
+    return "utf-8", None
+
+
+def encoding_of(path: Path, given: str | None) -> tuple[str, str | None]:
+    """`given` (checked to be an encoding Python knows), else the detected one."""
+    if not given:
+        return detect_encoding(path)
+    try:
+        name = codecs.lookup(given).name
+    except LookupError:
+        raise ExchangeFormatError(f"unknown encoding {given!r} (examples: utf-8, utf-16, cp1252, latin-1)") from None
+    return ("utf-8-sig" if name == "utf-8" else name), None
+
+
 def write_icse(records: Iterable[ExchangeRecord], out: IO[str]) -> int:
     """Write `records` as an ICSE hash export; returns how many rows were written."""
     writer = csv.writer(out, delimiter=DELIMITER, lineterminator="\r\n")
@@ -121,10 +168,25 @@ class IcseFormat:
         keys=HASH_COLUMNS,
         fields=frozenset({field for field, _ in _READERS.values()} - set(HASH_COLUMNS)),
     )
-    options = ()
+    options = (
+        FormatOption("encoding", "the text encoding of the export, such as cp1252 or utf-16 (default: detected; see docs/interop.md).", Direction.IMPORT),
+    )
 
     def read(self, path: Path, options: Options) -> Iterator[ExchangeRecord | RecordError]:
-        return read_text(path, read_icse)
+        encoding, warning = encoding_of(path, options.get("encoding"))
+        if warning:
+            yield FileNote("file", warning)
+        read = 0
+        with path.open(encoding=encoding, errors="strict", newline="") as text:
+            try:
+                for read, entry in enumerate(read_icse(text), start=1):  # noqa: B007 - `read` is used after the loop
+                    yield entry
+            except UnicodeDecodeError as exc:
+                if not read:
+                    raise ExchangeFormatError(f"{path.name} is not {encoding} text ({exc.reason}): give its encoding with --encoding") from None
+                yield RecordError(
+                    f"after entry {read}", f"the file stops being {encoding} text here, nothing after it was read: give its encoding with --encoding"
+                )
 
     def write(self, records: Iterable[ExchangeRecord], out: IO[str], options: Options) -> int:
         return write_icse(records, out)

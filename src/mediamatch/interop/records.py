@@ -72,6 +72,11 @@ class ExchangeRecord:
     media_type: str | None = None
     submissions: int | None = None
     file_available: bool | None = None
+    # VICS fields kept as given, to be written back (the catalogue acts on none of them)
+    date_updated: str | None = None  # DateUpdated (ISO 8601 text)
+    precategorized: bool | None = None  # IsPrecategorized
+    precategorization_source: str | None = None  # PrecategorizationSource
+    comments: str | None = None  # Comments
     names: tuple[str, ...] = field(default=())  # file names the sender saw it under
     position: str = field(default="", compare=False)  # where it was read ("record 3", "line 7")
 

@@ -38,8 +38,11 @@ the rest is read on; a file that breaks as JSON stops there with an error at tha
 
 Writing produces the hash-set form, which national hash sets use and IPED checks for: v1.3
 with `odata.metadata` and PhotoDNA in `AlternativeHashes`, v2.0 with `@odata.context` and a
-`PhotoDNA` field; flags as JSON booleans, MD5/SHA-1 in upper case. Original file names are
-never written: names from a seized device can identify people.
+`PhotoDNA` field; flags as JSON booleans, MD5/SHA-1 in upper case. Every Media field read is
+written back (`MediaID` as the sender gave it; `Comments` and `IsPrecategorized` in both
+versions, `DateUpdated` and `PrecategorizationSource`, which only the 2.0 model has, in 2.0)
+except `RelativeFilePath` and `MediaFiles`: original file names and paths are never written,
+as names from a seized device can identify people.
 """
 
 from __future__ import annotations
@@ -155,6 +158,10 @@ def _from_media(media: dict[str, Any], position: str) -> ExchangeRecord:
         tags=parse_text(tags, "Tags"),
         size=parse_int(media.get("mediasize"), "MediaSize"),
         media_type=parse_text(media.get("mimetype"), "MimeType"),
+        date_updated=parse_text(media.get("dateupdated"), "DateUpdated"),
+        precategorized=parse_flag(media.get("isprecategorized"), "IsPrecategorized"),
+        precategorization_source=parse_text(media.get("precategorizationsource"), "PrecategorizationSource"),
+        comments=parse_text(media.get("comments"), "Comments"),
         names=tuple(name for name in (_file_name(entry) for entry in files if isinstance(entry, dict)) if name),
         position=position,
     )
@@ -210,7 +217,11 @@ def _media(record: ExchangeRecord, version: str) -> dict[str, Any]:
         "IsDistributed": record.distributed,
         "Series": record.series,
         "Tags": record.tags,
+        "Comments": record.comments,
+        "IsPrecategorized": record.precategorized,
     }
+    if version == "2.0":  # fields of the 2.0 model only
+        values |= {"DateUpdated": record.date_updated, "PrecategorizationSource": record.precategorization_source}
     media.update({name: value for name, value in values.items() if value is not None})
     if record.photodna is not None:
         if version == "2.0":
@@ -232,7 +243,10 @@ class VicsFormat:
     expresses = Expresses(
         signals=("md5", "sha1", "photodna"),
         keys=("md5",),
-        fields=frozenset({"source_id", "category", "victim_identified", "offender_identified", "distributed", "series", "tags", "size", "media_type"}),
+        fields=frozenset(
+            {"source_id", "category", "victim_identified", "offender_identified", "distributed", "series", "tags", "size", "media_type"}
+            | {"date_updated", "precategorized", "precategorization_source", "comments"}
+        ),
     )
     options = (FormatOption("vics-version", f"VICS field names to write: {' or '.join(VERSIONS)}.", Direction.EXPORT, VERSIONS, "2.0"),)
 

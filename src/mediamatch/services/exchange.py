@@ -29,9 +29,15 @@ module names none of them. They meet the catalogue here, through `ExchangeRecord
   never interpreted). IsDistributed, Tags, ICSE's number of submissions and File Available go
   to the item's columns of the same meaning, only where the item has none yet.
 
+- The sender's id for the item (ICSE `Image ID`, VICS `MediaID`, a CSV `id`) and the VICS
+  fields `DateUpdated`, `IsPrecategorized`, `PrecategorizationSource` and `Comments` are kept
+  as given (`media_exchange_fields`), first source first, and written back on export: an ICSE
+  export's 1001-1004 come back as 1001-1004. An item no source gave an id exports its
+  catalogue id.
+
 Export writes one record per item and series (an item in two series is two records, which an
 import merges back into one item), so an export imported into an empty catalogue exports the
-same records again, ids aside. Original file names are never exported.
+same records again, ids included. Original file names are never exported.
 """
 
 from __future__ import annotations
@@ -65,6 +71,7 @@ from mediamatch.store.models.catalogue import (
     media_series,
     media_victims,
 )
+from mediamatch.store.models.exchange import KEPT_FIELDS, ExchangeFields
 
 COMMIT_EVERY = 500
 KEPT_PROBLEMS = 1000
@@ -72,7 +79,7 @@ EXPORT_BATCH = 1000
 UNKNOWN_MEDIA_TYPE = "application/octet-stream"  # what `repo.add_media` stores when it cannot tell
 DIGESTS = ("sha256", "md5", "sha1")  # kept as columns and as signals
 STORED_SIGNALS = ("pdq", "photodna")  # kept as signals only
-_LIMITS = {"series": 200, "media_type": 100}  # the columns' lengths
+_LIMITS = {"series": 200, "media_type": 100, "source_id": 100, "date_updated": 40, "precategorization_source": 200}  # the columns' lengths
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +228,7 @@ class _Batch:
         self.new: list[_NewItem] = []
         self.added_signals: list[tuple[_Item, str, str]] = []
         self.contributions: list[tuple[_Item, dict[str, object]]] = []
+        self.kept: list[tuple[_Item, ExchangeRecord]] = []  # records stating fields kept only to be written back
         self._load_items()
 
     def add_all(self, summary: ImportSummary) -> None:
@@ -245,6 +253,8 @@ class _Batch:
                 "series_id": series.id if series else None, "original_name": record.names[0] if record.names else "",
             }  # fmt: skip
             self.contributions.append((item, contribution))
+            if any(getattr(record, name) is not None for name in KEPT_FIELDS):
+                self.kept.append((item, record))
             if record.victim_identified:
                 if series is None:
                     item_victims.append(item)
@@ -279,6 +289,24 @@ class _Batch:
             self.session.execute(insert(Contribution), [{"media_id": item.id, **values} for item, values in self.contributions])
         if links := [{"media_id": item.id, "series_id": series.id} for item in self.new for series in item.series]:
             self.session.execute(insert(media_series), links)
+        self._write_kept()
+
+    def _write_kept(self) -> None:
+        """The sender's id and the VICS fields the catalogue keeps only to write back: a field
+        is set by the first record that states it."""
+        if not self.kept:
+            return
+        ids = sorted({item.id for item, _ in self.kept if item.id is not None})
+        rows = {row.media_id: row for row in self.session.scalars(select(ExchangeFields).where(ExchangeFields.media_id.in_(ids)))}
+        for item, record in self.kept:
+            row = rows.get(item.id)  # type: ignore[arg-type]
+            if row is None:
+                row = rows[item.id] = ExchangeFields(media_id=item.id)  # type: ignore[index]
+                self.session.add(row)
+            for name in KEPT_FIELDS:
+                if getattr(row, name) is None:
+                    setattr(row, name, getattr(record, name))
+        self.session.flush()
 
     def _load_items(self) -> None:
         wanted = {name: sorted({getattr(record, name) for record in self.records if getattr(record, name)}) for name in DIGESTS}
@@ -436,18 +464,22 @@ def _records_of(session: Session, items: Iterable[MediaItem], only_series: str |
     contributions = dict(
         session.execute(select(Contribution.media_id, func.count()).where(Contribution.media_id.in_(ids)).group_by(Contribution.media_id)).all()
     )
+    kept = {row.media_id: row for row in session.scalars(select(ExchangeFields).where(ExchangeFields.media_id.in_(ids)))}
     records = []
     for media_id in ids:
         item = by_id[media_id]
+        fields = kept.get(media_id) or ExchangeFields()
         base = ExchangeRecord(
             md5=item.md5 or None, sha1=item.sha1 or None, sha256=item.sha256,
             pdq=signals[media_id].get("pdq"), photodna=signals[media_id].get("photodna"),
-            source_id=str(media_id), category=item.category, baseline=item.baseline,
+            source_id=fields.source_id or str(media_id), category=item.category, baseline=item.baseline,
             victim_identified=media_id in victim_items, offender_identified=False, distributed=item.distributed,
             tags=item.tags, size=item.size or None,
             media_type=None if item.media_type == UNKNOWN_MEDIA_TYPE else item.media_type,
             submissions=item.submissions if item.submissions is not None else contributions.get(media_id, 0),
             file_available=item.file_available if item.file_available is not None else item.sha256 is not None,
+            date_updated=fields.date_updated, precategorized=fields.precategorized,
+            precategorization_source=fields.precategorization_source, comments=fields.comments,
         )  # fmt: skip
         pairs: list[tuple[int | None, str | None]] = [pair for pair in series_of[media_id] if only_series is None or pair[1] == only_series]
         if not per_series:

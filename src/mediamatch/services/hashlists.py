@@ -37,6 +37,8 @@ from mediamatch.audit.events import AuditAction, AuditEvent
 from mediamatch.audit.trail import record
 from mediamatch.hashlist.delta import write_delta
 from mediamatch.hashlist.format import (
+    VIDEO_GROUP_BYTES,
+    VIDEO_GROUP_SECTION,
     HashListError,
     Section,
     Written,
@@ -98,8 +100,32 @@ def _min_quality(signal: str) -> int:
 
 
 def read_sections(engine: Engine, list_filter: ListFilter, batch_rows: int = BATCH_ROWS) -> dict[tuple[str, str], Section]:
-    """The exported entries of each signal of `list_filter`, as arrays sorted by indicator id."""
-    return {("entries", signal): _read_signal(engine, list_filter, signal, batch_rows) for signal in list_filter.signals}
+    """The exported entries of each signal of `list_filter`, as arrays sorted by indicator id,
+    and, where frame hashes are exported, which video each frame belongs to."""
+    sections = {("entries", signal): _read_signal(engine, list_filter, signal, batch_rows) for signal in list_filter.signals}
+    frames = sections.get(("entries", "vpdq"))
+    if frames is not None and len(frames):
+        sections[("entries", VIDEO_GROUP_SECTION)] = _video_groups(engine, frames.ids)
+    return sections
+
+
+def _video_groups(engine: Engine, frame_ids: np.ndarray) -> Section:
+    """The video of each exported frame indicator, named by its first stored frame's indicator
+    (stable while the video is catalogued; the media item's id stays private)."""
+    videos = np.zeros(len(frame_ids), np.uint64)
+    for start in range(0, len(frame_ids), 500):
+        chunk = [int(i) for i in frame_ids[start : start + 500]]
+        with engine.connect() as conn:
+            media_of = dict(conn.execute(select(MediaSignal.id, MediaSignal.media_id).where(MediaSignal.id.in_(chunk))).all())
+            first = dict(
+                conn.execute(
+                    select(MediaSignal.media_id, func.min(MediaSignal.id))
+                    .where(MediaSignal.signal == "vpdq", MediaSignal.media_id.in_(set(media_of.values())))
+                    .group_by(MediaSignal.media_id)
+                ).all()
+            )
+        videos[start : start + len(chunk)] = [first[media_of[i]] for i in chunk]
+    return Section(np.asarray(frame_ids, np.uint64), videos.astype("<u8").view(np.uint8).reshape(-1, VIDEO_GROUP_BYTES))
 
 
 def _read_signal(engine: Engine, list_filter: ListFilter, signal: str, batch_rows: int) -> Section:
@@ -204,7 +230,7 @@ def export_hashlist(
     full = write_hashlist(
         out, sections, private_key, name=name, version=version, previous_version=version - 1 if version > 1 else None, list_filter=list_filter.as_json()
     )
-    counts = {signal: len(section) for (_, signal), section in sections.items()}
+    counts = {signal: len(section) for (_, signal), section in sections.items() if signal != VIDEO_GROUP_SECTION}
     delta, delta_counts = None, dict[str, Any]()
     if old is not None:
         new = read_hashlist(out, private_key.public_key())  # also proves what was written verifies

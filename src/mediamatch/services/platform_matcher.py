@@ -29,12 +29,15 @@ from pathlib import Path
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from mediamatch.catalog.hashes import FrameHash
 from mediamatch.hashlist.delta import check_delta_fits
-from mediamatch.hashlist.format import HashList, HashListError, Section, empty_section, read_hashlist
+from mediamatch.hashlist.format import VIDEO_GROUP_BYTES, VIDEO_GROUP_SECTION, HashList, HashListError, Section, empty_section, read_hashlist
 from mediamatch.hashlist.signing import load_public_key
 from mediamatch.index.cache import IndexCache
 from mediamatch.index.exact import ExactIndex
 from mediamatch.index.hamming import HASH_BYTES, MAX_RADIUS, PDQIndex
+from mediamatch.services.video_lookup import VideoAnswer, VideoRule
+from mediamatch.signals.pdq import MIN_QUALITY
 from mediamatch.signals.registry import get_signal
 
 log = logging.getLogger(__name__)
@@ -139,12 +142,53 @@ class _SignalIndex:
 
 
 @dataclass(frozen=True, slots=True)
+class _VideoGroups:
+    """Which video each frame indicator belongs to (the list's `vpdq_video` section), and how
+    many frames each video has in the list. Never changed once built."""
+
+    frame_ids: np.ndarray  # sorted
+    videos: np.ndarray  # row for row
+    video_ids: np.ndarray  # sorted, distinct
+    frame_counts: np.ndarray  # per video_ids row
+
+    @classmethod
+    def of(cls, section: Section) -> _VideoGroups:
+        videos = np.ascontiguousarray(section.hashes).reshape(-1, VIDEO_GROUP_BYTES).view("<u8").ravel().astype(np.uint64)
+        video_ids, counts = np.unique(videos, return_counts=True)
+        return cls(np.asarray(section.ids, np.uint64), videos, video_ids, counts)
+
+    def __len__(self) -> int:
+        return len(self.frame_ids)
+
+    def applied(self, removed: Section, added: Section) -> _VideoGroups:
+        keep = ~np.isin(self.frame_ids, np.asarray(removed.ids, np.uint64))
+        kept = self.videos[keep].astype("<u8").view(np.uint8).reshape(-1, VIDEO_GROUP_BYTES)
+        ids = np.concatenate([self.frame_ids[keep], np.asarray(added.ids, np.uint64)])
+        return _VideoGroups.of(Section.of(ids, np.concatenate([kept, np.asarray(added.hashes).reshape(-1, VIDEO_GROUP_BYTES)]), VIDEO_GROUP_BYTES))
+
+    def video_of(self, frame_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The video of each frame indicator, and whether the list names one."""
+        if not len(self.frame_ids):
+            return np.zeros(len(frame_ids), np.uint64), np.zeros(len(frame_ids), bool)
+        rows = np.minimum(np.searchsorted(self.frame_ids, frame_ids), len(self.frame_ids) - 1)
+        return self.videos[rows], self.frame_ids[rows] == frame_ids
+
+    def frames_of(self, video: int) -> int:
+        row = int(np.searchsorted(self.video_ids, np.uint64(video)))
+        return int(self.frame_counts[row]) if row < len(self.video_ids) and int(self.video_ids[row]) == video else 0
+
+
+_NO_GROUPS = _VideoGroups.of(empty_section(VIDEO_GROUP_BYTES))
+
+
+@dataclass(frozen=True, slots=True)
 class _State:
     name: str
     version: int
     payload_sha256: str
     signals: Mapping[str, _SignalIndex]
     skipped: tuple[str, ...]  # signals in the list this installation cannot match
+    videos: _VideoGroups = _NO_GROUPS
 
     def counts(self) -> dict[str, int]:
         return {signal: len(index) for signal, index in sorted(self.signals.items())}
@@ -164,8 +208,11 @@ def _matching(signal: str, width: int) -> tuple[str, int] | None:
 def _state_of(hashlist: HashList, cache_beside: Path | None = None) -> _State:
     if hashlist.kind != "full":
         raise HashListError(f"{hashlist.name} v{hashlist.version} is a delta; load the full list first")
-    signals, skipped = {}, []
+    signals, skipped, videos = {}, [], _NO_GROUPS
     for (_, signal), section in sorted(hashlist.sections.items()):
+        if signal == VIDEO_GROUP_SECTION:
+            videos = _VideoGroups.of(section)
+            continue
         how = _matching(signal, section.width)
         if how is None:
             skipped.append(signal)
@@ -173,7 +220,7 @@ def _state_of(hashlist: HashList, cache_beside: Path | None = None) -> _State:
         kind, radius = how
         built = _cached_tables(cache_beside, signal, hashlist.payload_sha256, section) if kind == "hamming" and cache_beside else None
         signals[signal] = _SignalIndex.of(signal, kind, radius, section, built)
-    return _State(hashlist.name, hashlist.version, hashlist.payload_sha256, signals, tuple(skipped))
+    return _State(hashlist.name, hashlist.version, hashlist.payload_sha256, signals, tuple(skipped), videos)
 
 
 def _cached_tables(list_path: Path, signal: str, payload_sha256: str, section: Section) -> PDQIndex:
@@ -256,6 +303,37 @@ class HashListMatcher:
             for position, hits in zip(positions, index.search_many(batch)):
                 results[position] = hits
         return results
+
+    def lookup_video(self, frames: Sequence[FrameHash], rule: VideoRule = VideoRule.KNOWN) -> list[VideoAnswer]:
+        """Every known video of the list that shares a frame with the queried one (frames of
+        quality >= 50, each distinct hash once, within PDQ distance 31), matches first. Raises
+        ValueError when the list holds frame hashes without saying which video each belongs to
+        (a list published before video groups): then only single frames can be looked up."""
+        state = self._state
+        index = state.signals.get("vpdq")
+        usable = sorted({frame.pdq for frame in frames if frame.quality >= MIN_QUALITY})
+        if index is None or not len(index) or not usable:
+            return []
+        if not len(state.videos):
+            raise ValueError(f"{state.name} v{state.version} does not say which video each frame belongs to: look its frames up one by one")
+        hits = index.search_many(np.frombuffer(bytes.fromhex("".join(usable)), np.uint8).reshape(-1, index.width))
+        query_rows: dict[int, set[int]] = {}
+        known_frames: dict[int, set[int]] = {}
+        for row, row_hits in enumerate(hits):
+            if not row_hits:
+                continue
+            ids = np.fromiter((hit.indicator for hit in row_hits), np.uint64, len(row_hits))
+            videos, named = state.videos.video_of(ids)
+            for indicator, video in zip(ids[named].tolist(), videos[named].tolist()):
+                query_rows.setdefault(video, set()).add(row)
+                known_frames.setdefault(video, set()).add(indicator)
+        answers = []
+        for video, rows in query_rows.items():
+            query_share, known_share = len(rows) / len(usable), len(known_frames[video]) / max(state.videos.frames_of(video), 1)
+            answers.append(
+                VideoAnswer(video, round(query_share, 3), round(known_share, 3), rule.decides(query_share, known_share), tuple(sorted(known_frames[video])))
+            )
+        return sorted(answers, key=lambda answer: (not answer.match, -answer.known_share, -answer.query_share, answer.video))
 
     def apply_delta(self, path: Path) -> int:
         """Verify the delta at `path`, build the next version beside the current one and swap
@@ -355,9 +433,12 @@ class DeltaReport:
 def _next_state(current: _State, delta: HashList) -> _State:
     check_delta_fits(_AsBase(current), delta)  # type: ignore[arg-type]
     target = delta.header["target_header"]
-    signals = {}
+    signals, videos = {}, _NO_GROUPS
     for entry in target["sections"]:
         signal = entry["signal"]
+        if signal == VIDEO_GROUP_SECTION:
+            videos = current.videos.applied(delta.section("removed", signal), delta.section("added", signal))
+            continue
         index = current.signals.get(signal)
         if index is None:
             how = _matching(signal, entry["hash_bytes"])
@@ -368,8 +449,8 @@ def _next_state(current: _State, delta: HashList) -> _State:
         if len(index) != entry["count"]:
             raise HashListError(f"the delta leaves {len(index)} {signal} entries; version {delta.version} holds {entry['count']}")
         signals[signal] = index
-    skipped = tuple(sorted({e["signal"] for e in target["sections"]} - signals.keys()))
-    return _State(current.name, delta.version, target["payload_sha256"], signals, skipped)
+    skipped = tuple(sorted({e["signal"] for e in target["sections"]} - signals.keys() - {VIDEO_GROUP_SECTION}))
+    return _State(current.name, delta.version, target["payload_sha256"], signals, skipped, videos)
 
 
 @dataclass(frozen=True, slots=True)

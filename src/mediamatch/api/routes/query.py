@@ -6,25 +6,67 @@ who contributed it); platforms get `/match`, which says only which indicator mat
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Literal, Self
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile, status
+from pydantic import Field, model_validator
 
 from mediamatch.api.deps import CatalogueMatcherDep, Principal, SessionDep, audit, require
 from mediamatch.api.routes.media import read_uploads
-from mediamatch.api.schemas import HashQuery, HashQueryBatch, MatchOut, PlatformMatch, PlatformResult, QueryResult, VideoQuery
+from mediamatch.api.schemas import HashQuery, HashQueryBatch, MatchOut, PlatformMatch, PlatformResult, QueryResult, Strict, VideoQuery
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
 from mediamatch.catalog.hashes import FrameHash, HashRecord
 from mediamatch.catalog.records import Match
 from mediamatch.media.hashing import hash_bytes
 from mediamatch.media.limits import DEFAULT_LIMITS
+from mediamatch.services.catalogue_video import catalogue_video_lookup
 from mediamatch.services.matching import CatalogueMatcher
+from mediamatch.services.video_lookup import VideoRule, parse_video_signal
 from mediamatch.store import repo
 
 router = APIRouter(prefix="/api/v1", tags=["query"])
 Searcher = Annotated[Principal, Depends(require(Permission.SEARCH_HASHES))]
 Platform = Annotated[Principal, Depends(require(Permission.MATCH_HASHES))]
+MAX_PLATFORM_VIDEOS = 10
+
+
+class PlatformVideo(Strict):
+    """A whole video for `/match`: its vPDQ signal in Meta's text form or HMA's JSON form, and
+    the rule that decides a match (default: 80% of the known video, the vPDQ README's)."""
+
+    signal: Literal["vpdq"] = "vpdq"
+    value: str = Field(min_length=1, max_length=4_000_000)
+    rule: VideoRule = VideoRule.KNOWN
+    label: str = Field(default="", max_length=500)
+
+
+class PlatformBatch(Strict):
+    """Hashes (as `/query/hashes` takes them), whole videos, or both."""
+
+    queries: list[HashQuery] = Field(default_factory=list, max_length=1000)
+    videos: list[PlatformVideo] = Field(default_factory=list, max_length=MAX_PLATFORM_VIDEOS)
+
+    @model_validator(mode="after")
+    def _something_to_match(self) -> Self:
+        if not self.queries and not self.videos:
+            raise ValueError("give queries, videos or both")
+        return self
+
+
+class PlatformVideoMatch(Strict):
+    video: int  # the indicator of the known video's first frame, as hash lists group frames
+    query_share: float
+    known_share: float
+    match: bool
+
+
+class PlatformAnswer(PlatformResult):
+    """One answer of `/match`: a hash's indicators, or (for a video, after the hashes' answers)
+    the known videos it shares footage with."""
+
+    rule: VideoRule | None = None
+    videos: list[PlatformVideoMatch] | None = None
 
 
 def as_record(query: HashQuery) -> HashRecord:
@@ -102,23 +144,35 @@ async def query_file(
     return results
 
 
-@router.post("/match", response_model=list[PlatformResult])
-def platform_match(body: HashQueryBatch, principal: Platform, session: SessionDep, matcher: CatalogueMatcherDep) -> list[PlatformResult]:
+@router.post("/match", response_model=list[PlatformAnswer], response_model_exclude_none=True)
+def platform_match(body: PlatformBatch, principal: Platform, session: SessionDep, matcher: CatalogueMatcherDep) -> list[PlatformAnswer]:
     """For platforms: which indicators a batch of hashes matches, with signal and distance only.
     The indicator is the id hash lists publish (a stored hash, not the media item), so a hit
-    reported back names exactly what matched."""
+    reported back names exactly what matched. Whole videos (`videos`) are answered after the
+    hashes, one answer each: the known videos they share footage with, both shares, and whether
+    the request's rule calls it a match."""
     records = [as_record(query) for query in body.queries]
-    found = matcher.match(records, session)
-    audit(session, principal.event(AuditAction.SEARCH, "platform-match", "", count=len(records), hits=sum(bool(m) for m in found)))
+    try:
+        videos = [(video, parse_video_signal(video.value)) for video in body.videos]
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    found = matcher.match(records, session) if records else []
     keys = {match: _indicator_key(match) for matches in found for match in matches}
     indicators = repo.indicator_ids(session, keys.values())
-    return [
-        PlatformResult(
+    answers = [
+        PlatformAnswer(
             label=record.path,
             matches=[PlatformMatch(indicator=indicators[keys[m]], signal=m.signal, distance=m.distance) for m in matches if keys[m] in indicators],
         )
         for record, matches in zip(records, found)
     ]
+    for video, frames in videos:
+        known = catalogue_video_lookup(matcher, session, frames, video.rule, video.label)
+        shown = [PlatformVideoMatch(video=a.video, query_share=a.query_share, known_share=a.known_share, match=a.match) for a in known]
+        answers.append(PlatformAnswer(label=video.label, matches=[], rule=video.rule, videos=shown))
+    hits = sum(bool(m) for m in found) + sum(any(v.match for v in a.videos or ()) for a in answers[len(records) :])
+    audit(session, principal.event(AuditAction.SEARCH, "platform-match", "", count=len(records), videos=len(videos), hits=hits))
+    return answers
 
 
 def _indicator_key(match: Match) -> tuple[int, str, float | None]:
