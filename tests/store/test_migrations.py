@@ -46,6 +46,7 @@ EXPECTED_TABLES = {
     "indicator_disputes",
     "hashlist_versions",
     "platform_sharing_consents",
+    "wellness_settings",
 }
 
 
