@@ -65,9 +65,9 @@ class TokenRow:
 
 def agencies(session: Session) -> list[AgencyRow]:
     """Every agency by name, with its account count, platform-sharing consent and webhook."""
-    counts: dict[int, int] = dict(session.execute(select(User.agency_id, func.count()).group_by(User.agency_id)))
+    counts: dict[int, int] = dict(session.execute(select(User.agency_id, func.count()).group_by(User.agency_id)).all())
     consenting = set(session.scalars(select(PlatformSharingConsent.agency_id)))
-    hooks: dict[int, str] = dict(session.execute(select(AgencyWebhook.agency_id, AgencyWebhook.url)))
+    hooks: dict[int, str] = dict(session.execute(select(AgencyWebhook.agency_id, AgencyWebhook.url)).all())
     return [
         AgencyRow(a.id, a.name, a.country, counts.get(a.id, 0), a.id in consenting, hooks.get(a.id))
         for a in session.scalars(select(Agency).order_by(Agency.name))
