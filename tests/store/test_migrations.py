@@ -47,6 +47,7 @@ EXPECTED_TABLES = {
     "hashlist_versions",
     "platform_sharing_consents",
     "media_exchange_fields",
+    "wellness_settings",
 }
 
 
