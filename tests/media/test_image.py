@@ -169,7 +169,9 @@ STORED_FOR = {
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF"])
 @pytest.mark.parametrize("orientation", [3, 6, 8])
-def test_exif_orientation_is_applied(orientation: int, fmt: str) -> None:
+def test_exif_orientation_is_kept_beside_the_stored_pixels(orientation: int, fmt: str) -> None:
+    """The luma is the picture as stored (what the PDQ reference and python-threatexchange hash);
+    `displayed_luma()` is the picture as a viewer shows it, and the size is the displayed one."""
     upright = picture()
     stored = STORED_FOR[orientation](upright)
     exif = Image.Exif()
@@ -184,15 +186,23 @@ def test_exif_orientation_is_applied(orientation: int, fmt: str) -> None:
     assert ImageOps.exif_transpose(Image.open(io.BytesIO(data))).size == upright.size
 
     decoded = decode_luma(data)
-    check_luma(decoded)  # W x H: swapped back from the stored H x W for 6 and 8
-    assert distance(pdq(decoded.luma), reference_hash(upright)) <= 4
-    # and not merely close because any picture is: the unrotated hash is far away
-    assert distance(pdq(decoded.luma), reference_hash(stored)) > 60
+    assert (decoded.width, decoded.height) == (W, H)  # swapped back from the stored H x W for 6 and 8
+    shown = decoded.displayed_luma()
+    assert shown.shape == (H, W) and shown.flags["C_CONTIGUOUS"] and shown.dtype == np.float32
+    assert distance(pdq(shown), reference_hash(upright)) <= 4
+    if fmt == "TIFF":  # Pillow's TIFF loader turns the picture itself: that is the file's picture to every Pillow user
+        assert decoded.orientation == 1 and distance(pdq(decoded.luma), reference_hash(upright)) <= 4
+        return
+    assert decoded.orientation == orientation
+    assert distance(pdq(decoded.luma), reference_hash(stored)) <= 4
+    # and not merely close because any picture is: the two are far apart
+    assert distance(pdq(decoded.luma), pdq(shown)) > 60
 
 
 def test_exif_orientation_in_shared_camera_photos(testdata: Path) -> None:
-    """Real phone photos tagged 1/3/6/8: portrait ones report portrait size, and the luma
-    hashes like Pillow's own exif_transpose of the file."""
+    """Real phone photos tagged 1/3/6/8: portrait ones report portrait size, the luma hashes like
+    Pillow's plain decode of the file (what python-threatexchange hashes), and the displayed luma
+    like Pillow's own exif_transpose of it."""
     folder = testdata / EXIF_DIR
     if not folder.is_dir():
         pytest.skip(f"{EXIF_DIR} not in the shared test data")
@@ -203,11 +213,13 @@ def test_exif_orientation_in_shared_camera_photos(testdata: Path) -> None:
         decoded = decode_luma(path.read_bytes())
         expected = (stored_h, stored_w) if orientation in (6, 8) else (stored_w, stored_h)
         assert (decoded.width, decoded.height) == expected, path.name
+        assert decoded.orientation == orientation
+        shown = decoded.displayed_luma()
         # the draft decode is at reduced scale but keeps the displayed aspect
-        assert (decoded.luma.shape[1] > decoded.luma.shape[0]) == (expected[0] > expected[1])
+        assert (shown.shape[1] > shown.shape[0]) == (expected[0] > expected[1])
         raw.draft("RGB", (stored_w // 4, stored_h // 4))
-        viewer = ImageOps.exif_transpose(raw)
-        assert distance(pdq(decoded.luma), reference_hash(viewer)) <= NEAR, path.name
+        assert distance(pdq(decoded.luma), reference_hash(raw)) <= NEAR, path.name
+        assert distance(pdq(shown), reference_hash(ImageOps.exif_transpose(raw))) <= NEAR, path.name
 
 
 def animation(fmt: str) -> tuple[bytes, Image.Image]:

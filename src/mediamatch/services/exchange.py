@@ -412,7 +412,7 @@ def _records_of(session: Session, items: Iterable[MediaItem], only_series: str |
     signals: dict[int, dict[str, str]] = defaultdict(dict)
     for media_id, signal, value, quality in session.execute(
         select(MediaSignal.media_id, MediaSignal.signal, MediaSignal.value, MediaSignal.quality)
-        .where(MediaSignal.media_id.in_(ids), MediaSignal.signal.in_(STORED_SIGNALS))
+        .where(MediaSignal.media_id.in_(ids), MediaSignal.signal.in_(STORED_SIGNALS), MediaSignal.displayed.is_(False))
         .order_by(MediaSignal.id)
     ):
         if _exportable(signal, quality):
