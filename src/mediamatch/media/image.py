@@ -60,6 +60,14 @@ DRAFT_MIN_SIDE = 512
 MAX_DECODE_BYTES = 512 * 1024**2
 DECODE_BYTES_PER_PIXEL = 12
 LUMA_STRIP_PIXELS = 1 << 20  # pixels converted to RGB and luma at a time
+# Picture modes python-threatexchange 1.2.17 (and so HMA) hashes differently: it hands Pillow's
+# raw bands to the PDQ binding instead of converting to RGB. Ours is the picture's hash (the
+# reference's, fed RGB); a file's note says where the other tools' will differ (docs/interop.md).
+PEERS_DIFFER = {
+    "CMYK": "CMYK picture: python-threatexchange and HMA read its C, M, Y bands as R, G, B and get the complement of this PDQ",
+    "P": "palette picture: python-threatexchange and HMA hash its palette indices, not its colours, and get a different PDQ",
+    "1": "1-bit picture: python-threatexchange and HMA read its pixels as 0 and 1 and give this PDQ quality 0",
+}
 # Decoders that fill a buffer of their own and then copy it into the Pillow image.
 _DOUBLE_BUFFERED = frozenset({"WEBP", "HEIF", "AVIF"})
 
@@ -157,11 +165,12 @@ def _orientation(image: Image.Image) -> int:
 def _decode(image: Image.Image, max_bytes: int) -> DecodedImage:
     source = image
     full_w, full_h = image.size
-    note = None
+    notes = [PEERS_DIFFER[image.mode]] if image.mode in PEERS_DIFFER else []
     frames = getattr(image, "n_frames", 1)
     if frames > 1:
         image.seek(0)
-        note = f"animated: first of {frames} frames hashed"
+        notes.insert(0, f"animated: first of {frames} frames hashed")
+    note = "; ".join(notes) or None
     drafted = image.format == "JPEG" and image.mode in ("RGB", "L", "YCbCr")
     if drafted:
         scale = _draft_scale(full_w, full_h)
