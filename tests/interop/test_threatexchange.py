@@ -87,7 +87,7 @@ def test_python_threatexchange_reads_every_line_we_write_and_we_read_its_dataset
     ours = tmp_path / "for-threatexchange.txt"
     summary = export_file(source, ours, ExportRequest(format="csv", options={"naming": THREATEXCHANGE}))
     source.dispose()
-    written = set((ours.read_text().splitlines()))
+    written = set(ours.read_text().splitlines())
     assert summary.skipped == 1 and {line.split(" ", 1)[0] for line in written} == {"video_md5", "video_sha256", "pdq"}
 
     home = tmp_path / "home"

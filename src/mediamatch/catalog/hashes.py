@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 # `Match.transform` of a hit by the picture as a viewer shows it (EXIF orientation applied), not
 # as its file stores it; the label a report shows for it.
 DISPLAYED = "displayed"

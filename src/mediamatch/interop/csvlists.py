@@ -139,7 +139,9 @@ def _dataset_rows(header: list[str], lines: Iterator[tuple[int, str]]) -> Iterat
             kind, value = cells.get("signal_type", "").strip(), cells.get("signal_str", "").strip()
             opinion = " ".join(filter(None, (cells.get("category", "").strip(), cells.get("tags", "").strip())))
             if cells.get("category", "").strip().lower() in NOT_IMPORTED_OPINIONS:
-                yield RecordError(position, f"{kind} {value[:80]}: its source marks it a false positive or test data ({cells['category'].strip()}); not imported")
+                yield RecordError(
+                    position, f"{kind} {value[:80]}: its source marks it a false positive or test data ({cells['category'].strip()}); not imported"
+                )
             elif (field := record_field(kind)) is None:
                 yield RecordError(position, f"signal type {kind!r} is not kept by this catalogue (known: {', '.join(kept_signal_types())})")
             else:
