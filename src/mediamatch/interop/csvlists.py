@@ -217,11 +217,10 @@ class CsvListFormat:
         fields=frozenset({"source_id", "category", "baseline"}),
     )
     options = (
-        FormatOption(
+        FormatOption(  # no fixed choices: the names come from the signal registry, loaded when a list is read
             "signal-type",
             "the signal type of lines that hold a bare value (md5, sha1, sha256, pdq, photodna, or python-threatexchange's name for one).",
             Direction.IMPORT,
-            kept_signal_types(),
         ),
         FormatOption(
             "csv-layout",
