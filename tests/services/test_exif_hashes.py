@@ -15,6 +15,7 @@ from mediamatch.interop.csvlists import read_csv_list
 from mediamatch.media.hashing import hash_bytes, hash_source
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.services.exchange import ExportRequest, export_file
+from mediamatch.services.hashlists import ListFilter, read_sections, set_consent
 from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.services.samples import generated_picture
 from mediamatch.signals.pdq import PDQSignal
@@ -70,6 +71,10 @@ def test_both_hashes_are_stored_only_the_stored_one_is_exported(engine: sa.Engin
     export_file(engine, tmp_path / "list.txt", ExportRequest(format="csv", options={"csv-layout": "signals"}))
     exported = [record.pdq for record in read_csv_list(io.StringIO((tmp_path / "list.txt").read_text())) if getattr(record, PDQ, None)]
     assert exported == [phone.value(PDQ)]
+    with session_scope(engine) as session:
+        set_consent(session, repo.DEFAULT_AGENCY, True, actor="op", actor_agency="Hotline")
+    section = read_sections(engine, ListFilter(signals=(PDQ,)))[("entries", PDQ)]
+    assert [bytes(row).hex() for row in section.hashes] == [phone.value(PDQ)] and section.ids.tolist() == [stored_row]
 
 
 def test_searches_use_both_and_say_which_matched(engine: sa.Engine, pictures: dict[str, Path], tmp_path: Path) -> None:
