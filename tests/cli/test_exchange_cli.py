@@ -98,7 +98,7 @@ def test_an_md5_only_record_is_matched_by_triage_and_merges_with_its_file(db_url
         (hashlib.md5(known.read_bytes()).hexdigest(), True, "Kestrel")
     ]
     output = invoke("exchange", "export", "--format", "vics", "--out", str(tmp_path / "all.json"), "--db", db_url)
-    assert "1 record(s) written" in output and "1 item(s) the format cannot hold were left out" in output  # the SHA-1-only item
+    assert "1 record(s) written" in output and "1 item(s) the format or naming cannot hold were left out" in output  # the SHA-1-only item
 
     engine = open_engine(db_url)
     try:
@@ -121,6 +121,12 @@ def test_an_md5_only_record_is_matched_by_triage_and_merges_with_its_file(db_url
         "finished": True,
     }
     assert json.loads(events[2].detail)["series"] == "Kestrel" and json.loads(events[2].detail)["written"] == 1
+
+    # For python-threatexchange and HMA: their signal names; the SHA-1-only item has no line in them
+    output = invoke("exchange", "export", "--format", "csv", "--naming", "threatexchange", "--out", str(tmp_path / "te.txt"), "--db", db_url)
+    assert "1 item(s) the format or naming cannot hold were left out" in output
+    kinds = {line.split(" ", 1)[0] for line in (tmp_path / "te.txt").read_text().splitlines()}
+    assert kinds == {"video_md5", "video_sha256", "pdq"}
 
 
 def test_import_lists_bad_records_and_exits_non_zero(db_url: str, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from mediamatch.services.samples import generated_picture
 
-FIELDS = {"path", "size", "md5", "sha1", "sha256", "pdq", "pdq_quality", "width", "height", "media_type", "error"}
+FIELDS = {"path", "size", "md5", "sha1", "sha256", "pdq", "pdq_quality", "pdq_displayed", "width", "height", "media_type", "error", "note"}
 
 
 def run_hash(*args: str) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mediamatch.auth.permissions import Role
 from mediamatch.signals.base import SignalType
-from mediamatch.signals.registry import all_signals, find_signal, hamming_signal
+from mediamatch.signals.registry import all_signals, find_signal, hamming_signal, resolve_signal
 
 MAX_VALUE_CHARS = 512  # the longest signal value a request may carry (PhotoDNA's hex form: 288)
 
@@ -70,9 +70,11 @@ class TokenOut(BaseModel):
 
 class SignalValue(Strict):
     """A signal's value, checked by the registry: the signal must be one the receiver searches
-    and the value its width (a signal's `validate`), so no body lists signals or hex lengths."""
+    and the value its width (a signal's `validate`), so no body lists signals or hex lengths.
+    The signal may be named as python-threatexchange and HMA name it (`video_md5`, `PDQ`):
+    it is read as ours (`resolve_signal`)."""
 
-    signal: str = Field(min_length=1, max_length=32, pattern="^[a-z0-9_]+$")
+    signal: str = Field(min_length=1, max_length=32, pattern="^[A-Za-z0-9_]+$")
     value: str = Field(min_length=1, max_length=MAX_VALUE_CHARS)
 
     @staticmethod
@@ -81,11 +83,11 @@ class SignalValue(Strict):
 
     @model_validator(mode="after")
     def _value_fits_its_signal(self) -> Self:
-        signal = find_signal(self.signal)
+        signal = resolve_signal(self.signal)
         if signal is None or not self.searchable(signal):
             known = ", ".join(s.name for s in all_signals() if self.searchable(s))
             raise ValueError(f"unknown signal {self.signal!r}; searchable: {known}")
-        self.value = signal.validate(self.value)
+        self.signal, self.value = signal.name, signal.validate(self.value)
         return self
 
 

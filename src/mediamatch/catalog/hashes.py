@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# `Match.transform` of a hit by the picture as a viewer shows it (EXIF orientation applied), not
+# as its file stores it; the label a report shows for it.
+DISPLAYED = "displayed"
+DISPLAYED_LABEL = "as displayed (turned as its EXIF orientation says)"
+
 
 @dataclass(frozen=True, slots=True)
 class BytesSource:
@@ -40,13 +45,19 @@ class HashRecord:
     perceptual image hash is absent for a file that is not an image); `qualities` the quality a
     signal gave its value, where it has one; `variants` the values of rotated/flipped copies
     (PDQ's 8 dihedral hashes), on request. `note` says what was done that a reader should know
-    (e.g. "animated: first of 12 frames")."""
+    (e.g. "animated: first of 12 frames").
+
+    A picture's values are of its pixels as stored, as the PDQ reference and the tools built on
+    it (python-threatexchange, HMA) compute them: those are the values that leave mediamatch.
+    Where EXIF orientation turns the picture for a viewer, `displayed` holds each picture
+    signal's (value, quality) of the turned picture too; the catalogue stores and searches both."""
 
     path: str
     size: int | None = None
     signals: Mapping[str, str] = field(default_factory=dict)
     qualities: Mapping[str, int] = field(default_factory=dict)
     variants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    displayed: Mapping[str, tuple[str, int | None]] = field(default_factory=dict)
     width: int | None = None
     height: int | None = None
     media_type: str | None = None
@@ -63,10 +74,12 @@ class HashRecord:
 
     def to_json(self) -> dict[str, Any]:
         """Flat JSON: each signal under its name, its quality as `<name>_quality`, its variants as
-        `<name>_variants`; a video's frames and duration only for a video."""
+        `<name>_variants`, the value of the picture as displayed as `<name>_displayed`; a video's
+        frames and duration only for a video."""
         fields: dict[str, Any] = {"path": self.path, "size": self.size, **self.signals}
         fields.update({f"{name}_quality": quality for name, quality in self.qualities.items()})
         fields.update({f"{name}_variants": list(values) for name, values in self.variants.items()})
+        fields.update({f"{name}_displayed": value for name, (value, _) in self.displayed.items()})
         fields.update(width=self.width, height=self.height, media_type=self.media_type, error=self.error, note=self.note)
         if self.frames or self.duration is not None:
             fields["frames"] = [{"number": f.number, "timestamp": f.timestamp, "pdq": f.pdq, "quality": f.quality} for f in self.frames]

@@ -168,7 +168,7 @@ def export_command(
     detail = {"format": fmt, "file": str(out), "written": summary.written, "skipped": summary.skipped, "series": series, "options": given}
     with session_scope(engine) as session:
         trail.record(session, AuditEvent(local_actor(), DEFAULT_AGENCY, AuditAction.EXCHANGE_EXPORTED, "exchange", out.name, detail))
-    skipped = f" ({summary.skipped} item(s) the format cannot hold were left out)" if summary.skipped else ""
+    skipped = f" ({summary.skipped} item(s) the format or naming cannot hold were left out)" if summary.skipped else ""
     console.print(f"{summary.written} record(s) written to {escape(str(out))}{skipped}")
 
 

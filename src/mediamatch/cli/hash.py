@@ -27,8 +27,11 @@ def hash_command(
 ) -> None:
     """Hash files: every registered signal (MD5, SHA-1, SHA-256 and, for images, PDQ with its
     quality); for videos, the hashes of their frames (vPDQ), with `--json` as `frames` and
-    `duration`. With `--every-frame` every frame is kept, near-repeats too, as Meta's vPDQ
-    reference hashes them: the same frame numbers, for lists made for other tools.
+    `duration`. A picture's PDQ is of its pixels as stored, as python-threatexchange and HMA
+    compute it; where EXIF orientation turns the picture, `--json` adds `pdq_displayed`, the
+    hash of the picture as a viewer shows it. With `--every-frame` every frame is kept,
+    near-repeats too, as Meta's vPDQ reference hashes them: the same frame numbers, for lists
+    made for other tools.
 
     A file that cannot be read or decoded is reported with its error; the run goes on, and
     ends with exit status 1 (0 when every file was hashed; 2 when a named path does not exist).
@@ -75,12 +78,21 @@ def file_signal_columns() -> tuple[str, ...]:
     return tuple(columns)
 
 
+def displayed_columns() -> tuple[str, ...]:
+    """`<name>_displayed` per picture signal: its value for the picture as a viewer shows it,
+    where EXIF orientation turns it (null otherwise). The signal's own column is always of the
+    pixels as stored, the value python-threatexchange and HMA compute for the same file."""
+    from mediamatch.signals.registry import computed_from
+
+    return tuple(f"{signal.name}_displayed" for signal in computed_from("luma"))
+
+
 def json_fields(record: HashRecord) -> dict[str, object]:
-    """The documented fields (every file signal, null where it does not apply), plus a
-    video's frame hashes and duration."""
+    """The documented fields (every file signal, null where it does not apply; a picture's also
+    as displayed), plus a video's frame hashes and duration."""
     found = record.to_json()
-    fields = {"path": record.path, "size": record.size, **{column: found.get(column) for column in file_signal_columns()}}
-    fields.update({key: found[key] for key in ("width", "height", "media_type", "error")})
+    fields = {"path": record.path, "size": record.size, **{column: found.get(column) for column in (*file_signal_columns(), *displayed_columns())}}
+    fields.update({key: found[key] for key in ("width", "height", "media_type", "error", "note")})
     if record.frames or record.duration is not None:
         fields["duration"] = record.duration
         fields["frames"] = found["frames"]

@@ -15,13 +15,23 @@ Two layouts, told apart by the first line:
   baseline, series, type`. An NCMEC classification is kept as the item's tags; it is not a
   Project VIC category, so `category` stays unset unless a column gives it.
 
-Signal type names are python-threatexchange's (`pdq`, `video_md5`, `photodna`) plus ours
-(`md5`, `sha1`, `sha256`, `pdna` for NCMEC's PhotoDNA). Other types it knows (`url`,
-`raw_text`, `tmk_pdqf`, `vpdq`) are not kept by the catalogue: such lines are reported, not
-guessed at.
+- **`threatexchange dataset -P --csv` output** (python-threatexchange cli/dataset_cmd.py): a
+  header `signal_type,signal_str,collab,category,tags`, one signal per row. The opinion
+  category (`POSITIVE_CLASS`, `INVESTIGATION_SEED`) and tags are kept as the item's tags; a
+  `NEGATIVE_CLASS` row (its source says: a false positive, or test data) is reported, not imported.
+
+Signal type names are resolved by the signal registry (`signals.registry.resolve_signal`): ours
+(`md5`, `sha1`, `sha256`, `pdq`) and python-threatexchange's and HMA's (`video_md5`,
+`video_sha256`, `photo_md5`, `pdq`), in any case (`PDQ`), plus `photodna`/`pdna` (NCMEC's
+PhotoDNA, stored as received). Other types (`url`, `raw_text`, `tmk_pdqf`, a whole-video
+`vpdq`) are not kept by the catalogue: such lines are reported, not guessed at.
 
 We write rows (`id,md5,sha1,sha256,pdq,photodna,category,baseline`: what a platform needs to
-match and to prioritise, nothing about series or victims) or signal lines.
+match and to prioritise, nothing about series or victims) or signal lines. `--naming
+threatexchange` writes signal lines in python-threatexchange's names, which its file
+collaboration (`threatexchange config collab edit local_file`) and HMA read: a hash that tool
+has no type for (SHA-1, PhotoDNA) is left out, and an item left with no line is counted as not
+written.
 """
 
 from __future__ import annotations
@@ -44,12 +54,12 @@ from mediamatch.interop.records import (
     parse_int,
     parse_text,
 )
+from mediamatch.signals.base import NAMINGS
+from mediamatch.signals.registry import accepted_names, get_signal, outside_name, resolve_signal
 
-SIGNAL_TYPES = {
-    "md5": "md5", "video_md5": "md5", "photo_md5": "md5",
-    "sha1": "sha1", "sha256": "sha256", "pdq": "pdq",
-    "photodna": "photodna", "pdna": "photodna",
-}  # fmt: skip
+PHOTODNA_TYPES = ("photodna", "pdna")  # not a registered signal: kept as received, never computed
+DATASET_COLUMNS = ("signal_type", "signal_str", "collab", "category", "tags")  # `threatexchange dataset -P --csv`
+NOT_IMPORTED_OPINIONS = frozenset({"negative_class"})  # python-threatexchange SignalOpinionCategory
 ROW_COLUMNS = ("id", "md5", "sha1", "sha256", "pdq", "photodna", "category", "baseline")
 _ROW_FIELDS = {
     "id": "source_id", "md5": "md5", "sha1": "sha1", "sha256": "sha256", "pdq": "pdq", "photodna": "photodna",
@@ -68,20 +78,36 @@ class Layout(StrEnum):
     SIGNALS = "signals"
 
 
+def record_field(signal_type: str) -> str | None:
+    """The `ExchangeRecord` field a list's signal type fills (any tool's name, any case), or
+    None for a type the catalogue does not keep."""
+    if signal_type.strip().lower() in PHOTODNA_TYPES:
+        return "photodna"
+    signal = resolve_signal(signal_type)
+    return signal.name if signal is not None and signal.name in HEX_FIELDS else None
+
+
+def kept_signal_types() -> tuple[str, ...]:
+    """Every signal type name a list may use for a hash the catalogue keeps."""
+    return tuple(sorted({*(name for name in accepted_names() if record_field(name)), *PHOTODNA_TYPES}))
+
+
 def read_csv_list(stream: IO[str], signal_type: str | None = None) -> Iterator[ExchangeRecord | RecordError]:
     """Every entry of a hash list, in file order, or the error of its line ("line N").
 
     `signal_type` is the type of bare values (a list of one signal type). `stream` is text
     opened with newline=""; a byte-order mark is skipped."""
-    if signal_type is not None and signal_type.lower() not in SIGNAL_TYPES:
-        raise ExchangeFormatError(f"unknown signal type {signal_type!r}; known: {', '.join(sorted(SIGNAL_TYPES))}")
+    if signal_type is not None and record_field(signal_type) is None:
+        raise ExchangeFormatError(f"unknown signal type {signal_type!r}; known: {', '.join(kept_signal_types())}")
     numbered = ((number, line.lstrip("\ufeff") if number == 1 else line) for number, line in enumerate(stream, start=1))
     entries = ((number, line) for number, line in numbered if line.strip() and not line.lstrip().startswith("#"))
     first = next(entries, None)
     if first is None:
         return
     header = [name.strip().lower() for name in next(csv.reader([first[1]]))]
-    if set(header) & _HASH_COLUMNS and not any(_HEX.match(cell) for cell in header):
+    if header[:2] == list(DATASET_COLUMNS[:2]):
+        yield from _dataset_rows(header, entries)
+    elif set(header) & _HASH_COLUMNS and not any(_HEX.match(cell) for cell in header):
         yield from _rows(header, entries)
     else:
         yield from _signal_lines([first], signal_type)
@@ -104,6 +130,26 @@ def _rows(header: list[str], lines: Iterator[tuple[int, str]]) -> Iterator[Excha
             yield RecordError(position, str(exc))
 
 
+def _dataset_rows(header: list[str], lines: Iterator[tuple[int, str]]) -> Iterator[ExchangeRecord | RecordError]:
+    """Rows of `threatexchange dataset -P --csv`: a signal each, with its opinion and tags."""
+    for number, line in lines:
+        position = f"line {number}"
+        try:
+            cells = dict(zip(header, next(csv.reader([line]))))
+            kind, value = cells.get("signal_type", "").strip(), cells.get("signal_str", "").strip()
+            opinion = " ".join(filter(None, (cells.get("category", "").strip(), cells.get("tags", "").strip())))
+            if cells.get("category", "").strip().lower() in NOT_IMPORTED_OPINIONS:
+                yield RecordError(
+                    position, f"{kind} {value[:80]}: its source marks it a false positive or test data ({cells['category'].strip()}); not imported"
+                )
+            elif (field := record_field(kind)) is None:
+                yield RecordError(position, f"signal type {kind!r} is not kept by this catalogue (known: {', '.join(kept_signal_types())})")
+            else:
+                yield ExchangeRecord(**{field: value}, tags=opinion or None, position=position)  # type: ignore[arg-type]
+        except (ValueError, csv.Error) as exc:
+            yield RecordError(position, str(exc))
+
+
 def _signal_lines(lines: Iterable[tuple[int, str]], signal_type: str | None) -> Iterator[ExchangeRecord | RecordError]:
     for number, line in lines:
         position = f"line {number}"
@@ -118,18 +164,21 @@ def _signal_lines(lines: Iterable[tuple[int, str]], signal_type: str | None) -> 
                     position, f"a bare value of {len(value)} characters needs its signal type (sha256 or pdq): give it on the line or for the list"
                 )
                 continue
-        if kind not in SIGNAL_TYPES:
-            yield RecordError(position, f"signal type {kind!r} is not kept by this catalogue (known: {', '.join(sorted(SIGNAL_TYPES))})")
+        if (field := record_field(kind)) is None:
+            yield RecordError(position, f"signal type {kind!r} is not kept by this catalogue (known: {', '.join(kept_signal_types())})")
             continue
         try:
-            yield ExchangeRecord(**{SIGNAL_TYPES[kind]: value}, position=position)  # type: ignore[arg-type]
+            yield ExchangeRecord(**{field: value}, position=position)  # type: ignore[arg-type]
         except ValueError as exc:
             yield RecordError(position, str(exc))
 
 
-def write_csv_list(records: Iterable[ExchangeRecord], out: IO[str], layout: Layout = Layout.ROWS) -> int:
-    """Write `records` as rows (one per item) or signal lines (one per hash); returns how many
-    items were written."""
+def write_csv_list(records: Iterable[ExchangeRecord], out: IO[str], layout: Layout = Layout.ROWS, naming: str = NAMINGS[0]) -> int:
+    """Write `records` as rows (one per item) or signal lines (one per hash, each under its name
+    in `naming`); returns how many items were written (an item none of whose hashes `naming` has
+    a name for is not)."""
+    if layout is Layout.ROWS and naming != NAMINGS[0]:
+        raise ExchangeFormatError(f"--naming {naming} writes signal lines (python-threatexchange reads no CSV rows): leave out --csv-layout rows")
     count = 0
     if layout is Layout.ROWS:
         writer = csv.writer(out, lineterminator="\n")
@@ -141,12 +190,19 @@ def write_csv_list(records: Iterable[ExchangeRecord], out: IO[str], layout: Layo
             ])  # fmt: skip
             count += 1
         return count
+    names = {field: _line_name(field, naming) for field in (*HEX_FIELDS, "photodna")}
     for record in records:
-        for kind in (*HEX_FIELDS, "photodna"):
-            if value := getattr(record, kind):
-                out.write(f"{kind} {value}\n")
-        count += 1
+        lines = [f"{name} {value}\n" for field, name in names.items() if name and (value := getattr(record, field))]
+        out.writelines(lines)
+        count += bool(lines)
     return count
+
+
+def _line_name(field: str, naming: str) -> str | None:
+    """The signal type a line of `field` is written under in `naming` (None: that tool has none)."""
+    if field == "photodna":
+        return field if naming == NAMINGS[0] else None
+    return outside_name(get_signal(field), naming)
 
 
 class CsvListFormat:
@@ -161,18 +217,23 @@ class CsvListFormat:
         fields=frozenset({"source_id", "category", "baseline"}),
     )
     options = (
-        FormatOption(
+        FormatOption(  # no fixed choices: the names come from the signal registry, loaded when a list is read
             "signal-type",
-            f"the signal type of lines that hold a bare value ({', '.join(sorted(set(SIGNAL_TYPES.values())))}).",
+            "the signal type of lines that hold a bare value (md5, sha1, sha256, pdq, photodna, or python-threatexchange's name for one).",
             Direction.IMPORT,
-            tuple(sorted(SIGNAL_TYPES)),
         ),
         FormatOption(
             "csv-layout",
-            "rows (id and hashes per item) or signals (one `type value` line per hash).",
+            "rows (id and hashes per item) or signals (one `type value` line per hash); default rows, signals with --naming threatexchange.",
             Direction.EXPORT,
             tuple(layout.value for layout in Layout),
-            Layout.ROWS.value,
+        ),
+        FormatOption(
+            "naming",
+            "the signal type names lines are written with: mediamatch's (md5, sha256 ...) or python-threatexchange's and HMA's (video_md5, video_sha256, pdq).",
+            Direction.EXPORT,
+            NAMINGS,
+            NAMINGS[0],
         ),
     )
 
@@ -180,4 +241,6 @@ class CsvListFormat:
         return read_text(path, lambda text: read_csv_list(text, options.get("signal-type")))
 
     def write(self, records: Iterable[ExchangeRecord], out: IO[str], options: Options) -> int:
-        return write_csv_list(records, out, Layout(options.get("csv-layout", Layout.ROWS)))
+        naming = options.get("naming", NAMINGS[0])
+        layout = options.get("csv-layout") or (Layout.ROWS if naming == NAMINGS[0] else Layout.SIGNALS)
+        return write_csv_list(records, out, Layout(layout), naming)

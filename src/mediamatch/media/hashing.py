@@ -1,7 +1,8 @@
 """Hashing files: every registered signal, from one read and one decode, a record per file.
 
 The file's bytes go through every signal computed from bytes, its decoded luma plane (an
-image) to every signal computed from luma, each sampled frame of a video to the frame signal:
+image, as stored; and turned as a viewer shows it where EXIF orientation says so, see
+`HashRecord.displayed`) to every signal computed from luma, each sampled frame of a video to the frame signal:
 the pipeline never names a signal (signals/registry.py says which there are).
 
 `hash_many` is the batch entry point used by `mediamatch hash`, triage and contribution: it
@@ -99,7 +100,8 @@ def hash_bytes(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> HashR
         image = decode_luma(data, max_pixels=limits.max_pixels)
     except ImageDecodeError as exc:
         return replace(record, error=str(exc))
-    signals, qualities, variants = dict(record.signals), {}, {}
+    signals, qualities, variants, displayed = dict(record.signals), {}, {}, {}
+    turned = image.displayed_luma() if image.orientation != 1 else None
     for signal in computed_from("luma"):
         if limits.dihedral and signal.variant_names:
             values, quality = signal.compute_variants(image.luma)
@@ -108,7 +110,11 @@ def hash_bytes(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> HashR
             signals[signal.name], quality = signal.compute_luma(image.luma)
         if quality is not None:
             qualities[signal.name] = quality
-    return replace(record, signals=signals, qualities=qualities, variants=variants, width=image.width, height=image.height, note=image.note)
+        if turned is not None and (shown := signal.compute_luma(turned))[0] != signals[signal.name]:
+            displayed[signal.name] = shown
+    return replace(
+        record, signals=signals, qualities=qualities, variants=variants, displayed=displayed, width=image.width, height=image.height, note=image.note
+    )
 
 
 def _new_digests() -> dict[str, Digest]:

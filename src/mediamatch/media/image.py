@@ -16,6 +16,12 @@ once). The header's size and mode are read by Pillow's lazy open, the memory the
 take is estimated (`decode_bytes`) and the file is refused over MAX_DECODE_BYTES. JPEGs are
 estimated at the scale they will be decoded at, so a 50 MP camera JPEG still hashes.
 
+EXIF orientation: the luma is the picture as stored, which is what the PDQ reference,
+python-threatexchange and HMA hash (ThreatExchange documents that it does not turn pictures), so
+a PDQ that leaves mediamatch is the hash other tools compute for the same file. `orientation`
+says how a viewer turns it, and `displayed_luma()` gives that picture: the catalogue also
+stores and searches its hash (media/hashing.py), so a copy re-saved upright still matches.
+
 Hostile input never raises anything but ImageDecodeError with a clear message: more pixels
 than MAX_PIXELS (decompression bombs), more memory than MAX_DECODE_BYTES, truncated data,
 unknown formats, and any other exception a decoder throws on mutated bytes (Pillow raises
@@ -27,6 +33,7 @@ from __future__ import annotations
 import io
 import struct
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +60,14 @@ DRAFT_MIN_SIDE = 512
 MAX_DECODE_BYTES = 512 * 1024**2
 DECODE_BYTES_PER_PIXEL = 12
 LUMA_STRIP_PIXELS = 1 << 20  # pixels converted to RGB and luma at a time
+# Picture modes python-threatexchange 1.2.17 (and so HMA) hashes differently: it hands Pillow's
+# raw bands to the PDQ binding instead of converting to RGB. Ours is the picture's hash (the
+# reference's, fed RGB); a file's note says where the other tools' will differ (docs/interop.md).
+PEERS_DIFFER = {
+    "CMYK": "CMYK picture: python-threatexchange and HMA read its C, M, Y bands as R, G, B and get the complement of this PDQ",
+    "P": "palette picture: python-threatexchange and HMA hash its palette indices, not its colours, and get a different PDQ",
+    "1": "1-bit picture: python-threatexchange and HMA read its pixels as 0 and 1 and give this PDQ quality 0",
+}
 # Decoders that fill a buffer of their own and then copy it into the Pillow image.
 _DOUBLE_BUFFERED = frozenset({"WEBP", "HEIF", "AVIF"})
 
@@ -63,10 +78,15 @@ class ImageDecodeError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class DecodedImage:
-    luma: np.ndarray  # float32 (h, w), after EXIF orientation
+    luma: np.ndarray  # float32 (h, w), the pixels as stored (no EXIF turn): what the reference hashes
     width: int  # full-size width and height as displayed (after EXIF orientation)
     height: int
     note: str | None = None
+    orientation: int = 1  # EXIF tag 0x0112: how a viewer turns `luma` (1: not at all)
+
+    def displayed_luma(self) -> np.ndarray:
+        """The luma as a viewer shows the picture: `luma` turned as its EXIF orientation says."""
+        return np.ascontiguousarray(_apply_orientation(self.luma, self.orientation))
 
 
 def _check_pixels(width: int, height: int, max_pixels: int) -> None:
@@ -111,7 +131,8 @@ def _size(count: int) -> str:
 
 
 def decode_luma(data: bytes, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_DECODE_BYTES) -> DecodedImage:
-    """The float32 luma plane of the first frame, oriented as a viewer would display it.
+    """The float32 luma plane of the first frame as stored, and the EXIF orientation a viewer
+    would display it in.
 
     Raises ImageDecodeError, and nothing else, for bytes that cannot or may not be decoded."""
     try:
@@ -144,11 +165,12 @@ def _orientation(image: Image.Image) -> int:
 def _decode(image: Image.Image, max_bytes: int) -> DecodedImage:
     source = image
     full_w, full_h = image.size
-    note = None
+    notes = [PEERS_DIFFER[image.mode]] if image.mode in PEERS_DIFFER else []
     frames = getattr(image, "n_frames", 1)
     if frames > 1:
         image.seek(0)
-        note = f"animated: first of {frames} frames hashed"
+        notes.insert(0, f"animated: first of {frames} frames hashed")
+    note = "; ".join(notes) or None
     drafted = image.format == "JPEG" and image.mode in ("RGB", "L", "YCbCr")
     if drafted:
         scale = _draft_scale(full_w, full_h)
@@ -169,10 +191,11 @@ def _decode(image: Image.Image, max_bytes: int) -> DecodedImage:
         # turning it again would hash it upside down or sideways.
         orientation = 1
         full_w, full_h = source.size
+    if orientation not in _TURNS:
+        orientation = 1  # 1, or a value no viewer applies
     if orientation in (5, 6, 7, 8):
         full_w, full_h = full_h, full_w
-    luma = _apply_orientation(luma, orientation)
-    return DecodedImage(luma=np.ascontiguousarray(luma), width=full_w, height=full_h, note=note)
+    return DecodedImage(luma=np.ascontiguousarray(luma), width=full_w, height=full_h, note=note, orientation=orientation)
 
 
 def _draft_scale(width: int, height: int) -> int:
@@ -209,15 +232,18 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         return image.convert("I").convert("RGB")
 
 
+_TURNS: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1, :],
+    5: lambda a: a.T,
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].T,
+    8: lambda a: np.rot90(a, 1),
+}
+
+
 def _apply_orientation(luma: np.ndarray, orientation: int) -> np.ndarray:
     """Turn the stored pixels the way EXIF tag 0x0112 says a viewer shows them."""
-    transforms = {
-        2: lambda a: a[:, ::-1],
-        3: lambda a: a[::-1, ::-1],
-        4: lambda a: a[::-1, :],
-        5: lambda a: a.T,
-        6: lambda a: np.rot90(a, -1),
-        7: lambda a: a[::-1, ::-1].T,
-        8: lambda a: np.rot90(a, 1),
-    }
-    return transforms.get(orientation, lambda a: a)(luma)
+    turn = _TURNS.get(orientation)
+    return luma if turn is None else turn(luma)

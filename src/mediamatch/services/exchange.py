@@ -57,6 +57,7 @@ from mediamatch.interop.base import Direction, FileNote, option_settings
 from mediamatch.interop.records import ExchangeRecord, RecordError
 from mediamatch.interop.registry import get_format
 from mediamatch.services.catalogue_changes import catalogue_changed
+from mediamatch.signals.registry import find_signal
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import (
@@ -129,7 +130,7 @@ class ExportRequest:
 @dataclass(frozen=True, slots=True)
 class ExportSummary:
     written: int
-    skipped: int  # items the format cannot express (VICS: no MD5; ICSE: no MD5, SHA-1 or PhotoDNA)
+    skipped: int  # items the format cannot express (VICS: no MD5; ICSE: no MD5, SHA-1 or PhotoDNA; a naming: no hash it names)
 
 
 def read_file(path: Path, fmt: str, options: Mapping[str, str | None] | None = None) -> Iterator[ExchangeRecord | RecordError]:
@@ -437,12 +438,13 @@ def _records_of(session: Session, items: Iterable[MediaItem], only_series: str |
     by_id = {item.id: item for item in items}
     ids = sorted(by_id)
     signals: dict[int, dict[str, str]] = defaultdict(dict)
-    for media_id, signal, value in session.execute(
-        select(MediaSignal.media_id, MediaSignal.signal, MediaSignal.value)
-        .where(MediaSignal.media_id.in_(ids), MediaSignal.signal.in_(STORED_SIGNALS))
+    for media_id, signal, value, quality in session.execute(
+        select(MediaSignal.media_id, MediaSignal.signal, MediaSignal.value, MediaSignal.quality)
+        .where(MediaSignal.media_id.in_(ids), MediaSignal.signal.in_(STORED_SIGNALS), MediaSignal.displayed.is_(False))
         .order_by(MediaSignal.id)
     ):
-        signals[media_id].setdefault(signal, value)
+        if _exportable(signal, quality):
+            signals[media_id].setdefault(signal, value)
     series_of: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for media_id, series_id, name in session.execute(
         select(media_series.c.media_id, Series.id, Series.name)
@@ -468,6 +470,8 @@ def _records_of(session: Session, items: Iterable[MediaItem], only_series: str |
     records = []
     for media_id in ids:
         item = by_id[media_id]
+        if not (item.md5 or item.sha1 or item.sha256 or signals[media_id]):
+            continue  # known only by a hash too poor to match with: nothing to export
         fields = kept.get(media_id) or ExchangeFields()
         base = ExchangeRecord(
             md5=item.md5 or None, sha1=item.sha1 or None, sha256=item.sha256,
@@ -492,24 +496,31 @@ def _records_of(session: Session, items: Iterable[MediaItem], only_series: str |
     return records
 
 
+def _exportable(signal: str, quality: int | None) -> bool:
+    """A value leaves the catalogue only where its signal would match with it: a PDQ of quality
+    under 50 matches noise (the reference's rule), so exports leave it out as hash lists do."""
+    declared = find_signal(signal)
+    return declared is None or quality is None or quality >= declared.min_quality
+
+
 def export_file(engine: Engine, out: Path, request: ExportRequest) -> ExportSummary:
     """Write the catalogue (or one series) to `out` in the requested format, atomically: a
     failed export leaves no partial file behind. Raises `ExchangeFormatError` for an unknown
     format or option before anything is written."""
     interop = get_format(request.format)
     options = option_settings(interop, Direction.EXPORT, request.options)
-    skipped = 0
+    offered = 0
 
     def writable(records: Iterator[ExchangeRecord]) -> Iterator[ExchangeRecord]:
-        nonlocal skipped
+        nonlocal offered
         for record in records:
+            offered += 1
             if interop.expresses.can_write(record):
                 yield record
-            else:
-                skipped += 1
 
     out.parent.mkdir(parents=True, exist_ok=True)
     records = writable(catalogue_records(engine, request.series, per_series=interop.expresses.series))
     with atomic_open(out, "w", encoding="utf-8", newline="") as handle:
         written = interop.write(records, handle, options)
-    return ExportSummary(written, skipped)
+    # Left out: records the format cannot hold, and those with no hash the chosen naming has a name for.
+    return ExportSummary(written, offered - written)

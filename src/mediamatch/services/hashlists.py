@@ -141,7 +141,12 @@ def _read_signal(engine: Engine, list_filter: ListFilter, signal: str, batch_row
         select(MediaSignal.id, MediaSignal.value)
         .join(MediaItem, MediaItem.id == MediaSignal.media_id)
         .where(
-            MediaSignal.signal == signal, MediaItem.category.is_not(None), MediaItem.category.in_(list_filter.categories), consenting, ~disputed
+            MediaSignal.signal == signal,
+            MediaSignal.displayed.is_(False),
+            MediaItem.category.is_not(None),
+            MediaItem.category.in_(list_filter.categories),
+            consenting,
+            ~disputed,
         )  # uncategorised: never
         .order_by(MediaSignal.id)
         .limit(batch_rows)

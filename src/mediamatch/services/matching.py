@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from mediamatch.catalog.hashes import HashRecord
+from mediamatch.catalog.hashes import DISPLAYED, HashRecord
 from mediamatch.catalog.records import Match, MatchDetail
 from mediamatch.config import data_dir
 from mediamatch.index.cache import IndexCache
@@ -245,8 +245,9 @@ class CatalogueMatcher:
 
 
 def _queries(records: Sequence[HashRecord]) -> list[_Query]:
-    """The Hamming hashes to search: each usable picture in its variants (PDQ's 8 flips), each
-    usable video frame."""
+    """The Hamming hashes to search: each usable picture in its variants (PDQ's 8 flips) and as
+    displayed where EXIF turns it, each usable video frame. The catalogue's index holds both of
+    its pictures' hashes too (`media_signals.displayed`), keyed by the item."""
     still = hamming_signal("image")
     queries: list[_Query] = []
     for position, record in enumerate(records):
@@ -259,6 +260,8 @@ def _queries(records: Sequence[HashRecord]) -> list[_Query]:
         variants = record.variants.get(still.name) or (value,)
         for number, (name, variant) in enumerate(zip(still.variant_names or ("",), variants)):
             queries.append(_Query(position, variant, name if number else ""))  # the first: as it is
+        if shown := record.displayed.get(still.name):
+            queries.append(_Query(position, shown[0], DISPLAYED))  # as a viewer shows it (EXIF orientation)
     return queries
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from mediamatch.catalog.hashes import HashRecord
+from mediamatch.catalog.hashes import DISPLAYED, HashRecord
 from mediamatch.catalog.records import Match
 from mediamatch.signals.registry import exact_signals, ranked_signals
 
@@ -67,6 +67,9 @@ class RemoteCatalogueMatcher:
                 for number, (name, variant) in enumerate(zip(signal.variant_names or ("",), variants)):
                     queries.append({"signal": signal.name, "value": variant} | ({} if quality is None else {"quality": quality}))
                     owners.append((position, name if number else ""))
+                if shown := record.displayed.get(signal.name):  # the picture as a viewer shows it (EXIF orientation)
+                    queries.append({"signal": signal.name, "value": shown[0]} | ({} if shown[1] is None else {"quality": shown[1]}))
+                    owners.append((position, DISPLAYED))
         return queries, owners
 
     def _video(self, record: HashRecord) -> list[Match]:

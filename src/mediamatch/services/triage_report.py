@@ -22,7 +22,7 @@ from typing import Any, cast
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mediamatch.atomic import atomic_write
-from mediamatch.catalog.hashes import BytesSource
+from mediamatch.catalog.hashes import DISPLAYED, DISPLAYED_LABEL, BytesSource
 from mediamatch.catalog.records import category_label
 from mediamatch.media.collection import iter_collection
 from mediamatch.media.contact_sheet import clock_label, contact_sheet
@@ -32,6 +32,9 @@ from mediamatch.signals.pdq import DIHEDRAL_LABELS
 from mediamatch.signals.registry import computed_from, find_signal, ranked_signals
 
 MAX_THUMBNAILS = 2000
+# How a match's `transform` reads: which of the file's pictures matched (a flip, or the picture as
+# displayed rather than as its file stores it).
+TRANSFORM_LABELS = {**DIHEDRAL_LABELS, DISPLAYED: DISPLAYED_LABEL}
 THUMBNAIL_SIZE = 160
 THUMBNAIL_QUALITY = 70
 MATCH_COLUMNS = (
@@ -220,7 +223,7 @@ def _groups(rows: list[TriageRow]) -> list[dict[str, Any]]:
 def _write_html(path: Path, rows: list[TriageRow], meta: dict[str, str], counts: dict[str, int], thumbnails: dict[int, str]) -> None:
     environment = Environment(loader=PackageLoader("mediamatch.web", "templates"), autoescape=select_autoescape(default=True))
     environment.globals["category_label"] = category_label
-    environment.globals["transform_label"] = lambda name: DIHEDRAL_LABELS.get(name, name)
+    environment.globals["transform_label"] = lambda name: TRANSFORM_LABELS.get(name, name)
     environment.globals["spans"] = spans_label
     environment.globals["index_kind"] = lambda name: getattr(find_signal(name), "index_kind", "exact")
     most = max(counts.values(), default=0) or 1

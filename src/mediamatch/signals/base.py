@@ -4,7 +4,8 @@ A signal states what differs: its storage `name` (a constant, never derived from
 because it is a key in the catalogue and in hash lists), its width in `bits` (which fixes its
 string form: bits/4 hex digits, and a hash list's packed width), the `media_kinds` it describes,
 which index serves it (`index_kind`), how it is computed (`computes_from`), its match threshold
-with the source of that number, and a few examples for the conformance kit (mediamatch.testing).
+with the source of that number, the names other tools give it (`outside_names`), and a few
+examples for the conformance kit (mediamatch.testing).
 
 Everything else — hashing, records, storage, indexes, API schemas, hash lists, exports and
 reports — iterates the registry (signals/registry.py) and asks these capabilities.
@@ -13,6 +14,7 @@ reports — iterates the registry (signals/registry.py) and asks these capabilit
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -26,6 +28,9 @@ MediaKind = Literal["file", "image", "video_frame"]
 # signal is only imported from outside lists (the pipeline never computes it).
 ComputesFrom = Literal["bytes", "luma", "frame"]
 
+# The naming conventions of the tools lists travel to and from: ours, and python-threatexchange's
+# (`SignalType.get_name()`), which Meta's Hasher-Matcher-Actioner (HMA) uses for its signal types.
+NAMINGS = ("mediamatch", "threatexchange")
 _HEX = re.compile(r"[0-9a-f]+")
 
 
@@ -49,6 +54,10 @@ class SignalType:
     threshold_source: ClassVar[str]
     min_quality: ClassVar[int] = 0  # values of lower quality are stored but never searched
     variant_names: ClassVar[tuple[str, ...]] = ()  # e.g. PDQ's rotations/flips, `compute_variants` order
+    # What other tools call this signal, by naming (NAMINGS): the first name is what an export in
+    # that naming writes; every name is accepted on import and by the matchers, in any case. A
+    # signal a tool has no name for is left out of exports in its naming.
+    outside_names: ClassVar[Mapping[str, tuple[str, ...]]] = {}
 
     @classmethod
     def hex_digits(cls) -> int:

@@ -13,6 +13,7 @@ index stores.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
@@ -108,6 +109,7 @@ class PDQSignal(SignalType):
     media_kinds: ClassVar[frozenset[MediaKind]] = frozenset({"image"})
     computes_from: ClassVar[ComputesFrom | None] = "luma"
     variant_names: ClassVar[tuple[str, ...]] = DIHEDRAL_NAMES
+    outside_names: ClassVar[Mapping[str, tuple[str, ...]]] = {"threatexchange": ("pdq",)}  # python-threatexchange `PdqSignal`
 
     @classmethod
     def compute_luma(cls, luma: np.ndarray) -> tuple[str, int | None]:

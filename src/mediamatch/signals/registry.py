@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 
-from mediamatch.signals.base import ComputesFrom, IndexKind, MediaKind, SignalType
+from mediamatch.signals.base import NAMINGS, ComputesFrom, IndexKind, MediaKind, SignalType
 
 ENTRY_POINT_GROUP = "mediamatch.signals"
 BUILT_IN: tuple[EntryPoint, ...] = tuple(
@@ -54,6 +54,7 @@ def reload() -> None:
     """Forget the registry, so the next call reads the entry points again (tests, plugin
     installs in a long-lived process)."""
     _signals_by_name.cache_clear()
+    _signals_by_any_name.cache_clear()
     computed_from.cache_clear()
 
 
@@ -74,6 +75,41 @@ def get_signal(name: str) -> type[SignalType]:
 
 def find_signal(name: str) -> type[SignalType] | None:
     return _signals_by_name().get(name)
+
+
+@cache
+def _signals_by_any_name() -> dict[str, type[SignalType]]:
+    """Every name a signal is known by, lower-cased: its own, then each tool's (`outside_names`).
+    Two signals claiming one name would make an imported line mean either: refused at load."""
+    found: dict[str, type[SignalType]] = {}
+    for signal in all_signals():
+        for name in (signal.name, *(alias for aliases in signal.outside_names.values() for alias in aliases)):
+            claimed = found.setdefault(name.lower(), signal)
+            if claimed is not signal:
+                raise TypeError(f"signals {claimed.name!r} and {signal.name!r} both claim the name {name!r}")
+    return found
+
+
+def resolve_signal(name: str) -> type[SignalType] | None:
+    """The signal `name` denotes, in our naming or any tool's (`video_md5`, `PDQ`), ignoring case:
+    what lists and lookups from other tools are read with. None for a name no signal answers to."""
+    return _signals_by_any_name().get(name.strip().lower())
+
+
+def accepted_names() -> tuple[str, ...]:
+    """Every (lower-case) name `resolve_signal` answers to, for help texts and error messages."""
+    return tuple(sorted(_signals_by_any_name()))
+
+
+def outside_name(signal: type[SignalType], naming: str) -> str | None:
+    """What `naming` (base.NAMINGS) calls `signal`: the name an export in that naming writes, or
+    None where that tool has no such signal (the value is then left out)."""
+    if naming == NAMINGS[0]:
+        return signal.name
+    if naming not in NAMINGS:
+        raise ValueError(f"unknown naming {naming!r}; known: {', '.join(NAMINGS)}")
+    names = signal.outside_names.get(naming, ())
+    return names[0] if names else None
 
 
 @cache  # asked for every hashed file

@@ -114,8 +114,8 @@ def add_media(
         )
         session.add(item)
         session.flush()
-        for name, value, quality in _record_signals(record):
-            session.add(MediaSignal(media_id=item.id, signal=name, value=value, quality=quality))
+        for name, value, quality, displayed in _record_signals(record):
+            session.add(MediaSignal(media_id=item.id, signal=name, value=value, quality=quality, displayed=displayed))
         _add_frames(session, item.id, record)
     else:
         earlier = describe_contributions(session, item.id)
@@ -179,16 +179,19 @@ def _complete_hash_only(session: Session, item: MediaItem, record: HashRecord) -
     item.size = record.size or item.size
     item.width, item.height, item.duration = record.width, record.height, record.duration
     item.file_available = None  # now answered by the catalogue itself: it has the file's hashes
-    for name, value, quality in _record_signals(record):
-        add_signal(session, item.id, name, value, quality)
+    for name, value, quality, displayed in _record_signals(record):
+        add_signal(session, item.id, name, value, quality, displayed=displayed)
     _add_frames(session, item.id, record)
 
 
-def _record_signals(record: HashRecord) -> Iterator[tuple[str, str, int | None]]:
-    """(signal, value, quality) of each registered signal the record holds, in registry order."""
+def _record_signals(record: HashRecord) -> Iterator[tuple[str, str, int | None, bool]]:
+    """(signal, value, quality, displayed) of each registered signal the record holds, in
+    registry order: the value as stored, then that of the picture as displayed where EXIF turns it."""
     for signal in all_signals():
         if value := record.value(signal.name):
-            yield signal.name, value, record.quality(signal.name)
+            yield signal.name, value, record.quality(signal.name), False
+            if shown := record.displayed.get(signal.name):
+                yield signal.name, shown[0], shown[1], True
 
 
 def _add_frames(session: Session, media_id: int, record: HashRecord) -> None:
@@ -251,7 +254,8 @@ def indicator_ids(session: Session, matches: Iterable[tuple[int, str, float | No
         else:
             # match times are rounded to milliseconds (`time_ranges`)
             query = query.where(MediaSignal.signal == hamming_signal("video_frame").name, MediaSignal.timestamp.between(timestamp - 0.001, timestamp + 0.001))
-        if (row_id := session.scalar(query.order_by(MediaSignal.id).limit(1))) is not None:
+        # the row as stored first: it is the one hash lists publish
+        if (row_id := session.scalar(query.order_by(MediaSignal.displayed, MediaSignal.id).limit(1))) is not None:
             found[(media_id, signal, timestamp)] = row_id
     return found
 
@@ -288,11 +292,11 @@ def series_ids_of(session: Session, media_ids: Iterable[int]) -> dict[int, froze
     return {media_id: frozenset(ids) for media_id, ids in found.items()}
 
 
-def add_signal(session: Session, media_id: int, signal: str, value: str, quality: int | None = None) -> None:
+def add_signal(session: Session, media_id: int, signal: str, value: str, quality: int | None = None, *, displayed: bool = False) -> None:
     """Attach one more signal value to an existing item (e.g. a video's frame hashes)."""
     exists = session.scalar(select(MediaSignal.id).where(MediaSignal.media_id == media_id, MediaSignal.signal == signal, MediaSignal.value == value))
     if exists is None:
-        session.add(MediaSignal(media_id=media_id, signal=signal, value=value, quality=quality))
+        session.add(MediaSignal(media_id=media_id, signal=signal, value=value, quality=quality, displayed=displayed))
 
 
 def iter_signal_values(session: Session, signal: str, after_id: int = 0, batch_size: int = 50_000, min_quality: int = 0) -> Iterator[tuple[int, str]]:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -153,6 +154,10 @@ class MediaSignal(Base):
     quality: Mapped[int | None] = mapped_column(Integer)
     # Seconds into the video of a frame hash (signal "vpdq"); None for whole-file signals.
     timestamp: Mapped[float | None] = mapped_column(Float)
+    # True: the value of the picture as a viewer shows it (EXIF orientation applied), stored to be
+    # searched and never exported. False: of the pixels as stored, the reference's hash, the one
+    # hash lists and exports carry (`HashRecord.displayed`; migration 0009_interop_hashes).
+    displayed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     media: Mapped[MediaItem] = relationship(back_populates="signals")
 
 
