@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mediamatch.services.hma_lookup import CONTENT_SIGNALS, SIGNAL_TYPES
+from mediamatch.services.hma_lookup import CONTENT_SIGNALS, signal_of
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "interop.md"
@@ -55,8 +55,7 @@ def test_python_threatexchange_names_are_the_ones_claimed() -> None:
     from threatexchange.signal_type.md5 import VideoMD5Signal
     from threatexchange.signal_type.pdq.signal import PdqSignal
 
-    assert {PdqSignal.get_name(), VideoMD5Signal.get_name()} <= set(SIGNAL_TYPES)
-    assert (SIGNAL_TYPES[PdqSignal.get_name()], SIGNAL_TYPES[VideoMD5Signal.get_name()]) == ("pdq", "md5")
+    assert (signal_of(PdqSignal.get_name()), signal_of(VideoMD5Signal.get_name())) == ("pdq", "md5")
     assert set(CONTENT_SIGNALS) == {PhotoContent.get_name(), VideoContent.get_name()}
     assert dict(CONTENT_SIGNALS[VideoContent.get_name()])[VideoMD5Signal.get_name()] == "md5"
     assert dict(CONTENT_SIGNALS[PhotoContent.get_name()])[PdqSignal.get_name()] == "pdq"

@@ -29,10 +29,9 @@ from mediamatch.media.hashing import hash_bytes
 from mediamatch.services.platform_matcher import HashListMatcher
 from mediamatch.services.video_lookup import VideoRule, parse_video_signal
 from mediamatch.services.webhooks import Resolver, WebhookPolicy, check_webhook, resolve
+from mediamatch.signals.registry import resolve_signal
 from mediamatch.signals.vpdq import format_vpdq
 
-# HMA's signal type names (python-threatexchange's) and ours, to the list's signal.
-SIGNAL_TYPES = {"pdq": "pdq", "video_md5": "md5", "photo_md5": "md5", "md5": "md5", "sha1": "sha1", "sha256": "sha256", "vpdq": "vpdq"}
 # What HMA hashes for each content type, by its names: (HMA name, our signal).
 CONTENT_SIGNALS = {"photo": (("pdq", "pdq"),), "video": (("video_md5", "md5"), ("vpdq", "vpdq"))}
 HMA_VIDEO_RULE = VideoRule.QUERY
@@ -51,11 +50,12 @@ class RawMatch:
 
 
 def signal_of(signal_type: str) -> str:
-    """The list's signal for an HMA signal type name (case-insensitive)."""
-    found = SIGNAL_TYPES.get(signal_type.strip().lower())
+    """The list's signal for an HMA signal type name (python-threatexchange's names, or ours;
+    case-insensitive), from the one table of outside names the signals declare."""
+    found = resolve_signal(signal_type)
     if found is None:
         raise HmaRequestError(f"No such SignalType '{signal_type}'")
-    return found
+    return found.name
 
 
 def raw_lookup(matcher: HashListMatcher, signal_type: str, signal: str, rule: VideoRule = HMA_VIDEO_RULE) -> list[RawMatch]:
