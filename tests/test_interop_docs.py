@@ -20,7 +20,9 @@ TOOLS = ("python-threatexchange", "HMA", "Meta vPDQ reference", "Meta PDQ refere
 
 
 def table() -> list[dict[str, str]]:
-    lines = [line for line in DOC.read_text(encoding="utf-8").splitlines() if line.startswith("|")]
+    """The rows of the compatibility table (the page's other tables are explanations)."""
+    section = DOC.read_text(encoding="utf-8").split("## Compatibility table", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
     header = [cell.strip() for cell in lines[0].strip("|").split("|")]
     assert header == COLUMNS
     return [dict(zip(header, (cell.strip() for cell in line.strip("|").split(" | ")), strict=True)) for line in lines[2:]]
