@@ -15,6 +15,7 @@ from mediamatch.auth.passwords import PasswordPolicyError
 from mediamatch.auth.permissions import Permission
 from mediamatch.auth.tokens import NotAServiceAccount, issue_service_token, revoke_token
 from mediamatch.auth.users import UsernameTaken, create_user, deactivate_user
+from mediamatch.catalog import validate
 from mediamatch.services.webhooks import WebhookRefused, check_webhook
 from mediamatch.store.models.auth import ApiToken, User
 from mediamatch.store.models.catalogue import Agency
@@ -35,21 +36,25 @@ def list_agencies(principal: Admin, session: SessionDep, limit: Limit = 100, off
 
 @router.post("/agencies", response_model=AgencyOut, status_code=status.HTTP_201_CREATED)
 def create_agency(body: AgencyIn, request: Request, principal: Admin, session: SessionDep) -> AgencyOut:
-    """Register an agency (a country's unit), optionally with a webhook for notifications: a
-    public HTTPS address (or one on the server's allow-list), never an internal one."""
-    if session.scalar(select(Agency.id).where(Agency.name == body.name)) is not None:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"agency {body.name!r} exists")
+    """Register an agency (a country's unit, its ISO 3166-1 code), optionally with a webhook for
+    notifications: a public HTTPS address (or one on the server's allow-list), never an internal one."""
+    try:
+        name, country = validate.agency_name(body.name), validate.country_code(body.country)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    if session.scalar(select(Agency.id).where(Agency.name == name)) is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"agency {name!r} exists")
     if body.webhook_url:
         try:
             check_webhook(body.webhook_url, request.app.state.settings.webhook_policy())
         except WebhookRefused as exc:
             raise HTTPException(422, str(exc)) from None
-    agency = Agency(name=body.name, country=body.country.upper())
+    agency = Agency(name=name, country=country)
     session.add(agency)
     session.flush()
     if body.webhook_url:
         session.add(AgencyWebhook(agency_id=agency.id, url=body.webhook_url))
-    audit(session, principal.event(AuditAction.PERMISSION_CHANGE, "agency", agency.id, created=body.name, country=agency.country))
+    audit(session, principal.event(AuditAction.PERMISSION_CHANGE, "agency", agency.id, created=name, country=country))
     return AgencyOut(id=agency.id, name=agency.name, country=agency.country)
 
 
