@@ -20,7 +20,6 @@ from mediamatch.catalog.records import Match
 from mediamatch.media.hashing import hash_bytes
 from mediamatch.media.limits import DEFAULT_LIMITS
 from mediamatch.services.matching import CatalogueMatcher
-from mediamatch.store import repo
 
 router = APIRouter(prefix="/api/v1", tags=["query"])
 Searcher = Annotated[Principal, Depends(require(Permission.SEARCH_HASHES))]
@@ -109,9 +108,9 @@ def platform_match(body: HashQueryBatch, principal: Platform, session: SessionDe
     reported back names exactly what matched."""
     records = [as_record(query) for query in body.queries]
     found = matcher.match(records, session)
-    audit(session, principal.event(AuditAction.SEARCH, "platform-match", "", count=len(records), hits=sum(bool(m) for m in found)))
     keys = {match: _indicator_key(match) for matches in found for match in matches}
-    indicators = repo.indicator_ids(session, keys.values())
+    indicators = matcher.indicators(session, set(keys.values()))
+    audit(session, principal.event(AuditAction.SEARCH, "platform-match", "", count=len(records), hits=sum(bool(m) for m in found)))
     return [
         PlatformResult(
             label=record.path,
