@@ -28,7 +28,7 @@ from mediamatch.catalog.records import Match, MatchDetail
 from mediamatch.config import data_dir
 from mediamatch.index.cache import IndexCache
 from mediamatch.index.hamming import PDQIndex, hashes_from_hex
-from mediamatch.services.catalogue_changes import follow_changes
+from mediamatch.services.catalogue_changes import ChangeWatch, follow_changes
 from mediamatch.services.frame_matching import Evidence, is_video_match, time_ranges, video_shares
 from mediamatch.signals.pdq import MATCH_THRESHOLD, MIN_QUALITY
 from mediamatch.signals.registry import exact_signals, get_signal, hamming_signal
@@ -126,6 +126,7 @@ class CatalogueMatcher:
         self._origins: dict[int, ItemOrigin] = {}
         self._indicators: dict[tuple[int, str, float | None], int] = {}
         self._stale = False
+        self._others = ChangeWatch(engine)  # changes made by other processes (other server workers)
         self._refreshing = threading.Lock()
 
     @classmethod
@@ -159,7 +160,7 @@ class CatalogueMatcher:
         """For each record, its matches (closest first); empty when it matches nothing.
 
         A server passes its request's `session`, so one request holds one database connection."""
-        if self._stale:
+        if self._stale or self._others.changed():
             self.refresh()
         found: list[dict[int, Evidence]] = [{} for _ in records]
         with nullcontext(session) if session is not None else Session(self.engine) as session:
