@@ -12,11 +12,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
+from typer.testing import CliRunner
 
 from mediamatch.audit.checkpoint import check_checkpoints, read_checkpoints
 from mediamatch.auth.permissions import Role
 from mediamatch.auth.tokens import issue_token
-from mediamatch.auth.users import create_user
+from mediamatch.auth.users import authenticate_password, create_user, redeem_enrolment
+from mediamatch.cli.main import app
 from mediamatch.hashlist.signing import generate_keypair, load_public_key
 from mediamatch.store import repo
 from mediamatch.store.db import migrate, open_engine, session_scope
@@ -70,4 +72,29 @@ def test_two_workers_answer_and_the_server_signs_checkpoints_on_a_schedule(tmp_p
     assert len(made) >= 3, output  # at start, at least one tick, at stop
     assert made[-1].seq == 6  # the last one, made at shutdown, covers every query's audit event
     assert check_checkpoints(engine, made).ok
+    engine.dispose()
+
+
+def test_user_add_gives_people_an_enrolment_code_and_only_admins_a_password(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'catalogue.sqlite'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "init", "--db", db_url]).exit_code == 0
+    admin = runner.invoke(
+        app,
+        ["user", "add", "root", "--agency", "Hotline", "--country", "NL", "--role", "admin", "--password-stdin", "--db", db_url],
+        input="a long admin passphrase\n",
+    )
+    assert admin.exit_code == 0, admin.output
+    refused = runner.invoke(
+        app, ["user", "add", "ines", "--agency", "Hotline", "--role", "investigator", "--password-stdin", "--db", db_url], input="chosen for her\n"
+    )
+    assert refused.exit_code == 2 and "enrolment code" in refused.output
+    made = runner.invoke(app, ["user", "add", "ines", "--agency", "Hotline", "--role", "investigator", "--db", db_url])
+    assert made.exit_code == 0, made.output
+    code = made.output.rsplit(": ", 1)[1].strip()
+    engine = open_engine(db_url)
+    with session_scope(engine) as session:
+        redeem_enrolment(session, "ines", code, "her own long passphrase", datetime.now(timezone.utc))
+    with session_scope(engine) as session:
+        assert authenticate_password(session, "ines", "her own long passphrase", datetime.now(timezone.utc)).role == Role.INVESTIGATOR
     engine.dispose()

@@ -158,15 +158,19 @@ def add_user(
     agency: Annotated[str, typer.Option("--agency", help="The account's agency (created if new).")],
     role: Annotated[str, typer.Option("--role", help="admin, contributor, investigator, reviewer, auditor or platform.")],
     country: Annotated[str, typer.Option("--country", help="The agency's ISO country code, when it is created.")] = "XX",
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input instead of prompting.")] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="admin: read the password from standard input instead of prompting.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Create an account (how the first admin is made; later ones through the API)."""
+    """Create an account. An admin (how the first one is made, at the server's console) sets a
+    password here; any other role gets a one-time enrolment code, printed once, which its person
+    redeems to set their own password (POST /api/v1/auth/enrol): no one else ever knows it."""
+    from datetime import datetime, timezone
+
     from mediamatch.audit.events import AuditAction, AuditEvent
     from mediamatch.audit.trail import record
     from mediamatch.auth.passwords import PasswordPolicyError
     from mediamatch.auth.permissions import Role
-    from mediamatch.auth.users import UsernameTaken, create_user
+    from mediamatch.auth.users import UsernameTaken, create_enrolling_user, create_user
     from mediamatch.store import repo
     from mediamatch.store.db import session_scope
 
@@ -175,12 +179,20 @@ def add_user(
     except ValueError:
         console.print(f"[red]error:[/] unknown role {role!r}; one of {', '.join(r.value for r in Role)}")
         raise typer.Exit(code=2) from None
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    if password_stdin and chosen != Role.ADMIN:
+        console.print(f"[red]error:[/] a {chosen.value} account sets its own password with an enrolment code; --password-stdin is for admins")
+        raise typer.Exit(code=2)
+    password = None
+    if chosen == Role.ADMIN:
+        password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt("password", hide_input=True, confirmation_prompt=True)
     engine = open_catalogue(db)
     try:
         with session_scope(engine) as session:
             home = repo.get_or_create_agency(session, agency, country)
-            user = create_user(session, home, username, password, chosen)
+            if password is not None:
+                user, issued = create_user(session, home, username, password, chosen), None
+            else:
+                user, issued = create_enrolling_user(session, home, username, chosen, datetime.now(timezone.utc))
             record(
                 session,
                 AuditEvent(
@@ -189,13 +201,15 @@ def add_user(
                     action=AuditAction.USER_CREATED,
                     object_type="user",
                     object_id=str(user.id),
-                    detail={"role": chosen.value},
+                    detail={"role": chosen.value, "enrolment": issued is not None},
                 ),
             )
     except (UsernameTaken, PasswordPolicyError) as exc:
         console.print(f"[red]error:[/] {exc or 'username taken'}")
         raise typer.Exit(code=1) from None
     console.print(f"account {username!r} ({chosen.value}) created in {agency}")
+    if issued is not None:
+        console.print(f"enrolment code (shown once; hand it to the person, valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC): {issued.code}")
 
 
 @keys_app.command("generate")
