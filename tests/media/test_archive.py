@@ -6,6 +6,7 @@ every level, nesting and memory are bounded, and the outermost archive's budget 
 from __future__ import annotations
 
 import contextlib
+import gc
 import gzip
 import io
 import random
@@ -20,9 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mediamatch.media.archive as archive_module
-from mediamatch.catalog.hashes import BytesSource
+from mediamatch.catalog.hashes import BytesSource, SpooledSource
 from mediamatch.media.archive import ArchiveError, Entry, is_archive, iter_archive
 from mediamatch.media.collection import iter_collection
+from mediamatch.media.hashing import hash_bytes, hash_many
+from mediamatch.media.spool import read_spooled
 
 
 def zip_bytes(members: dict[str, bytes]) -> bytes:
@@ -226,3 +229,26 @@ def test_an_archive_listing_no_file_is_one_row(tmp_path: Path) -> None:
     found = listing(list(iter_collection(folder)))
     assert "lists no file" in found["empty.zip"] and "lists no file" in found["outer.zip!/empty.tar.gz"]
     assert found["outer.zip!/a.jpg"] == b"a"
+
+
+def test_large_members_are_spooled_encrypted_hashed_alike_and_removed(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(archive_module, "SPOOL_BYTES", 64 * 1024)
+    marker = b"plain member bytes " * 8192  # 152 kB, past the spool threshold
+    inner = zip_bytes({"deep.bin": marker[::-1], "noise.bin": random.Random(5).randbytes(100_000)})  # past the threshold too
+    (tmp_path / "drive.zip").write_bytes(zip_bytes({"big.bin": marker, "small.jpg": b"s", "inner.zip": inner}))
+    entries = {entry.name: entry for entry in iter_archive(tmp_path / "drive.zip")}
+    big = entries["big.bin"].source
+    assert isinstance(big, SpooledSource) and big.name == "big.bin" and big.size == len(marker)
+    assert isinstance(entries["small.jpg"].source, BytesSource)
+    assert b"plain member bytes" not in big.path.read_bytes()  # encrypted on disk
+    assert big.path.stat().st_mode & 0o777 == 0o600
+    assert read_spooled(big) == marker
+    deep = entries["inner.zip!/deep.bin"].source  # a spooled archive is opened too
+    assert isinstance(deep, SpooledSource) and read_spooled(deep) == marker[::-1]
+    records = list(hash_many([big, entries["small.jpg"].source], workers=2))  # workers read a copy; the file stays
+    assert records[0].path == "big.bin" and records[0].signals == hash_bytes(marker, "big.bin").signals
+    spooled = big.path
+    assert spooled.exists()
+    del big, deep, entries, records
+    gc.collect()
+    assert not spooled.exists()  # removed with the last reference in the process that spooled it

@@ -2,7 +2,9 @@
 
 A seized collection often arrives as an archive. Extracting it to disk would write contraband
 to another place and trusts member names and sizes an adversary chose, so members are read
-straight into memory, one at a time, and every member an adversary could use against us
+straight into memory, one at a time (a member past media/spool.SPOOL_BYTES goes to an encrypted
+temporary file instead, so that it is not held three times over on its way to a hashing
+process), and every member an adversary could use against us
 becomes an error entry instead of a file: names that climb out of the archive (`../`,
 absolute paths, drive letters), links, devices, members whose real uncompressed size passes
 the per-file limit (the stated size is not trusted: reading stops one byte past the limit), and
@@ -25,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from mediamatch.catalog.hashes import BytesSource
+from mediamatch.catalog.hashes import BytesSource, SpooledSource
+from mediamatch.media.spool import SPOOL_BYTES, SpoolWriter, read_spooled
 
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
 MAX_TOTAL_BYTES = 64 * 1024**3
@@ -50,7 +53,7 @@ class Entry:
     reason it was not read (the triage report keeps a row for it either way)."""
 
     name: str
-    source: BytesSource | Path | None
+    source: BytesSource | SpooledSource | Path | None
     error: str | None = None
 
 
@@ -109,22 +112,37 @@ class _Budget:
     left: int
     held: int = 0  # bytes of inner archives being read from memory right now
 
-    def read(self, stream, compressed: int) -> bytes:  # type: ignore[no-untyped-def]
+    def read(self, stream, compressed: int, name: str) -> BytesSource | SpooledSource:  # type: ignore[no-untyped-def]
+        """The member named `name` read from `stream` within the limits: in memory, or spooled
+        past SPOOL_BYTES; ValueError (starting "refused") past a limit."""
         limit = min(MAX_MEMBER_BYTES, self.left)
         ratio_limit = max(compressed, 1) * MAX_RATIO + READ_CHUNK
         # A BytesIO hands its buffer over on getvalue(); joining a list of chunks would hold
         # the member twice at the end (measured: a 400 MB member peaked at 800 MB).
         data = io.BytesIO()
+        spool: SpoolWriter | None = None
         size = 0
-        while chunk := stream.read(READ_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise ValueError(f"refused: uncompressed size passes the {limit:,}-byte limit (archive bomb?)")
-            if size > ratio_limit:
-                raise ValueError(f"refused: expands more than {MAX_RATIO}x its compressed size (archive bomb?)")
-            data.write(chunk)
+        try:
+            while chunk := stream.read(READ_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise ValueError(f"refused: uncompressed size passes the {limit:,}-byte limit (archive bomb?)")
+                if size > ratio_limit:
+                    raise ValueError(f"refused: expands more than {MAX_RATIO}x its compressed size (archive bomb?)")
+                if spool is not None:
+                    spool.write(chunk)
+                elif size > SPOOL_BYTES:
+                    spool = SpoolWriter(name, data.getvalue())
+                    data = io.BytesIO()
+                    spool.write(chunk)
+                else:
+                    data.write(chunk)
+        except BaseException:
+            if spool is not None:
+                spool.discard()
+            raise
         self.left -= size
-        return data.getvalue()
+        return spool.finish() if spool is not None else BytesSource(name, data.getvalue())
 
 
 def iter_archive(path: Path, prefix: str = "") -> Iterator[Entry]:
@@ -143,13 +161,23 @@ def _iter_any(file: BinaryIO, label: str, prefix: str, budget: _Budget, depth: i
         raise ArchiveError(f"{label}: not a zip or tar archive")
     head = file.read(4)
     file.seek(0)
-    members = _iter_zip(file, label, budget) if head in (ZIP_MAGIC, EMPTY_ZIP_MAGIC) else _iter_tar(file, label, budget)
+    members = _iter_zip(file, label, prefix, budget) if head in (ZIP_MAGIC, EMPTY_ZIP_MAGIC) else _iter_tar(file, label, prefix, budget)
     for entry in members:
-        name = prefix + entry.name
         if isinstance(entry.source, BytesSource) and _is_archive(io.BytesIO(entry.source.data)):
-            yield from _iter_inner(entry.source.data, name, budget, depth)
+            yield from _iter_inner(entry.source.data, entry.name, budget, depth)
+        elif isinstance(entry.source, SpooledSource) and _looks_like_archive(read_spooled(entry.source, HEAD_BYTES)):
+            data = read_spooled(entry.source)  # whole: a zip's directory is at its end
+            if _is_archive(io.BytesIO(data)):
+                yield from _iter_inner(data, entry.name, budget, depth)
+            else:
+                yield entry
         else:
-            yield Entry(name, BytesSource(name, entry.source.data) if isinstance(entry.source, BytesSource) else None, entry.error)
+            yield entry
+
+
+def _looks_like_archive(head: bytes) -> bool:
+    """Whether the first HEAD_BYTES of a file start like a zip or tar (plain or compressed)."""
+    return head[:4] in (ZIP_MAGIC, EMPTY_ZIP_MAGIC) or head[257:262] == b"ustar" or head.startswith(_COMPRESSED_MAGIC)
 
 
 def _iter_inner(data: bytes, name: str, budget: _Budget, depth: int) -> Iterator[Entry]:
@@ -180,15 +208,15 @@ def not_silent(entries: Iterator[Entry], name: str) -> Iterator[Entry]:
         yield Entry(name, None, "archive lists no file (empty, or its directory is damaged)")
 
 
-def _iter_zip(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
+def _iter_zip(file: BinaryIO, label: str, prefix: str, budget: _Budget) -> Iterator[Entry]:
     try:
         archive = zipfile.ZipFile(file)
     except Exception as exc:  # noqa: BLE001 - BadZipFile, OSError, ValueError, struct.error ... on a damaged directory
         raise ArchiveError(f"{label}: cannot read zip directory: {exc}") from None
     with archive:
         for info in archive.infolist():
-            name = info.filename
-            if reason := unsafe_name_reason(name):  # first: an empty name breaks is_dir()
+            name = prefix + info.filename
+            if reason := unsafe_name_reason(info.filename):  # first: an empty name breaks is_dir()
                 yield Entry(name, None, f"refused: {reason}")
                 continue
             if info.is_dir():
@@ -198,14 +226,14 @@ def _iter_zip(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
                 continue
             try:
                 with archive.open(info) as stream:
-                    data = budget.read(stream, info.compress_size)
+                    source = budget.read(stream, info.compress_size, name)
             except Exception as exc:  # noqa: BLE001 - zlib.error, BadZipFile, OSError, NotImplementedError ... on a damaged member
                 yield Entry(name, None, _member_error(exc))
                 continue
-            yield Entry(name, BytesSource(name, data))
+            yield Entry(name, source)
 
 
-def _iter_tar(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
+def _iter_tar(file: BinaryIO, label: str, prefix: str, budget: _Budget) -> Iterator[Entry]:
     try:
         archive = tarfile.open(fileobj=file, mode="r:*")  # noqa: SIM115 - closed by the `with archive` below
     except Exception as exc:  # noqa: BLE001 - TarError, OSError, EOFError, zlib/lzma errors ... on a damaged header
@@ -213,10 +241,10 @@ def _iter_tar(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
     with archive:
         try:
             for info in archive:
-                name = info.name
+                name = prefix + info.name
                 if info.isdir():
                     continue
-                if reason := unsafe_name_reason(name):
+                if reason := unsafe_name_reason(info.name):
                     yield Entry(name, None, f"refused: {reason}")
                     continue
                 if info.issym() or info.islnk():
@@ -229,13 +257,13 @@ def _iter_tar(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
                     stream = archive.extractfile(info)
                     # tar members are stored, not compressed one by one: the ratio check does
                     # not apply, the size limits do.
-                    data = budget.read(stream, info.size) if stream else b""
+                    source = budget.read(stream, info.size, name) if stream else BytesSource(name, b"")
                 except Exception as exc:  # noqa: BLE001 - tarfile.TarError, OSError, zlib/lzma errors ... on damaged data
                     yield Entry(name, None, _member_error(exc))
                     continue
-                yield Entry(name, BytesSource(name, data))
+                yield Entry(name, source)
         except Exception as exc:  # noqa: BLE001 - the stream itself is damaged here: the rest cannot be listed
-            yield Entry("(rest of archive)", None, f"archive is corrupt or truncated here: {exc}")
+            yield Entry(prefix + "(rest of archive)", None, f"archive is corrupt or truncated here: {exc}")
 
 
 def _member_error(exc: BaseException) -> str:
