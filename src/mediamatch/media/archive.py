@@ -190,8 +190,8 @@ def _iter_any(file: BinaryIO, label: str, prefix: str, budget: _Budget, depth: i
 
 
 def _looks_like_archive(head: bytes) -> bool:
-    """Whether the first HEAD_BYTES of a file start like a zip or tar (plain or compressed)."""
-    return head[:4] in (ZIP_MAGIC, EMPTY_ZIP_MAGIC) or head[257:262] == b"ustar" or head.startswith(_COMPRESSED_MAGIC)
+    """Whether the first HEAD_BYTES of a file start like an archive we open."""
+    return head[:4] in (ZIP_MAGIC, EMPTY_ZIP_MAGIC) or head[257:262] == b"ustar" or head.startswith(_COMPRESSED_MAGIC) or _libarchive_format(head) is not None
 
 
 def _iter_inner(data: bytes, name: str, budget: _Budget, depth: int) -> Iterator[Entry]:
