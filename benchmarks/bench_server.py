@@ -218,6 +218,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1], help="server processes; several values are run one after another")
     parser.add_argument("--clients", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--audit", choices=["both", "on"], default="both", help="on: skip the run without auditing")
+    parser.add_argument("--section", default="server", help="BENCHMARKS.md section to write (another name keeps a reduced run apart)")
     args = parser.parse_args()
     url = fresh_database()
     started = time.perf_counter()
@@ -259,7 +260,7 @@ def main() -> None:
     )
     print(body)
     command = f"python -m benchmarks.bench_server --items {args.items} --seconds {args.seconds:.0f} --workers {' '.join(map(str, args.workers))} --clients {' '.join(map(str, args.clients))}"
-    write_section("server", command + (" --audit on" if args.audit == "on" else ""), body)
+    write_section(args.section, command + (" --audit on" if args.audit == "on" else ""), body)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--window", type=float, default=60, help="seconds per sample")
     parser.add_argument("--settle", type=float, default=5, help="minutes before memory is judged")
+    parser.add_argument("--section", default="soak", help="BENCHMARKS.md section to write (another name keeps a reduced run apart)")
     args = parser.parse_args()
     url = fresh_database()
     known, pdqs, token = fill(url, args.items)
@@ -97,7 +98,7 @@ def main() -> None:
     )
     print(body)
     write_section(
-        "soak",
+        args.section,
         f"python -m benchmarks.bench_soak --minutes {args.minutes:g} --items {args.items} --workers {args.workers} --clients {args.clients} --window {args.window:g} --settle {args.settle:g}",
         body,
     )
