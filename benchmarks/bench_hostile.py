@@ -5,8 +5,8 @@ pixels. Before decoding was budgeted (media/image.py, MAX_DECODE_BYTES) such fil
 5.9 GB each in a worker (the review measured a one-worker triage at 6.2 GB), and every worker
 could hold one at once. This benchmark generates such files (flat colour, so they compress to
 almost nothing), puts them in a folder beside a 24 MP PNG and a 50 MP JPEG that must still
-hash, and a zip holding one of the hostile files (an archive in a folder is opened,
-media/collection.py), then runs `mediamatch triage --workers 2` in a child process and samples
+hash, a zip holding one of the hostile files and a 7z holding another (an archive in a folder
+is opened, media/collection.py), then runs `mediamatch triage --workers 2` in a child process and samples
 the resident memory of its whole process tree (the triage process, the forkserver and the
 workers) every 20 ms from /proc.
 
@@ -115,6 +115,13 @@ def make_folder(folder: Path) -> dict[str, int]:
         (folder / name).write_bytes(data)
     with zipfile.ZipFile(folder / "drive.zip", "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("photos/png-14100x14100.png", files["png-14100x14100.png"])
+    try:
+        import libarchive  # the `archives` extra: 7z and RAR are read through it
+
+        with libarchive.file_writer(str(folder / "phone.7z"), "7zip") as writer:
+            writer.add_file_from_memory("DCIM/tiff-14100x14100.tif", len(files["tiff-14100x14100.tif"]), files["tiff-14100x14100.tif"])
+    except ImportError:
+        print("libarchive-c is not installed: no 7z in the folder", file=sys.stderr)
     camera_like(6000, 4000).save(folder / "camera-24mp.png", optimize=False, compress_level=1)
     camera_like(8660, 5774).save(folder / "camera-50mp.jpg", quality=90)
     return {path.name: path.stat().st_size for path in sorted(folder.iterdir())}
