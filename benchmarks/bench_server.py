@@ -255,8 +255,9 @@ def main() -> None:
         "| workers | audit | concurrent clients | requests/s | hashes/s | p50 ms | p99 ms | errors | warm-up (first query of every worker) |\n"
         "|---:|---|---:|---:|---:|---:|---:|---|---:|\n"
         + table
-        + (f"\n\nCost of auditing every query (throughput lost): {cost}." if cost else "")
-        + " The asyncio clients share the server's cores; at 200 clients they take much of the CPU."
+        + "\n\n"
+        + (f"Cost of auditing every query (throughput lost): {cost}. " if cost else "")
+        + "The asyncio clients share the server's cores; at 200 clients they take much of the CPU."
     )
     print(body)
     command = f"python -m benchmarks.bench_server --items {args.items} --seconds {args.seconds:.0f} --workers {' '.join(map(str, args.workers))} --clients {' '.join(map(str, args.clients))}"
