@@ -285,7 +285,7 @@ def _iter_libarchive(file: BinaryIO, label: str, prefix: str, budget: _Budget, f
     blocks), so the expansion ratio is checked against the whole archive's size."""
     try:
         import libarchive
-    except (ImportError, OSError) as exc:  # the extra is missing, or the system library it loads
+    except (ImportError, OSError, AttributeError) as exc:  # the extra is missing, or the system library it loads
         raise ArchiveError(f"{label}: a {format_name} archive needs the `archives` extra (pip install 'mediamatch[archives]'; {exc})") from None
     compressed = file.seek(0, io.SEEK_END)
     file.seek(0)
