@@ -2,15 +2,17 @@
 
 Setup: a fresh PostgreSQL database (scripts/postgres.sh) filled in bulk with `--items` media
 items, each with a SHA-256 and a PDQ hash (derived from generated pictures' hashes, 64-112 bits
-flipped), one investigator account and token. The server runs in its own process (uvicorn, one
-worker); clients are asyncio tasks in this process, each sending `POST /api/v1/query/hashes`
-with 10 hashes (5 SHA-256, half of them known; 5 PDQ) in a loop for `--seconds`.
+flipped), one investigator account and token. The server runs in its own processes (uvicorn
+with `--workers` processes, as `mediamatch serve --workers N` runs it; benchmarks/server_app.py);
+clients are asyncio tasks in this process, each sending `POST /api/v1/query/hashes` with 10
+hashes (5 SHA-256, half of them known; 5 PDQ) in a loop for `--seconds`.
 
-Measured at 50 and 200 concurrent clients, with the audit trail on (every query writes a
-hash-chained event) and off (the same server with the audit call replaced, in this benchmark
-only: the product has no switch to turn auditing off). Both share the 2 cores with the clients.
+Measured at `--clients` concurrent clients (50 and 200), with the audit trail on (every query
+writes a hash-chained event) and off (the same server with the audit call replaced, in this
+benchmark only: the product has no switch to turn auditing off). The clients share the
+machine's cores with the server, so run it where the server would have cores of its own.
 
-    python -m benchmarks.bench_server [--items 1000000] [--seconds 20]
+    python -m benchmarks.bench_server [--items 1000000] [--seconds 20] [--workers 1 4] [--clients 50 200] [--audit on]
 """
 
 from __future__ import annotations
@@ -36,28 +38,17 @@ import sqlalchemy as sa
 from benchmarks.report import write_section
 
 REPO = Path(__file__).resolve().parents[1]
-LAUNCHER = """
-import os, sys, uvicorn
-from pathlib import Path
-from mediamatch.api.app import create_app
-from mediamatch.api.settings import ServerSettings
-if os.environ.get("BENCH_NO_AUDIT") == "1":
-    from mediamatch.api import deps
-    from mediamatch.api.routes import query
-    query.audit = lambda session, event: session.commit()  # the same commit, without the event
-settings = ServerSettings(db_url=sys.argv[1], blob_root=Path(sys.argv[2]), key_file=Path(sys.argv[3]), requests_per_minute=10**9, secure_cookies=False)
-uvicorn.run(create_app(settings), host="127.0.0.1", port=int(sys.argv[4]), log_level="warning", backlog=4096, timeout_keep_alive=120)
-"""
+DATABASE = os.environ.get("BENCH_DATABASE", "mm_bench_server")  # one per concurrent run on a shared PostgreSQL
 
 
 def fresh_database() -> str:
     admin_url = subprocess.run(["bash", str(REPO / "scripts" / "postgres.sh")], check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(sa.text("DROP DATABASE IF EXISTS mm_bench_server WITH (FORCE)"))
-        conn.execute(sa.text("CREATE DATABASE mm_bench_server"))
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
+        conn.execute(sa.text(f"CREATE DATABASE {DATABASE}"))
     engine.dispose()
-    return admin_url.rsplit("/", 1)[0] + "/mm_bench_server"
+    return admin_url.rsplit("/", 1)[0] + "/" + DATABASE
 
 
 def base_pdq_hashes() -> np.ndarray:
@@ -126,14 +117,25 @@ def fill(url: str, items: int) -> tuple[list[str], list[str], str]:
     return known, pdqs, token
 
 
-def start_server(url: str, workdir: Path, port: int, audit: bool) -> subprocess.Popen[bytes]:
+def start_server(url: str, workdir: Path, port: int, audit: bool, workers: int = 1) -> subprocess.Popen[bytes]:
+    """uvicorn with `workers` processes on benchmarks/server_app.py, answering /healthz."""
     from mediamatch.store.keys import Keyring, generate_key, write_key_file
 
     key_file = workdir / "keys"
     if not key_file.exists():
         write_key_file(key_file, Keyring({"k1": generate_key()}, current_id="k1"))
-    env = {**os.environ, "BENCH_NO_AUDIT": "0" if audit else "1", "MEDIAMATCH_HOME": str(workdir)}
-    process = subprocess.Popen([sys.executable, "-c", LAUNCHER, url, str(workdir / "blobs"), str(key_file), str(port)], env=env)
+    env = {
+        **os.environ,
+        "BENCH_NO_AUDIT": "0" if audit else "1",
+        "MEDIAMATCH_HOME": str(workdir),
+        "BENCH_DB_URL": url,
+        "BENCH_BLOB_ROOT": str(workdir / "blobs"),
+        "BENCH_KEY_FILE": str(key_file),
+        "PYTHONPATH": os.pathsep.join([str(REPO), *sys.path]),
+    }
+    command = [sys.executable, "-m", "uvicorn", "benchmarks.server_app:app", "--factory", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers), "--log-level", "warning", "--backlog", "4096", "--timeout-keep-alive", "120"]
+    process = subprocess.Popen(command, env=env, cwd=REPO)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -143,6 +145,18 @@ def start_server(url: str, workdir: Path, port: int, audit: bool) -> subprocess.
             time.sleep(0.3)
     process.kill()
     raise RuntimeError("server did not start")
+
+
+def warm_up(port: int, token: str, body: dict, workers: int) -> float:
+    """Seconds until every worker has answered a query (each opens its own matcher: the first
+    builds the PDQ index and saves it, the others load the saved file). Fresh connections are
+    spread over the workers by the kernel, so enough of them reach each one."""
+    started = time.perf_counter()
+    for _ in range(max(1, 4 * workers)):
+        httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/query/hashes", json=body, headers={"Authorization": f"Bearer {token}", "Connection": "close"}, timeout=900
+        ).raise_for_status()
+    return time.perf_counter() - started
 
 
 async def load(port: int, token: str, bodies: list[dict], clients: int, seconds: float) -> dict[str, float]:
@@ -201,6 +215,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1], help="server processes; several values are run one after another")
+    parser.add_argument("--clients", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--audit", choices=["both", "on"], default="both", help="on: skip the run without auditing")
+    parser.add_argument("--section", default="server", help="BENCHMARKS.md section to write (another name keeps a reduced run apart)")
     args = parser.parse_args()
     url = fresh_database()
     started = time.perf_counter()
@@ -210,42 +228,40 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        for audit in (True, False):
-            port = 18700 + int(audit)
-            server = start_server(url, workdir, port, audit)
-            try:
-                started = time.perf_counter()
-                httpx.post(
-                    f"http://127.0.0.1:{port}/api/v1/query/hashes", json=bodies[0], headers={"Authorization": f"Bearer {token}"}, timeout=600
-                ).raise_for_status()
-                warm = time.perf_counter() - started
-                for clients in (50, 200):
-                    result = asyncio.run(load(port, token, bodies, clients, args.seconds))
-                    rows.append((audit, clients, warm, result))
-                    print(audit, clients, result, file=sys.stderr, flush=True)
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
+        for workers in args.workers:
+            for audit in (True, False) if args.audit == "both" else (True,):
+                port = 18700 + int(audit)
+                server = start_server(url, workdir, port, audit, workers)
+                try:
+                    warm = warm_up(port, token, bodies[0], workers)
+                    for clients in args.clients:
+                        result = asyncio.run(load(port, token, bodies, clients, args.seconds))
+                        rows.append((workers, audit, clients, warm, result))
+                        print(workers, audit, clients, result, file=sys.stderr, flush=True)
+                finally:
+                    server.terminate()
+                    server.wait(timeout=30)
     table = "\n".join(
-        f"| {'on' if audit else 'off'} | {clients} | {r['requests_s']:,.0f} | {r['requests_s'] * 10:,.0f} | {r['p50_ms']:,.0f} | {r['p99_ms']:,.0f} | {r['errors']} of {r['requests']:,}{' (' + r['error_kinds'] + ')' if r['errors'] else ''} | {warm:.1f} s |"
-        for audit, clients, warm, r in rows
+        f"| {workers} | {'on' if audit else 'off'} | {clients} | {r['requests_s']:,.0f} | {r['requests_s'] * 10:,.0f} | {r['p50_ms']:,.0f} | {r['p99_ms']:,.0f} | {r['errors']} of {r['requests']:,}{' (' + r['error_kinds'] + ')' if r['errors'] else ''} | {warm:.1f} s |"
+        for workers, audit, clients, warm, r in rows
     )
-    on = {clients: r["requests_s"] for audit, clients, _, r in rows if audit}
-    off = {clients: r["requests_s"] for audit, clients, _, r in rows if not audit}
-    cost = ", ".join(f"{clients} clients: {1 - on[clients] / off[clients]:.0%}" for clients in sorted(on))
+    on = {(workers, clients): r["requests_s"] for workers, audit, clients, _, r in rows if audit}
+    off = {(workers, clients): r["requests_s"] for workers, audit, clients, _, r in rows if not audit}
+    cost = ", ".join(f"{workers} worker(s), {clients} clients: {1 - on[(workers, clients)] / off[(workers, clients)]:.0%}" for workers, clients in sorted(off))
     body = (
-        f"Catalogue: {args.items:,} items on PostgreSQL 15 (bulk load {filled:.0f} s), each with SHA-256 and PDQ. "
-        f"Each request: 10 hashes (5 SHA-256, about half known; 5 PDQ, radius 31). Server: uvicorn, 1 process; clients "
-        f"on the same 2-core machine, {args.seconds:.0f} s per row.\n\n"
-        "| audit | concurrent clients | requests/s | hashes/s | p50 ms | p99 ms | errors | first query (builds the PDQ index) |\n"
-        "|---|---:|---:|---:|---:|---:|---|---:|\n"
+        f"Catalogue: {args.items:,} items on PostgreSQL (bulk load {filled:.0f} s), each with SHA-256 and PDQ. "
+        f"Each request: 10 hashes (5 SHA-256, about half known; 5 PDQ, radius 31). Server: uvicorn with the worker processes shown; clients "
+        f"on the same machine ({os.cpu_count()} cores), {args.seconds:.0f} s per row.\n\n"
+        "| workers | audit | concurrent clients | requests/s | hashes/s | p50 ms | p99 ms | errors | warm-up (first query of every worker) |\n"
+        "|---:|---|---:|---:|---:|---:|---:|---|---:|\n"
         + table
-        + f"\n\nCost of auditing every query (throughput lost): {cost}. The asyncio clients run on the server's "
-        "two cores; at 200 clients they take most of the CPU, so differences at that level are noise "
-        "(a negative cost means the run without auditing happened to get less CPU)."
+        + "\n\n"
+        + (f"Cost of auditing every query (throughput lost): {cost}. " if cost else "")
+        + "The asyncio clients share the server's cores; at 200 clients they take much of the CPU."
     )
     print(body)
-    write_section("server", f"python -m benchmarks.bench_server --items {args.items} --seconds {args.seconds:.0f}", body)
+    command = f"python -m benchmarks.bench_server --items {args.items} --seconds {args.seconds:.0f} --workers {' '.join(map(str, args.workers))} --clients {' '.join(map(str, args.clients))}"
+    write_section(args.section, command + (" --audit on" if args.audit == "on" else ""), body)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from mediamatch.api.app import ROUTERS
 from mediamatch.api.deps import require
 from mediamatch.auth.permissions import Permission, Role, allowed
 
-OPEN_ROUTES = {("POST", "/api/v1/auth/login")}  # before authentication, by nature
+OPEN_ROUTES = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/enrol")}  # before authentication, by nature
 ANY_ACCOUNT = {("POST", "/api/v1/auth/logout")}  # every authenticated account may end its session
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine, event
 
 from mediamatch.auth.permissions import Role
@@ -43,7 +45,8 @@ def counted(engine: Engine) -> Iterator[Traffic]:
         event.remove(engine, "commit", committed)
 
 
-def test_a_hash_query_costs_at_most_three_statements(server: Server) -> None:
+@pytest.mark.parametrize("route", ["/api/v1/query/hashes", "/api/v1/match", "/api/v1/query/file"])
+def test_a_hash_query_costs_at_most_three_statements(server: Server, route: str) -> None:
     client = server.client
     contributor = server.headers(Role.CONTRIBUTOR)
     picture = jpeg(7)
@@ -51,14 +54,22 @@ def test_a_hash_query_costs_at_most_three_statements(server: Server) -> None:
     assert answer.status_code == 200, answer.text
     sha256 = answer.json()[0]["sha256"]
     body = {"queries": [{"signal": "sha256", "value": sha256, "label": "known"}, {"signal": "md5", "value": "0" * 32, "label": "unknown"}]}
-    investigator = server.headers(Role.INVESTIGATOR)
-    first = client.post("/api/v1/query/hashes", headers=investigator, json=body)  # warms the matcher's caches
-    assert first.status_code == 200, first.text
+    upload = [("files", ("known.jpg", picture, "image/jpeg")), ("files", ("unknown.jpg", jpeg(8), "image/jpeg"))]
+    caller = server.headers(Role.PLATFORM if route.endswith("/match") else Role.INVESTIGATOR)
+
+    def ask() -> list[dict[str, Any]]:
+        response = client.post(route, headers=caller, files=upload) if route.endswith("/file") else client.post(route, headers=caller, json=body)
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    ask()  # warms the matcher's caches
     engine = client.app.state.engine  # type: ignore[attr-defined]
     with counted(engine) as traffic:
-        again = client.post("/api/v1/query/hashes", headers=investigator, json=body)
-    assert again.status_code == 200
-    assert [result["known"] for result in again.json()] == [True, False]
-    assert again.json()[0]["matches"][0]["known_from"] == ["Unit NL"]
+        results = ask()
+    if route.endswith("/match"):
+        assert [bool(result["matches"]) for result in results] == [True, False]
+    else:
+        assert [result["known"] for result in results] == [True, False]
+        assert results[0]["matches"][0]["known_from"] == ["Unit NL"]
     assert len(traffic.statements) <= MAX_STATEMENTS_PER_HASH_QUERY, "\n".join(traffic.statements)
     assert traffic.commits == 2  # after authenticating (see deps.current_principal), and the route's work with its audit event

@@ -4,8 +4,10 @@ them, too) and a chain rewritten with every hash recomputed."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from mediamatch.audit import trail
 from mediamatch.audit.chain import GENESIS_HASH
-from mediamatch.audit.checkpoint import CheckpointError, Finding, append_checkpoint, check_checkpoints, make_checkpoint, parse_checkpoint, read_checkpoints
+from mediamatch.audit.checkpoint import (
+    CheckpointError,
+    CheckpointSchedule,
+    Finding,
+    append_checkpoint,
+    append_line,
+    check_checkpoints,
+    make_checkpoint,
+    parse_checkpoint,
+    read_checkpoints,
+)
 from mediamatch.store.models.audit import AuditEventRow
 from tests.audit.test_trail import ROW, fill, stored, tamper
 
@@ -102,3 +114,38 @@ def test_forged_and_foreign_checkpoints_are_refused(engine: sa.Engine, tmp_path:
     with pytest.raises(CheckpointError, match="line 2"):
         path.write_text(line + "\n{not json\n")
         read_checkpoints(path, KEY.public_key())
+
+
+def test_a_schedule_signs_the_head_at_start_on_every_tick_and_at_stop(engine: sa.Engine, tmp_path: Path) -> None:
+    fill(engine, 2)
+    out = tmp_path / "checkpoints.jsonl"
+    failures: list[str] = []
+
+    def unreachable(line: str) -> None:
+        failures.append(line)
+        raise OSError("receiver down")
+
+    schedule = CheckpointSchedule(engine, KEY, timedelta(milliseconds=50), [partial(append_line, out), unreachable])
+    schedule.start()
+    deadline = time.monotonic() + 30
+    while (not out.exists() or len(out.read_text().splitlines()) < 3) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    fill(engine, 3)  # written while the schedule runs: the checkpoint made at stop covers them
+    schedule.stop()
+    made = read_checkpoints(out, KEY.public_key())  # every line signed with the key
+    assert len(made) >= 4 and made[0].seq == 2 and made[-1].seq == 5
+    assert [c.seq for c in made] == sorted(c.seq for c in made)
+    assert len(failures) == len(made) and schedule.made == 0  # a failed delivery is logged and retried next tick; the file still got each
+    assert check_checkpoints(engine, made).ok
+
+
+def test_a_schedule_keeps_running_when_the_chain_is_broken(engine: sa.Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    fill(engine, 3)
+    tamper(engine, sa.update(ROW).where(ROW.seq == 2).values(actor="someone else"))
+    out = tmp_path / "checkpoints.jsonl"
+    schedule = CheckpointSchedule(engine, KEY, timedelta(milliseconds=20), [partial(append_line, out)])
+    schedule.start()
+    time.sleep(0.2)
+    schedule.stop()
+    assert not out.exists()
+    assert "audit checkpoint not made" in caplog.text and "broken at seq 2" in caplog.text

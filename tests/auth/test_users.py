@@ -16,13 +16,18 @@ from mediamatch.auth.errors import PUBLIC_MESSAGE, AuthError, AuthFailure
 from mediamatch.auth.passwords import PasswordPolicyError, needs_rehash
 from mediamatch.auth.permissions import Role
 from mediamatch.auth.users import (
+    ENROLMENT_TTL,
     LOCK_PERIOD,
     MAX_FAILURES,
     MAX_LOCK_PERIOD,
+    EnrolmentError,
     UsernameTaken,
     authenticate_password,
+    create_enrolling_user,
     create_user,
+    deactivate_user,
     lock_period,
+    redeem_enrolment,
 )
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
@@ -196,3 +201,35 @@ def test_an_outdated_hash_is_renewed_at_login(engine: sa.Engine, user_id: int) -
     renewed = stored(engine, user_id).password_hash
     assert renewed != weak and not needs_rehash(renewed)
     assert login(engine, PASSWORD, NOW) == user_id
+
+
+def enrolling(engine: sa.Engine) -> str:
+    with session_scope(engine) as session:
+        agency = repo.get_or_create_agency(session, "nl-police", "NL")
+        return create_enrolling_user(session, agency, "Enrolling.NL", Role.INVESTIGATOR, NOW)[1].code
+
+
+def enrol(engine: sa.Engine, code: str, now: datetime) -> None:
+    with session_scope(engine) as session:
+        redeem_enrolment(session, "enrolling.nl", code, PASSWORD, now)
+
+
+def test_an_enrolment_code_expires(engine: sa.Engine) -> None:
+    code = enrolling(engine)
+    with pytest.raises(EnrolmentError) as expired:
+        enrol(engine, code, NOW + ENROLMENT_TTL)
+    assert expired.value.reason == "enrolment code expired"
+    enrol(engine, code, NOW + ENROLMENT_TTL - timedelta(seconds=1))
+    assert login(engine, PASSWORD, NOW + ENROLMENT_TTL, username="enrolling.nl")
+
+
+def test_a_deactivated_account_cannot_enrol_and_a_wrong_code_tells_nothing(engine: sa.Engine) -> None:
+    code = enrolling(engine)
+    with pytest.raises(EnrolmentError) as wrong:
+        enrol(engine, code[:-1] + ("A" if code[-1] != "A" else "B"), NOW)
+    assert wrong.value.reason == "wrong enrolment code" and str(wrong.value) == str(EnrolmentError("anything"))
+    with session_scope(engine) as session:
+        deactivate_user(session, session.scalars(sa.select(User).where(User.username == "enrolling.nl")).one(), NOW)
+    with pytest.raises(EnrolmentError) as closed:
+        enrol(engine, code, NOW)
+    assert closed.value.reason == "account deactivated"

@@ -6,12 +6,17 @@ every level, nesting and memory are bounded, and the outermost archive's budget 
 from __future__ import annotations
 
 import contextlib
+import gc
 import gzip
 import io
+import os
 import random
+import struct
+import sys
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from functools import cache
 from pathlib import Path
 
@@ -20,9 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mediamatch.media.archive as archive_module
-from mediamatch.catalog.hashes import BytesSource
+from mediamatch.catalog.hashes import BytesSource, SpooledSource
 from mediamatch.media.archive import ArchiveError, Entry, is_archive, iter_archive
 from mediamatch.media.collection import iter_collection
+from mediamatch.media.hashing import hash_bytes, hash_many
+from mediamatch.media.spool import read_spooled
 
 
 def zip_bytes(members: dict[str, bytes]) -> bytes:
@@ -170,7 +177,14 @@ def archive_seeds() -> dict[str, bytes]:
         "gzip.tar.gz": tar_bytes(members, "w:gz"),
         "bzip2.tar.bz2": tar_bytes(members, "w:bz2"),
         "xz.tar.xz": tar_bytes(members, "w:xz"),
-    }
+        "stored.rar": rar4_bytes(members),
+    } | _seven_zip_seed(members)
+
+
+def _seven_zip_seed(members: dict[str, bytes]) -> dict[str, bytes]:
+    with contextlib.suppress(ImportError), tempfile.TemporaryDirectory() as tmp:
+        return {"solid.7z": written_7z(members, Path(tmp))}
+    return {}
 
 
 @st.composite
@@ -189,7 +203,13 @@ def mutated_archive(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=300, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("MEDIAMATCH_ARCHIVE_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(mutated_archive())
 def test_mutated_archives_never_raise_past_the_collection(data: bytes) -> None:
     """A damaged archive in a folder is rows (members, or one error); only an unreadable archive
@@ -226,3 +246,93 @@ def test_an_archive_listing_no_file_is_one_row(tmp_path: Path) -> None:
     found = listing(list(iter_collection(folder)))
     assert "lists no file" in found["empty.zip"] and "lists no file" in found["outer.zip!/empty.tar.gz"]
     assert found["outer.zip!/a.jpg"] == b"a"
+
+
+def test_large_members_are_spooled_encrypted_hashed_alike_and_removed(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(archive_module, "SPOOL_BYTES", 64 * 1024)
+    marker = b"plain member bytes " * 8192  # 152 kB, past the spool threshold
+    inner = zip_bytes({"deep.bin": marker[::-1], "noise.bin": random.Random(5).randbytes(100_000)})  # past the threshold too
+    (tmp_path / "drive.zip").write_bytes(zip_bytes({"big.bin": marker, "small.jpg": b"s", "inner.zip": inner}))
+    entries = {entry.name: entry for entry in iter_archive(tmp_path / "drive.zip")}
+    big = entries["big.bin"].source
+    assert isinstance(big, SpooledSource) and big.name == "big.bin" and big.size == len(marker)
+    assert isinstance(entries["small.jpg"].source, BytesSource)
+    assert b"plain member bytes" not in big.path.read_bytes()  # encrypted on disk
+    assert big.path.stat().st_mode & 0o777 == 0o600
+    assert read_spooled(big) == marker
+    deep = entries["inner.zip!/deep.bin"].source  # a spooled archive is opened too
+    assert isinstance(deep, SpooledSource) and read_spooled(deep) == marker[::-1]
+    records = list(hash_many([big, entries["small.jpg"].source], workers=2))  # workers read a copy; the file stays
+    assert records[0].path == "big.bin" and records[0].signals == hash_bytes(marker, "big.bin").signals
+    spooled = big.path
+    assert spooled.exists()
+    del big, deep, entries, records
+    gc.collect()
+    assert not spooled.exists()  # removed with the last reference in the process that spooled it
+
+
+def seven_zip_bytes(members: dict[str, bytes], tmp_path: Path) -> bytes:
+    pytest.importorskip("libarchive", reason="7z needs the archives extra (libarchive-c and the system libarchive)")
+    return written_7z(members, tmp_path)
+
+
+def written_7z(members: dict[str, bytes], tmp_path: Path) -> bytes:
+    import libarchive
+
+    path = tmp_path / "made.7z"
+    with libarchive.file_writer(str(path), "7zip") as writer:
+        for name, data in members.items():
+            writer.add_file_from_memory(name, len(data), data)
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+def rar4_bytes(members: dict[str, bytes]) -> bytes:
+    """A RAR 4 archive of stored (uncompressed) members, made by hand: no free tool writes RAR."""
+
+    def block(kind: int, flags: int, body: bytes, data: bytes = b"") -> bytes:
+        header = struct.pack("<BHH", kind, flags, 7 + len(body)) + body
+        return struct.pack("<H", zlib.crc32(header) & 0xFFFF) + header + data
+
+    out = b"Rar!\x1a\x07\x00" + block(0x73, 0, bytes(6))  # marker, archive header
+    for name, data in members.items():
+        raw = name.encode()
+        # sizes, host OS 3 (Unix), CRC, DOS time, version 2.0, method 0x30 (stored), name length, Unix mode
+        body = struct.pack("<IIBIIBBHI", len(data), len(data), 3, zlib.crc32(data), 0x5A000000, 20, 0x30, len(raw), 0o100644) + raw
+        out += block(0x74, 0x8000, body, data)
+    return out + b"\xc4\x3d\x7b\x00\x40\x07\x00"  # end of archive
+
+
+def test_7z_and_rar_in_folders_and_archives_are_opened_within_the_same_rules(tmp_path: Path) -> None:
+    seven = seven_zip_bytes({"DCIM/a.jpg": b"a-bytes", "../escape.jpg": b"x"}, tmp_path)
+    rar = rar4_bytes({"photos/b.jpg": b"b-bytes", "/etc/passwd": b"x"})
+    folder = tmp_path / "drive"
+    folder.mkdir()
+    (folder / "phone.7z").write_bytes(seven)
+    (folder / "old.rar").write_bytes(rar)
+    (folder / "backup.zip").write_bytes(zip_bytes({"inner.7z": seven, "inner.rar": rar}))
+    found = listing(list(iter_collection(folder)))
+    assert found["phone.7z!/DCIM/a.jpg"] == b"a-bytes"
+    assert found["old.rar!/photos/b.jpg"] == b"b-bytes"
+    assert found["backup.zip!/inner.7z!/DCIM/a.jpg"] == b"a-bytes"
+    assert found["backup.zip!/inner.rar!/photos/b.jpg"] == b"b-bytes"
+    assert "path traversal" in str(found["phone.7z!/../escape.jpg"]) and "path traversal" in str(found["backup.zip!/inner.7z!/../escape.jpg"])
+    assert "absolute" in str(found["old.rar!//etc/passwd"])
+    assert is_archive(folder / "phone.7z") and is_archive(folder / "old.rar")
+
+
+def test_a_7z_bomb_member_is_refused(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(archive_module, "MAX_MEMBER_BYTES", 1_000_000)
+    (tmp_path / "bomb.7z").write_bytes(seven_zip_bytes({"zeros.bin": bytes(5_000_000), "ok.jpg": b"ok"}, tmp_path))
+    found = listing(list(iter_archive(tmp_path / "bomb.7z")))
+    assert "limit" in str(found["zeros.bin"]) and found["ok.jpg"] == b"ok"
+
+
+def test_without_the_archives_extra_a_7z_is_an_error_row_naming_it(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "libarchive", None)  # as if libarchive-c were not installed
+    folder = tmp_path / "drive"
+    folder.mkdir()
+    (folder / "old.rar").write_bytes(rar4_bytes({"b.jpg": b"b"}))
+    [entry] = list(iter_collection(folder))
+    assert entry.name == "old.rar" and entry.source is None and "mediamatch[archives]" in (entry.error or "")

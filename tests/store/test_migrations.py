@@ -36,6 +36,7 @@ EXPECTED_TABLES = {
     "series_offenders",
     "users",
     "api_tokens",
+    "enrolments",
     "audit_events",
     "notifications",
     "series_interest",

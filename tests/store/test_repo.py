@@ -6,6 +6,7 @@ and the series views investigators read.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mediamatch.catalog.hashes import HashRecord
+from mediamatch.catalog.hashes import FrameHash, HashRecord
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import Contribution, MediaItem, MediaSignal
@@ -212,3 +213,25 @@ def test_list_series_and_series_detail_with_timeline(engine: sa.Engine) -> None:
         ("contribution", "de-bka", "1 item(s), case DE-7", datetime(2021, 1, 1, tzinfo=timezone.utc)),
     ]
     assert empty is not None and empty.notes == "opened, nothing yet" and empty.timeline == () and empty.victims == ()
+
+
+def test_indicator_ids_of_stills_and_video_frames_in_one_statement(engine: sa.Engine) -> None:
+    frames = tuple(FrameHash(number=i * 30, timestamp=float(i), pdq=f"{i + 1:064x}", quality=90) for i in range(3))
+    with session_scope(engine) as session:
+        still = add(session, record("still", pdq="f" * 64)).media_id
+        video = add(session, replace(record("video"), frames=frames, media_type="video/mp4")).media_id
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with session_scope(engine) as session:
+        found = repo.indicator_ids(session, [(still, "pdq", None), (still, "sha256", None), (video, "pdq", 1.0), (video, "pdq", 2.0), (video, "pdq", 9.0)])
+        rows = {
+            (media_id, signal, at): row_id
+            for row_id, media_id, signal, at in session.execute(sa.select(MediaSignal.id, MediaSignal.media_id, MediaSignal.signal, MediaSignal.timestamp))
+        }
+    assert found == {
+        (still, "pdq", None): rows[(still, "pdq", None)],
+        (still, "sha256", None): rows[(still, "sha256", None)],
+        (video, "pdq", 1.0): rows[(video, "vpdq", 1.0)],
+        (video, "pdq", 2.0): rows[(video, "vpdq", 2.0)],
+    }  # no frame at 9 s: no indicator
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2  # the lookup, and the check above

@@ -44,8 +44,9 @@ class AgencyOut(BaseModel):
 
 
 class UserIn(Strict):
+    """No password: the person sets their own with the enrolment code the answer holds."""
+
     username: str = Field(min_length=1, max_length=200)
-    password: str = Field(min_length=12, max_length=1024)
     role: Role
     agency: str = Field(min_length=1, max_length=200)
 
@@ -56,6 +57,22 @@ class UserOut(BaseModel):
     role: Role
     agency: str
     active: bool
+
+
+class EnrolmentOut(BaseModel):
+    user_id: int
+    enrolment_code: str  # shown once: hand it to the person out of band
+    expires_at: datetime
+
+
+class UserCreated(UserOut):
+    enrolment: EnrolmentOut
+
+
+class EnrolIn(Strict):
+    username: str = Field(min_length=1, max_length=200)
+    code: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=12, max_length=1024)
 
 
 class TokenIn(Strict):

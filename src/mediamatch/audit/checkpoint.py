@@ -12,8 +12,9 @@ elsewhere (or sent to a second party). Checked later against the database:
   and the chain recomputed (REWRITTEN).
 
 Rows written after the newest checkpoint are protected by the chain alone until the next
-one, so checkpoints are made on a schedule (e.g. hourly, by cron running
-`mediamatch audit checkpoint`).
+one, so checkpoints are made on a schedule: by the server itself (`mediamatch serve
+--checkpoint-every MINUTES`, `CheckpointSchedule`: one thread in the serving process, however
+many worker processes answer requests) or by cron running `mediamatch audit checkpoint`.
 
 A checkpoint file holds one JSON object per line, newest last. Each object has `format`
 (`mediamatch-audit-checkpoint/1`), `seq`, `row_hash`, `row_at`, `made_at` and `signature`:
@@ -26,10 +27,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from pathlib import Path
 
@@ -42,6 +45,7 @@ from mediamatch.audit.chain import GENESIS_HASH, format_time
 from mediamatch.store.models.audit import AuditEventRow
 
 FORMAT = "mediamatch-audit-checkpoint/1"
+log = logging.getLogger(__name__)
 
 
 class CheckpointError(ValueError):
@@ -82,12 +86,17 @@ def append_checkpoint(path: Path, checkpoint: Checkpoint, key: Ed25519PrivateKey
     """Add the signed checkpoint to the file at `path` (created if missing), flushed to disk;
     returns the line written."""
     line = checkpoint.line(key)
+    append_line(path, line)
+    return line
+
+
+def append_line(path: Path, line: str) -> None:
+    """Add one signed checkpoint line to the file at `path` (created if missing), flushed to disk."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:
         handle.write(line + "\n")
         handle.flush()
         os.fsync(handle.fileno())
-    return line
 
 
 def parse_checkpoint(line: str, public_key: Ed25519PublicKey) -> Checkpoint:
@@ -158,3 +167,58 @@ def check_checkpoints(engine: Engine, checkpoints: Sequence[Checkpoint]) -> Chec
             reason = f"row seq {checkpoint.seq} no longer has the hash {when} recorded: it or a row before it was rewritten and the chain recomputed"
             return CheckpointResult(False, count, Finding.REWRITTEN, checkpoint, reason)
     return CheckpointResult(True, len(checkpoints))
+
+
+Deliver = Callable[[str], None]  # takes a signed checkpoint line: appends it to a file, posts it
+
+
+class CheckpointSchedule:
+    """Signed checkpoints made by a thread of the serving process: one when it starts, one every
+    `every`, and one when it stops (so the anchor is at most one interval behind the head).
+
+    Run by the process that supervises the server's workers, never by the workers themselves,
+    so there is one writer however many processes answer requests. A checkpoint that cannot be
+    made (the chain is broken) or delivered is logged as an error and tried again at the next
+    tick: the server keeps serving, and the missing checkpoint is visible in the file's times."""
+
+    def __init__(self, engine: Engine, key: Ed25519PrivateKey, every: timedelta, deliveries: Sequence[Deliver]) -> None:
+        if every <= timedelta(0):
+            raise ValueError("a checkpoint interval must be positive")
+        self.engine = engine
+        self.key = key
+        self.every = every
+        self.deliveries = tuple(deliveries)
+        self.made = 0  # checkpoints made and delivered everywhere
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="audit-checkpoints", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Make the last checkpoint and end the thread."""
+        self._stopping.set()
+        self._thread.join()
+
+    def checkpoint_now(self) -> bool:
+        """Make and deliver one checkpoint; False (and an error logged) when it could not be."""
+        try:
+            line = make_checkpoint(self.engine, datetime.now(timezone.utc)).line(self.key)
+        except Exception as exc:  # noqa: BLE001 - a broken chain or an unreachable database must not end the schedule
+            log.error("audit checkpoint not made: %s", exc)
+            return False
+        delivered = True
+        for deliver in self.deliveries:
+            try:
+                deliver(line)
+            except Exception as exc:  # noqa: BLE001 - a full disk or an unreachable receiver: the others still get it
+                log.error("audit checkpoint not delivered: %s", exc)
+                delivered = False
+        self.made += delivered
+        return delivered
+
+    def _run(self) -> None:
+        self.checkpoint_now()
+        while not self._stopping.wait(self.every.total_seconds()):
+            self.checkpoint_now()
+        self.checkpoint_now()

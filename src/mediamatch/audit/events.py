@@ -43,6 +43,9 @@ class AuditAction(StrEnum):
     HIT_REPORTED = "hit_reported"
     HIT_CONTENT_UPLOADED = "hit_content_uploaded"
     VIEW_HIT_COMPARISON = "view_hit_comparison"
+    ENROLMENT_ISSUED = "enrolment_issued"  # an account created or its password reset: a one-time code made
+    ENROLLED = "enrolled"  # a code redeemed: the person set their own password
+    ENROL_FAILED = "enrol_failed"
 
 
 def canonical_json(detail: Mapping[str, Any]) -> str:

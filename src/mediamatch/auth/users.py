@@ -1,4 +1,15 @@
-"""Accounts: creation, password login with throttling, deactivation and role changes.
+"""Accounts: creation, enrolment, password login with throttling, deactivation and role changes.
+
+An administrator sees no content, so must not be able to become someone who does. Accounts an
+administrator creates therefore start without a password: `create_enrolling_user` returns a
+one-time enrolment code (shown once, handed to the person out of band: in person, by phone,
+by the unit's own channel), and the person redeems it (`redeem_enrolment`) to set a password
+only they know. A password reset (`issue_enrolment`) works the same way: the old password and
+every token stop working, and a new code is issued. Why a code rather than a second admin's
+approval: small units often have one administrator, and an approver would still learn nothing
+that stops the first admin from knowing a password they chose. An administrator who redeemed a
+code themselves would leave the real person with a code that no longer works (noticed at once)
+and an `enrolled` event in the audit trail with their address.
 
 Login answers every failure with the same `AuthError` message and about the same delay, so
 neither the text nor the timing tells an attacker whether a username exists. Throttling is per
@@ -13,6 +24,10 @@ Whether the acting user may do any of this is checked by the front end with
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -24,11 +39,14 @@ from mediamatch.auth.permissions import Role
 from mediamatch.auth.tokens import revoke_user_tokens
 from mediamatch.store.models.auth import User
 from mediamatch.store.models.catalogue import Agency
+from mediamatch.store.models.enrolment import Enrolment
 
 MAX_FAILURES = 5
 LOCK_PERIOD = timedelta(minutes=15)
 MAX_LOCK_PERIOD = timedelta(hours=24)
 MAX_USERNAME_LENGTH = 200
+ENROLMENT_TTL = timedelta(days=3)
+NO_PASSWORD = "!enrolment-pending"  # not an argon2 hash: no password verifies against it
 
 
 class UsernameTaken(ValueError):
@@ -41,21 +59,89 @@ def normalise_username(username: str) -> str:
 
 
 def create_user(session: Session, agency: Agency, username: str, password: str, role: Role) -> User:
-    """A new active account; refuses a taken username or a password the policy refuses."""
+    """A new active account with a password its person chose (the first admin, made at the
+    server's console); refuses a taken username or a password the policy refuses."""
+    username = _free_username(session, username)
+    check_policy(password, username)
+    return _add_user(session, agency, username, hash_password(password), role)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedEnrolment:
+    user_id: int
+    code: str  # shown once; only its SHA-256 is stored
+    expires_at: datetime
+
+
+class EnrolmentError(ValueError):
+    """An enrolment code was not accepted. One message whatever the reason (unknown user, wrong,
+    used or expired code), so the answer tells a guesser nothing; `reason` is for the audit trail."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("this enrolment code is not valid (wrong, already used or expired); ask your administrator for a new one")
+        self.reason = reason
+
+
+def create_enrolling_user(session: Session, agency: Agency, username: str, role: Role, now: datetime) -> tuple[User, IssuedEnrolment]:
+    """A new account without a usable password, and the one-time code its person redeems to set one."""
+    user = _add_user(session, agency, _free_username(session, username), NO_PASSWORD, role)
+    return user, issue_enrolment(session, user, now)
+
+
+def issue_enrolment(session: Session, user: User, now: datetime) -> IssuedEnrolment:
+    """A fresh enrolment code for `user` (an administrator's password reset): the current
+    password stops working, every token is revoked, and an earlier code is replaced."""
+    code = secrets.token_urlsafe(24)
+    user.password_hash = NO_PASSWORD
+    user.failed_logins = 0
+    user.locked_until = None
+    revoke_user_tokens(session, user, now)
+    enrolment = session.get(Enrolment, user.id) or Enrolment(user_id=user.id)
+    enrolment.code_hash = _code_hash(code)
+    enrolment.issued_at = now
+    enrolment.expires_at = now + ENROLMENT_TTL
+    session.add(enrolment)
+    session.flush()
+    return IssuedEnrolment(user.id, code, enrolment.expires_at)
+
+
+def redeem_enrolment(session: Session, username: str, code: str, password: str, now: datetime) -> User:
+    """Set the password of the account the code was issued for, and use the code up.
+
+    EnrolmentError for a wrong, used or expired code (or an unknown or closed account);
+    PasswordPolicyError for a password the policy refuses, which leaves the code usable."""
+    user = session.scalar(select(User).where(User.username == normalise_username(username)).with_for_update())
+    enrolment = session.get(Enrolment, user.id) if user is not None else None
+    if user is None or enrolment is None:
+        raise EnrolmentError("no enrolment pending for this username")
+    if not hmac.compare_digest(enrolment.code_hash, _code_hash(code)):
+        raise EnrolmentError("wrong enrolment code")
+    if now >= enrolment.expires_at:
+        raise EnrolmentError("enrolment code expired")
+    if not user.active:
+        raise EnrolmentError("account deactivated")
+    check_policy(password, user.username)
+    user.password_hash = hash_password(password)
+    session.delete(enrolment)
+    session.flush()
+    return user
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _free_username(session: Session, username: str) -> str:
     username = normalise_username(username)
     if not username or len(username) > MAX_USERNAME_LENGTH:
         raise ValueError(f"a username needs 1 to {MAX_USERNAME_LENGTH} characters")
-    check_policy(password, username)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise UsernameTaken(f"username {username!r} is taken")
-    user = User(
-        agency_id=agency.id,
-        username=username,
-        password_hash=hash_password(password),
-        role=Role(role),
-        active=True,
-        failed_logins=0,
-    )
+    return username
+
+
+def _add_user(session: Session, agency: Agency, username: str, password_hash: str, role: Role) -> User:
+    user = User(agency_id=agency.id, username=username, password_hash=password_hash, role=Role(role), active=True, failed_logins=0)
     session.add(user)
     session.flush()
     return user

@@ -26,6 +26,20 @@ class BytesSource:
     data: bytes
 
 
+@dataclass(frozen=True, slots=True, weakref_slot=True)
+class SpooledSource:
+    """A file that is not on disk as itself and too large to pass between processes in memory
+    (an archive member past media/spool.SPOOL_BYTES): its bytes encrypted in a temporary file
+    under a key that exists only in memory, read back by `media.spool.read_spooled`. The file
+    is removed when the process that spooled it drops its last reference to this record."""
+
+    name: str
+    path: Path
+    size: int
+    key: bytes = field(repr=False)
+    nonce: bytes = field(repr=False)
+
+
 @dataclass(frozen=True, slots=True)
 class FrameHash:
     """The frame hash ("vpdq": the PDQ hash) of one video frame: which frame (numbered as vPDQ
@@ -87,4 +101,4 @@ class HashRecord:
         return fields
 
 
-Source = str | Path | BytesSource
+Source = str | Path | BytesSource | SpooledSource

@@ -1,8 +1,10 @@
-"""Reading zip and tar archives as collections of files, in memory and within limits.
+"""Reading zip, tar, 7z and RAR archives as collections of files, in memory and within limits.
 
 A seized collection often arrives as an archive. Extracting it to disk would write contraband
 to another place and trusts member names and sizes an adversary chose, so members are read
-straight into memory, one at a time, and every member an adversary could use against us
+straight into memory, one at a time (a member past media/spool.SPOOL_BYTES goes to an encrypted
+temporary file instead, so that it is not held three times over on its way to a hashing
+process), and every member an adversary could use against us
 becomes an error entry instead of a file: names that climb out of the archive (`../`,
 absolute paths, drive letters), links, devices, members whose real uncompressed size passes
 the per-file limit (the stated size is not trusted: reading stops one byte past the limit), and
@@ -20,12 +22,13 @@ from __future__ import annotations
 import io
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
-from mediamatch.catalog.hashes import BytesSource
+from mediamatch.catalog.hashes import BytesSource, SpooledSource
+from mediamatch.media.spool import SPOOL_BYTES, SpoolWriter, read_spooled
 
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
 MAX_TOTAL_BYTES = 64 * 1024**3
@@ -37,6 +40,10 @@ NESTED_MARK = "!/"  # between an archive's name and a member's: `drive.zip!/phot
 HEAD_BYTES = 512  # enough for the tar header's "ustar" magic at offset 257
 
 ZIP_MAGIC, EMPTY_ZIP_MAGIC = b"PK\x03\x04", b"PK\x05\x06"
+# 7z and RAR (4 and 5) are read through libarchive (the `archives` extra): one maintained C
+# library for both, already a Debian system package; py7zr reads 7z only, and rarfile needs an
+# external unrar program (Debian main has only unrar-free, which cannot read RAR 5).
+LIBARCHIVE_FORMATS = {b"7z\xbc\xaf\x27\x1c": "7zip", b"Rar!\x1a\x07\x00": "rar", b"Rar!\x1a\x07\x01\x00": "rar5"}
 _COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")  # gzip, bzip2, xz: a tar only if it decompresses to one
 
 
@@ -50,12 +57,12 @@ class Entry:
     reason it was not read (the triage report keeps a row for it either way)."""
 
     name: str
-    source: BytesSource | Path | None
+    source: BytesSource | SpooledSource | Path | None
     error: str | None = None
 
 
 def is_archive(path: Path) -> bool:
-    """Whether the file at `path` is a zip or tar archive (plain or gzip/bzip2/xz compressed),
+    """Whether the file at `path` is a zip, tar (plain or gzip/bzip2/xz compressed), 7z or RAR archive,
     judged by its magic bytes first, so a walk over a million pictures opens none as an archive."""
     if not path.is_file():
         return False
@@ -67,17 +74,22 @@ def is_archive(path: Path) -> bool:
 
 
 def _is_archive(file: BinaryIO) -> bool:
-    """Whether `file` holds a zip or tar archive; reads it from the start, leaves it there."""
+    """Whether `file` holds an archive we open; reads it from the start, leaves it there."""
     try:
         head = file.read(HEAD_BYTES)
         file.seek(0)
         if head[:4] in (ZIP_MAGIC, EMPTY_ZIP_MAGIC):
             return zipfile.is_zipfile(file)
-        if head[257:262] == b"ustar":
+        if head[257:262] == b"ustar" or _libarchive_format(head):
             return True
         return head.startswith(_COMPRESSED_MAGIC) and _is_tar(file)
     finally:
         file.seek(0)
+
+
+def _libarchive_format(head: bytes) -> str | None:
+    """libarchive's name for the format of a 7z or RAR file, by its magic bytes; else None."""
+    return next((name for magic, name in LIBARCHIVE_FORMATS.items() if head.startswith(magic)), None)
 
 
 def _is_tar(file: BinaryIO) -> bool:
@@ -109,26 +121,41 @@ class _Budget:
     left: int
     held: int = 0  # bytes of inner archives being read from memory right now
 
-    def read(self, stream, compressed: int) -> bytes:  # type: ignore[no-untyped-def]
+    def read(self, chunks: Iterable[bytes], compressed: int, name: str) -> BytesSource | SpooledSource:
+        """The member named `name`, whose bytes `chunks` yields, read within the limits: in
+        memory, or spooled past SPOOL_BYTES; ValueError (starting "refused") past a limit."""
         limit = min(MAX_MEMBER_BYTES, self.left)
         ratio_limit = max(compressed, 1) * MAX_RATIO + READ_CHUNK
         # A BytesIO hands its buffer over on getvalue(); joining a list of chunks would hold
         # the member twice at the end (measured: a 400 MB member peaked at 800 MB).
         data = io.BytesIO()
+        spool: SpoolWriter | None = None
         size = 0
-        while chunk := stream.read(READ_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise ValueError(f"refused: uncompressed size passes the {limit:,}-byte limit (archive bomb?)")
-            if size > ratio_limit:
-                raise ValueError(f"refused: expands more than {MAX_RATIO}x its compressed size (archive bomb?)")
-            data.write(chunk)
+        try:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise ValueError(f"refused: uncompressed size passes the {limit:,}-byte limit (archive bomb?)")
+                if size > ratio_limit:
+                    raise ValueError(f"refused: expands more than {MAX_RATIO}x its compressed size (archive bomb?)")
+                if spool is not None:
+                    spool.write(chunk)
+                elif size > SPOOL_BYTES:
+                    spool = SpoolWriter(name, data.getvalue())
+                    data = io.BytesIO()
+                    spool.write(chunk)
+                else:
+                    data.write(chunk)
+        except BaseException:
+            if spool is not None:
+                spool.discard()
+            raise
         self.left -= size
-        return data.getvalue()
+        return spool.finish() if spool is not None else BytesSource(name, data.getvalue())
 
 
 def iter_archive(path: Path, prefix: str = "") -> Iterator[Entry]:
-    """Every member of a zip or tar archive as an Entry, in the archive's order, the members of
+    """Every member of an archive as an Entry, in the archive's order, the members of
     archives inside it in place of those archives. Names start with `prefix`."""
     try:
         file = path.open("rb")
@@ -140,16 +167,31 @@ def iter_archive(path: Path, prefix: str = "") -> Iterator[Entry]:
 
 def _iter_any(file: BinaryIO, label: str, prefix: str, budget: _Budget, depth: int) -> Iterator[Entry]:
     if not _is_archive(file):
-        raise ArchiveError(f"{label}: not a zip or tar archive")
-    head = file.read(4)
+        raise ArchiveError(f"{label}: not a zip, tar, 7z or RAR archive")
+    head = file.read(HEAD_BYTES)
     file.seek(0)
-    members = _iter_zip(file, label, budget) if head in (ZIP_MAGIC, EMPTY_ZIP_MAGIC) else _iter_tar(file, label, budget)
+    if head[:4] in (ZIP_MAGIC, EMPTY_ZIP_MAGIC):
+        members = _iter_zip(file, label, prefix, budget)
+    elif format_name := _libarchive_format(head):
+        members = _iter_libarchive(file, label, prefix, budget, format_name)
+    else:
+        members = _iter_tar(file, label, prefix, budget)
     for entry in members:
-        name = prefix + entry.name
         if isinstance(entry.source, BytesSource) and _is_archive(io.BytesIO(entry.source.data)):
-            yield from _iter_inner(entry.source.data, name, budget, depth)
+            yield from _iter_inner(entry.source.data, entry.name, budget, depth)
+        elif isinstance(entry.source, SpooledSource) and _looks_like_archive(read_spooled(entry.source, HEAD_BYTES)):
+            data = read_spooled(entry.source)  # whole: a zip's directory is at its end
+            if _is_archive(io.BytesIO(data)):
+                yield from _iter_inner(data, entry.name, budget, depth)
+            else:
+                yield entry
         else:
-            yield Entry(name, BytesSource(name, entry.source.data) if isinstance(entry.source, BytesSource) else None, entry.error)
+            yield entry
+
+
+def _looks_like_archive(head: bytes) -> bool:
+    """Whether the first HEAD_BYTES of a file start like an archive we open."""
+    return head[:4] in (ZIP_MAGIC, EMPTY_ZIP_MAGIC) or head[257:262] == b"ustar" or head.startswith(_COMPRESSED_MAGIC) or _libarchive_format(head) is not None
 
 
 def _iter_inner(data: bytes, name: str, budget: _Budget, depth: int) -> Iterator[Entry]:
@@ -180,15 +222,15 @@ def not_silent(entries: Iterator[Entry], name: str) -> Iterator[Entry]:
         yield Entry(name, None, "archive lists no file (empty, or its directory is damaged)")
 
 
-def _iter_zip(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
+def _iter_zip(file: BinaryIO, label: str, prefix: str, budget: _Budget) -> Iterator[Entry]:
     try:
         archive = zipfile.ZipFile(file)
     except Exception as exc:  # noqa: BLE001 - BadZipFile, OSError, ValueError, struct.error ... on a damaged directory
         raise ArchiveError(f"{label}: cannot read zip directory: {exc}") from None
     with archive:
         for info in archive.infolist():
-            name = info.filename
-            if reason := unsafe_name_reason(name):  # first: an empty name breaks is_dir()
+            name = prefix + info.filename
+            if reason := unsafe_name_reason(info.filename):  # first: an empty name breaks is_dir()
                 yield Entry(name, None, f"refused: {reason}")
                 continue
             if info.is_dir():
@@ -198,14 +240,14 @@ def _iter_zip(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
                 continue
             try:
                 with archive.open(info) as stream:
-                    data = budget.read(stream, info.compress_size)
+                    source = budget.read(_chunks(stream), info.compress_size, name)
             except Exception as exc:  # noqa: BLE001 - zlib.error, BadZipFile, OSError, NotImplementedError ... on a damaged member
                 yield Entry(name, None, _member_error(exc))
                 continue
-            yield Entry(name, BytesSource(name, data))
+            yield Entry(name, source)
 
 
-def _iter_tar(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
+def _iter_tar(file: BinaryIO, label: str, prefix: str, budget: _Budget) -> Iterator[Entry]:
     try:
         archive = tarfile.open(fileobj=file, mode="r:*")  # noqa: SIM115 - closed by the `with archive` below
     except Exception as exc:  # noqa: BLE001 - TarError, OSError, EOFError, zlib/lzma errors ... on a damaged header
@@ -213,10 +255,10 @@ def _iter_tar(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
     with archive:
         try:
             for info in archive:
-                name = info.name
+                name = prefix + info.name
                 if info.isdir():
                     continue
-                if reason := unsafe_name_reason(name):
+                if reason := unsafe_name_reason(info.name):
                     yield Entry(name, None, f"refused: {reason}")
                     continue
                 if info.issym() or info.islnk():
@@ -229,13 +271,58 @@ def _iter_tar(file: BinaryIO, label: str, budget: _Budget) -> Iterator[Entry]:
                     stream = archive.extractfile(info)
                     # tar members are stored, not compressed one by one: the ratio check does
                     # not apply, the size limits do.
-                    data = budget.read(stream, info.size) if stream else b""
+                    source = budget.read(_chunks(stream), info.size, name) if stream else BytesSource(name, b"")
                 except Exception as exc:  # noqa: BLE001 - tarfile.TarError, OSError, zlib/lzma errors ... on damaged data
                     yield Entry(name, None, _member_error(exc))
                     continue
-                yield Entry(name, BytesSource(name, data))
+                yield Entry(name, source)
         except Exception as exc:  # noqa: BLE001 - the stream itself is damaged here: the rest cannot be listed
-            yield Entry("(rest of archive)", None, f"archive is corrupt or truncated here: {exc}")
+            yield Entry(prefix + "(rest of archive)", None, f"archive is corrupt or truncated here: {exc}")
+
+
+def _iter_libarchive(file: BinaryIO, label: str, prefix: str, budget: _Budget, format_name: str) -> Iterator[Entry]:
+    """The members of a 7z or RAR archive. Such archives compress members together (7z's solid
+    blocks), so the expansion ratio is checked against the whole archive's size."""
+    try:
+        import libarchive
+    except (ImportError, OSError, AttributeError) as exc:  # the extra is missing, or the system library it loads
+        raise ArchiveError(f"{label}: a {format_name} archive needs the `archives` extra (pip install 'mediamatch[archives]'; {exc})") from None
+    compressed = file.seek(0, io.SEEK_END)
+    file.seek(0)
+    try:
+        reader = libarchive.stream_reader(file, format_name=format_name)
+        archive = reader.__enter__()
+    except Exception as exc:  # noqa: BLE001 - libarchive.ArchiveError and whatever a damaged header provokes
+        raise ArchiveError(f"{label}: cannot read {format_name} archive: {exc}") from None
+    try:
+        for info in archive:
+            name = prefix + (info.pathname or "")
+            if info.isdir:
+                continue
+            if reason := unsafe_name_reason(info.pathname or ""):
+                yield Entry(name, None, f"refused: {reason}")
+                continue
+            if info.issym or info.islnk:
+                yield Entry(name, None, "link inside the archive (not followed)")
+                continue
+            if not info.isreg:
+                yield Entry(name, None, "not a regular file (device, fifo)")
+                continue
+            try:
+                source = budget.read(info.get_blocks(READ_CHUNK), compressed, name)
+            except Exception as exc:  # noqa: BLE001 - libarchive.ArchiveError (damaged, encrypted), budget refusals
+                yield Entry(name, None, _member_error(exc))
+                continue
+            yield Entry(name, source)
+    except Exception as exc:  # noqa: BLE001 - the archive's listing itself is damaged here
+        yield Entry(prefix + "(rest of archive)", None, f"archive is corrupt or truncated here: {exc}")
+    finally:
+        reader.__exit__(None, None, None)
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    while chunk := stream.read(READ_CHUNK):
+        yield chunk
 
 
 def _member_error(exc: BaseException) -> str:

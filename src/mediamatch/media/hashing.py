@@ -23,10 +23,11 @@ from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 
-from mediamatch.catalog.hashes import BytesSource, FrameHash, HashRecord, Source
+from mediamatch.catalog.hashes import BytesSource, FrameHash, HashRecord, Source, SpooledSource
 from mediamatch.media.image import ImageDecodeError, decode_luma
 from mediamatch.media.limits import DEFAULT_LIMITS, Limits
 from mediamatch.media.sniff import SNIFF_BYTES, sniff
+from mediamatch.media.spool import read_spooled
 from mediamatch.signals.base import Digest
 from mediamatch.signals.registry import computed_from
 from mediamatch.signals.vpdq import collapse
@@ -42,12 +43,16 @@ MAX_CRASHES_IN_A_ROW = 8
 
 
 def source_name(source: Source) -> str:
-    return source.name if isinstance(source, BytesSource) else os.fsdecode(source)
+    return source.name if isinstance(source, (BytesSource, SpooledSource)) else os.fsdecode(source)
 
 
 def _read(source: Source, limits: Limits) -> bytes:
     if isinstance(source, BytesSource):
         data = source.data
+    elif isinstance(source, SpooledSource):
+        if source.size > limits.max_file_bytes:
+            raise OSError(f"refused: {source.size:,} bytes is over the {limits.max_file_bytes:,}-byte file size limit")
+        data = read_spooled(source)
     else:
         path = Path(source)
         if not path.is_file():
@@ -77,6 +82,8 @@ def hash_source(source: Source, limits: Limits = DEFAULT_LIMITS) -> HashRecord:
 def source_size(source: Source) -> int | None:
     if isinstance(source, BytesSource):
         return len(source.data)
+    if isinstance(source, SpooledSource):
+        return source.size
     try:
         return Path(source).stat().st_size
     except OSError:
@@ -167,7 +174,7 @@ def _large_video(source: Source, limits: Limits) -> HashRecord | None:
     """The record of a video file too large to hold in memory (over max_file_bytes, within
     max_video_bytes), or None for anything else. A seized video often runs to gigabytes: its
     digests are computed in one streaming pass, then its frames are decoded from the file."""
-    if isinstance(source, BytesSource):
+    if isinstance(source, (BytesSource, SpooledSource)):
         return None
     path = Path(source)
     try:

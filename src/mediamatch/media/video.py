@@ -42,8 +42,9 @@ import numba
 import numpy as np
 from av.video.reformatter import Colorspace, Interpolation
 
-from mediamatch.catalog.hashes import BytesSource, Source
+from mediamatch.catalog.hashes import BytesSource, Source, SpooledSource
 from mediamatch.media.limits import DEFAULT_LIMITS, Limits
+from mediamatch.media.spool import read_spooled
 
 # A truncated file decodes without an error and simply ends early: a last frame this far short
 # of the container's stated duration (and of its last tenth) is reported as truncation.
@@ -111,6 +112,8 @@ def _opened(source: Source | bytes | BinaryIO) -> str | BinaryIO:
         return io.BytesIO(source)
     if isinstance(source, BytesSource):
         return io.BytesIO(source.data)
+    if isinstance(source, SpooledSource):
+        return io.BytesIO(read_spooled(source))
     if isinstance(source, (str, Path)):
         return str(source)
     return source

@@ -4,16 +4,19 @@ contributed it, and tell the contributor at once what was already known.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from mediamatch.catalog.hashes import HashRecord, Source
+from mediamatch.catalog import validate
+from mediamatch.catalog.hashes import BytesSource, HashRecord, Source
 from mediamatch.catalog.records import Category, ContributionOutcome
 from mediamatch.media.hashing import hash_many
 from mediamatch.services.catalogue_changes import catalogue_changed
+from mediamatch.services.identify import note_interest
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import Agency, Case, Contribution, Series
@@ -32,6 +35,43 @@ class ContributionRequest:
     agency: str | None = None
     country: str = "XX"
     case: str | None = None
+
+
+class ContentStore(Protocol):
+    """Where contributed files are kept (the server's encrypted blob store)."""
+
+    def put(self, data: bytes) -> str: ...
+
+
+def checked_request(request: ContributionRequest) -> ContributionRequest:
+    """`request` with its names and country as they will be stored, or ValueError saying what
+    to type instead: the same checks as `mediamatch db add`, so the API stores nothing the
+    command line would refuse."""
+    return ContributionRequest(
+        series=validate.series_name(request.series),
+        category=Category(request.category),
+        baseline=request.baseline,
+        victim_identified=request.victim_identified,
+        agency=validate.agency_name(request.agency) if request.agency is not None else None,
+        country=validate.country_code(request.country),
+        case=validate.case_reference(request.case) if request.case is not None else None,
+    )
+
+
+def contribute_uploads(
+    engine: Engine, session: Session, uploads: Sequence[BytesSource], request: ContributionRequest, agency_id: int, store: ContentStore
+) -> list[ContributionOutcome]:
+    """An API contribution: the files hashed and recorded, each one that could be hashed kept
+    encrypted in `store`, and the agency noted as holding media of the series (so it hears
+    when its victim is identified). `request` must have passed `checked_request`."""
+    outcomes = contribute(engine, uploads, request, workers=1)
+    stored = {outcome.path for outcome in outcomes if outcome.status != "error"}
+    for upload in uploads:
+        if upload.name in stored:
+            store.put(upload.data)
+    series_id = session.scalar(select(Series.id).where(Series.name == request.series))
+    note_interest(session, agency_id, {series_id} if series_id else set(), "contributed")
+    return outcomes
 
 
 def contribute(

@@ -28,7 +28,7 @@ from mediamatch.catalog.records import Match, MatchDetail
 from mediamatch.config import data_dir
 from mediamatch.index.cache import IndexCache
 from mediamatch.index.hamming import PDQIndex, hashes_from_hex
-from mediamatch.services.catalogue_changes import follow_changes
+from mediamatch.services.catalogue_changes import ChangeWatch, follow_changes
 from mediamatch.services.frame_matching import Evidence, is_video_match, time_ranges, video_shares
 from mediamatch.signals.pdq import MATCH_THRESHOLD, MIN_QUALITY
 from mediamatch.signals.registry import exact_signals, get_signal, hamming_signal
@@ -124,7 +124,9 @@ class CatalogueMatcher:
         # marked identified meanwhile shows as such in the next run.
         self._details: dict[int, MatchDetail] = {}
         self._origins: dict[int, ItemOrigin] = {}
+        self._indicators: dict[tuple[int, str, float | None], int] = {}
         self._stale = False
+        self._others = ChangeWatch(engine)  # changes made by other processes (other server workers)
         self._refreshing = threading.Lock()
 
     @classmethod
@@ -151,13 +153,14 @@ class CatalogueMatcher:
             self._stale = False  # cleared first: a change during the refresh is caught next time
             self._details.clear()  # an identification may have changed what is known of them
             self._origins.clear()  # and a contribution who holds them
+            self._indicators.clear()  # and a removal the rows behind them
             return self.stills.refresh(self.engine) + self.frames.refresh(self.engine)
 
     def match(self, records: Sequence[HashRecord], session: Session | None = None) -> list[list[Match]]:
         """For each record, its matches (closest first); empty when it matches nothing.
 
         A server passes its request's `session`, so one request holds one database connection."""
-        if self._stale:
+        if self._stale or self._others.changed():
             self.refresh()
         found: list[dict[int, Evidence]] = [{} for _ in records]
         with nullcontext(session) if session is not None else Session(self.engine) as session:
@@ -203,6 +206,19 @@ class CatalogueMatcher:
             fresh = {media_id: ItemOrigin(known_from.get(media_id, ()), series.get(media_id, frozenset())) for media_id in missing}
             self._origins.update(fresh)
             found.update(fresh)  # from here, not the cache: a refresh in another thread may clear it
+        return found
+
+    def indicators(self, session: Session, keys: set[tuple[int, str, float | None]]) -> dict[tuple[int, str, float | None], int]:
+        """The indicator ids (`repo.indicator_ids`) of matches, read once per matcher like the
+        details: a platform's `/match` then costs no statement for them."""
+        found = {key: indicator for key in keys if (indicator := self._indicators.get(key)) is not None}
+        missing = keys - found.keys()
+        if missing:
+            if len(self._indicators) > DETAILS_CACHE_LIMIT:
+                self._indicators.clear()
+            fresh = repo.indicator_ids(session, missing)
+            self._indicators.update(fresh)
+            found.update(fresh)
         return found
 
     def _match_details(self, session: Session, media_ids: set[int]) -> dict[int, MatchDetail]:

@@ -22,10 +22,11 @@ from typing import Any, cast
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mediamatch.atomic import atomic_write
-from mediamatch.catalog.hashes import DISPLAYED, DISPLAYED_LABEL, BytesSource
+from mediamatch.catalog.hashes import DISPLAYED, DISPLAYED_LABEL, BytesSource, Source, SpooledSource
 from mediamatch.catalog.records import category_label
 from mediamatch.media.collection import iter_collection
 from mediamatch.media.contact_sheet import clock_label, contact_sheet
+from mediamatch.media.spool import read_spooled
 from mediamatch.media.thumbnail import ThumbnailError, jpeg_bytes, thumbnail
 from mediamatch.services.triage import KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, STATUSES, TriageRow, TriageState, plain_row
 from mediamatch.signals.pdq import DIHEDRAL_LABELS
@@ -162,15 +163,23 @@ def make_thumbnails(source: Path, rows: Iterable[TriageRow], limit: int = MAX_TH
             continue
         if row.frames:
             matched = [span for match in row.matches for span in match.query_seconds]
-            uri = sheet_uri(entry.source.data if isinstance(entry.source, BytesSource) else Path(entry.source), matched)
+            uri = sheet_uri(_bytes_or_path(entry.source), matched)
         else:
-            data = entry.source.data if isinstance(entry.source, BytesSource) else _read(entry.source)
+            found = _bytes_or_path(entry.source)
+            data = found if isinstance(found, bytes) else _read(found)
             uri = thumbnail_uri(data) if data else None
         if uri:
             thumbnails[row.seq] = uri
         if not wanted:
             break
     return thumbnails
+
+
+def _bytes_or_path(source: Source) -> bytes | Path:
+    """An archive member's bytes, or the path of a file on disk."""
+    if isinstance(source, BytesSource):
+        return source.data
+    return read_spooled(source) if isinstance(source, SpooledSource) else Path(source)
 
 
 def sheet_uri(source: bytes | Path, matched: list[tuple[float, float]]) -> str | None:

@@ -245,18 +245,35 @@ def usable_frame_counts(session: Session, media_ids: Iterable[int], min_quality:
 def indicator_ids(session: Session, matches: Iterable[tuple[int, str, float | None]]) -> dict[tuple[int, str, float | None], int]:
     """The indicator (the `media_signals` row a hash list publishes and a platform reports back)
     behind each (media id, signal, known time) a match names: the item's row of that signal,
-    or for a frame of a known video, the frame row at that time."""
+    or for a frame of a known video, the frame row at that time. One statement per 500 matches."""
+    frame_signal = hamming_signal("video_frame").name
+    wanted = sorted(set(matches), key=lambda key: (key[0], key[1], -1.0 if key[2] is None else key[2]))
     found: dict[tuple[int, str, float | None], int] = {}
-    for media_id, signal, timestamp in set(matches):
-        query = select(MediaSignal.id).where(MediaSignal.media_id == media_id)
-        if timestamp is None:
-            query = query.where(MediaSignal.signal == signal)
-        else:
-            # match times are rounded to milliseconds (`time_ranges`)
-            query = query.where(MediaSignal.signal == hamming_signal("video_frame").name, MediaSignal.timestamp.between(timestamp - 0.001, timestamp + 0.001))
-        # the row as stored first: it is the one hash lists publish
-        if (row_id := session.scalar(query.order_by(MediaSignal.displayed, MediaSignal.id).limit(1))) is not None:
-            found[(media_id, signal, timestamp)] = row_id
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        stills = {(key[0], key[1]): key for key in chunk if key[2] is None}
+        frames: dict[int, list[tuple[float, tuple[int, str, float | None]]]] = defaultdict(list)
+        for key in chunk:
+            if key[2] is not None:
+                frames[key[0]].append((key[2], key))
+        conditions = [and_(MediaSignal.media_id == media_id, MediaSignal.signal == signal) for media_id, signal in stills]
+        # match times are rounded to milliseconds (`time_ranges`)
+        conditions += [
+            and_(MediaSignal.media_id == key[0], MediaSignal.signal == frame_signal, MediaSignal.timestamp.between(at - 0.001, at + 0.001))
+            for at, key in (pair for pairs in frames.values() for pair in pairs)
+        ]
+        rows = session.execute(
+            select(MediaSignal.id, MediaSignal.media_id, MediaSignal.signal, MediaSignal.timestamp).where(or_(*conditions))
+            # the row as stored first (it is the one hash lists publish), then the lowest id
+            .order_by(MediaSignal.displayed, MediaSignal.id)
+        )
+        for row_id, media_id, signal, timestamp in rows:  # the first row of each kept
+            if (still := stills.get((media_id, signal))) is not None:
+                found.setdefault(still, row_id)
+            if signal == frame_signal and timestamp is not None:
+                for at, key in frames.get(media_id, ()):
+                    if abs(at - timestamp) <= 0.001 + 1e-9:
+                        found.setdefault(key, row_id)
     return found
 
 

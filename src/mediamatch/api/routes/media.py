@@ -15,11 +15,10 @@ from mediamatch.auth.permissions import Permission
 from mediamatch.catalog.hashes import BytesSource
 from mediamatch.catalog.records import Category
 from mediamatch.media import thumbnail as thumbnails
-from mediamatch.services.contribute import ContributionRequest, contribute
-from mediamatch.services.identify import note_interest
+from mediamatch.services.contribute import ContributionRequest, checked_request, contribute_uploads
 from mediamatch.services.metadata import MetadataCorrection, NotAContributor, correct_metadata
 from mediamatch.store.blobs import BlobKeyError, BlobNotFound
-from mediamatch.store.models.catalogue import MediaItem, Series
+from mediamatch.store.models.catalogue import MediaItem
 
 router = APIRouter(prefix="/api/v1/media", tags=["media"])
 Contributor = Annotated[Principal, Depends(require(Permission.CONTRIBUTE_MEDIA))]
@@ -56,19 +55,16 @@ async def contribute_media(
 ) -> list[ContributionOut]:
     """Contribute files to a series for the caller's agency. The answer says, per file, whether it
     was already known, from which agency and case, and whether its victim is identified."""
+    try:
+        contribution = checked_request(
+            ContributionRequest(series=series, category=category, baseline=baseline, victim_identified=victim_identified, agency=principal.agency, case=case)
+        )
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
     sources = await read_uploads(request, files)
-    contribution = ContributionRequest(
-        series=series, category=category, baseline=baseline, victim_identified=victim_identified, agency=principal.agency, case=case
-    )
-    outcomes = contribute(request.app.state.engine, sources, contribution, workers=1)
-    store = request.app.state.blobs
-    by_name = {source.name: source.data for source in sources}
-    for outcome in outcomes:
-        if outcome.status != "error" and outcome.path in by_name:
-            store.put(by_name[outcome.path])
-    series_id = session.query(Series.id).filter(Series.name == series).scalar()
-    note_interest(session, principal.agency_id, {series_id} if series_id else set(), "contributed")
-    audit(session, principal.event(AuditAction.UPLOAD, "series", series, files=len(sources), added=sum(o.status == "added" for o in outcomes)))
+    outcomes = contribute_uploads(request.app.state.engine, session, sources, contribution, principal.agency_id, request.app.state.blobs)
+    added = sum(o.status == "added" for o in outcomes)
+    audit(session, principal.event(AuditAction.UPLOAD, "series", contribution.series, files=len(sources), added=added))
     return [
         ContributionOut(
             file=o.path,

@@ -23,7 +23,6 @@ from mediamatch.media.limits import DEFAULT_LIMITS
 from mediamatch.services.catalogue_video import catalogue_video_lookup
 from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.services.video_lookup import VideoRule, parse_video_signal
-from mediamatch.store import repo
 
 router = APIRouter(prefix="/api/v1", tags=["query"])
 Searcher = Annotated[Principal, Depends(require(Permission.SEARCH_HASHES))]
@@ -158,7 +157,7 @@ def platform_match(body: PlatformBatch, principal: Platform, session: SessionDep
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     found = matcher.match(records, session) if records else []
     keys = {match: _indicator_key(match) for matches in found for match in matches}
-    indicators = repo.indicator_ids(session, keys.values())
+    indicators = matcher.indicators(session, set(keys.values()))
     answers = [
         PlatformAnswer(
             label=record.path,
