@@ -263,7 +263,8 @@ def indicator_ids(session: Session, matches: Iterable[tuple[int, str, float | No
             for at, key in (pair for pairs in frames.values() for pair in pairs)
         ]
         rows = session.execute(
-            select(MediaSignal.id, MediaSignal.media_id, MediaSignal.signal, MediaSignal.timestamp).where(or_(*conditions))
+            select(MediaSignal.id, MediaSignal.media_id, MediaSignal.signal, MediaSignal.timestamp)
+            .where(or_(*conditions))
             # the row as stored first (it is the one hash lists publish), then the lowest id
             .order_by(MediaSignal.displayed, MediaSignal.id)
         )
