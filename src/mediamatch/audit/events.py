@@ -43,6 +43,15 @@ class AuditAction(StrEnum):
     HIT_REPORTED = "hit_reported"
     HIT_CONTENT_UPLOADED = "hit_content_uploaded"
     VIEW_HIT_COMPARISON = "view_hit_comparison"
+    INVESTIGATION_CLAIMED = "investigation_claimed"
+    INVESTIGATION_ENDED = "investigation_ended"
+    CLUE_CREATED = "clue_created"
+    CLUE_EDITED = "clue_edited"
+    CLUE_DELETED = "clue_deleted"
+    COMMENT_POSTED = "comment_posted"
+    HELP_REQUESTED = "help_requested"  # a help request and its crop made, awaiting a second person
+    HELP_REQUEST_DECIDED = "help_request_decided"  # the four-eyes approval or rejection
+    SUBSCRIPTION_CHANGED = "subscription_changed"
 
 
 def canonical_json(detail: Mapping[str, Any]) -> str:
