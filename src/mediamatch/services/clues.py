@@ -36,6 +36,10 @@ class ClueRefused(ValueError):
     """The clue cannot be written as given; the message says why."""
 
 
+class NotYourClue(ClueRefused):
+    """The clue is visible but belongs to another agency: only its own agency changes it."""
+
+
 @dataclass(frozen=True, slots=True)
 class ClueInput:
     """What a person writes: where the clue is pinned and what it says."""
@@ -148,7 +152,7 @@ def _own(session: Session, clue_id: int, editor: Actor) -> Clue:
     """A clue the editor's agency wrote (another agency's clue, even a visible one, is not theirs to change)."""
     clue = visible_clue(session, clue_id, editor.agency_id)
     if clue.agency_id != editor.agency_id:
-        raise ClueRefused("only the agency that wrote a clue may change it; add a comment instead")
+        raise NotYourClue("only the agency that wrote a clue may change it; add a comment instead")
     return clue
 
 

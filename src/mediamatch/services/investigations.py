@@ -87,7 +87,7 @@ def _notify_overlap(session: Session, new: InvestigationRecord, already: tuple[I
         return ()
     what = f"series {new.series!r}" if new.series else f"media item {new.media_id}"
     holders = "; ".join(f"{other.agency} ({other.country}) since {other.started_at.date().isoformat()}, contact {other.contact}" for other in already)
-    agencies = dict(session.execute(select(Agency.name, Agency.id).where(Agency.name.in_([o.agency for o in already]))).tuples().all())
+    agencies = dict(session.execute(select(Agency.name, Agency.id).where(Agency.name.in_([o.agency for o in already]))).all())
     new_agency_id = session.scalar(select(Agency.id).where(Agency.name == new.agency))
     session.add(
         Notification(

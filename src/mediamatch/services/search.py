@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy import or_, select
@@ -76,7 +76,12 @@ def _filtered(statement: sa.Select, filters: SearchFilters) -> sa.Select:
     if filters.agency:
         statement = statement.where(Agency.name == filters.agency)
     if filters.since:
-        statement = statement.where(SearchDocument.created_at >= filters.since)
+        statement = statement.where(SearchDocument.created_at >= _utc(filters.since))
     if filters.until:
-        statement = statement.where(SearchDocument.created_at < filters.until)
+        statement = statement.where(SearchDocument.created_at < _utc(filters.until))
     return statement
+
+
+def _utc(moment: datetime) -> datetime:
+    """A date typed without a zone is taken as UTC, as the catalogue stores every time."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
