@@ -44,9 +44,9 @@ def stats_command(
         "open_investigations": figures.open_investigations,
     }
     if as_json:
-        document = {name: [dataclasses.asdict(row) for row in rows] for name, rows in tables.items()}
+        document: dict[str, object] = {name: [dataclasses.asdict(row) for row in rows] for name, rows in tables.items()}
         document["days_to_identification"] = list(figures.days_to_identification)
-        document["median_days_to_identification"] = figures.median_days_to_identification  # type: ignore[assignment]
+        document["median_days_to_identification"] = figures.median_days_to_identification
         sys.stdout.write(json.dumps(document, indent=1) + "\n")
         return
     if as_csv:

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
+import sqlalchemy as sa
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -59,7 +60,7 @@ class ClueInput:
 EDITABLE = ("kind", "text", "country", "confidence", "visibility", "box", "time_start", "time_end")
 
 
-def visible_to(agency_id: int) -> object:
+def visible_to(agency_id: int) -> sa.ColumnElement[bool]:
     """The SQL condition: a clue the agency may see."""
     return (Clue.deleted_at.is_(None)) & or_(Clue.visibility == "all", Clue.agency_id == agency_id)
 
@@ -256,6 +257,7 @@ def add_comment(session: Session, author: Actor, body: str, *, clue_id: int | No
     """Post to the thread under a clue the author's agency may see, or under a series. A comment
     under an own-agency clue is as private as the clue, in lists and in search."""
     text = free_text(body, "comment", COMMENT_MAX_LENGTH)
+    series_id: int | None
     if clue_id is not None:
         clue = visible_clue(session, clue_id, author.agency_id)
         comment = Comment(clue_id=clue.id, agency_id=author.agency_id, author=author.username, body=text)

@@ -59,7 +59,7 @@ def search(session: Session, viewer: Actor, query: str, filters: SearchFilters =
         match = " ".join(f'"{term}"' for term in terms)  # quoted: plain words, no operators
         statement = statement.join(_FTS, _FTS.c.rowid == SearchDocument.id).where(sa.literal_column(SEARCH_FTS_TABLE).op("MATCH")(match))
     else:  # the same expression as the GIN index, so the index answers it
-        simple = sa.literal_column("'simple'")
+        simple: sa.ColumnElement[str] = sa.literal_column("'simple'")
         statement = statement.where(sa.func.to_tsvector(simple, SearchDocument.text).op("@@")(sa.func.plainto_tsquery(simple, " ".join(terms))))
     statement = _filtered(statement, filters)
     return [

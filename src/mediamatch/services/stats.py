@@ -26,7 +26,7 @@ TRIAGE = "triage"
 PLATFORM = "platform"
 
 
-def month_of(column: sa.ColumnElement[datetime], dialect: str) -> sa.ColumnElement[str]:
+def month_of(column: sa.orm.InstrumentedAttribute[datetime] | sa.orm.InstrumentedAttribute[datetime | None], dialect: str) -> sa.ColumnElement[str]:
     """ "YYYY-MM" of a timestamp, in UTC, in the back end's own words."""
     if dialect == "sqlite":
         return func.strftime("%Y-%m", column)

@@ -29,7 +29,7 @@ def refused(exc: Exception) -> HTTPException:
         return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
     if isinstance(exc, clues.NotYourClue):
         return HTTPException(status.HTTP_403_FORBIDDEN, str(exc))
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc))
+    return HTTPException(422, str(exc))
 
 
 @router.post("/clues", response_model=ClueOut)

@@ -34,7 +34,7 @@ def claim(body: ClaimIn, principal: Claimer, session: SessionDep) -> ClaimOut:
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(422, str(exc)) from None
     target = ("series", body.series) if body.series is not None else ("media", body.media_id)
     audit(session, principal.event(AuditAction.INVESTIGATION_CLAIMED, *target, case=body.case_reference, overlaps=[o.agency for o in outcome.already]))
     return ClaimOut.model_validate(outcome)
@@ -59,7 +59,7 @@ def end(investigation_id: ObjectId, body: ClaimEndIn, principal: Claimer, sessio
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(422, str(exc)) from None
     audit(
         session,
         principal.event(AuditAction.INVESTIGATION_ENDED, "investigation", investigation_id, kind=body.kind, reason=record.end_reason, handed_to=body.handed_to),
