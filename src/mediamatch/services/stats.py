@@ -63,21 +63,16 @@ def _identified(session: Session, dialect: str) -> tuple[CountRow, ...]:
 
 
 def _days_to_identification(session: Session) -> tuple[float, ...]:
-    """Per identified victim of a series: days from the series' first contribution to the identification."""
-    identified = (
-        select(series_victims.c.series_id, Victim.identified_at)
-        .join(Victim, Victim.id == series_victims.c.victim_id)
+    """Per identified victim of a series: days from the series' first contribution to the
+    identification. The first contribution is one index seek per series
+    (`ix_contributions_series_id_contributed_at`), not a scan of every contribution."""
+    first = select(func.min(Contribution.contributed_at)).where(Contribution.series_id == series_victims.c.series_id).scalar_subquery()
+    rows = session.execute(
+        select(Victim.identified_at, first)
+        .join(series_victims, series_victims.c.victim_id == Victim.id)
         .where(Victim.identified.is_(True), Victim.identified_at.is_not(None))
-        .subquery()
     )
-    first = (
-        select(Contribution.series_id, func.min(Contribution.contributed_at).label("first_at"))
-        .where(Contribution.series_id.in_(select(identified.c.series_id)))
-        .group_by(Contribution.series_id)
-        .subquery()
-    )
-    rows = session.execute(select(identified.c.identified_at, first.c.first_at).join(first, first.c.series_id == identified.c.series_id))
-    return tuple(sorted(max(0.0, (_aware(at) - _aware(start)).total_seconds() / 86400) for at, start in rows))
+    return tuple(sorted(max(0.0, (_aware(at) - _aware(start)).total_seconds() / 86400) for at, start in rows if at is not None and start is not None))
 
 
 def _aware(moment: datetime) -> datetime:

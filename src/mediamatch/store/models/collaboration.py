@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediamatch.store.models.auth import UTCDateTime, utcnow
 from mediamatch.store.models.base import Base
-from mediamatch.store.models.catalogue import Agency, Series
+from mediamatch.store.models.catalogue import Agency, Contribution, Series
 
 CLUE_KINDS = ("location", "language", "object", "clothing", "product", "landscape", "audio", "other")
 VISIBILITIES = ("all", "agency")  # every agency / the author's agency only
@@ -180,6 +180,10 @@ class SearchDocument(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     text: Mapped[str] = mapped_column(Text)
+
+
+#: The statistics' "first contribution of a series" is one seek per series with this index.
+Index("ix_contributions_series_id_contributed_at", Contribution.series_id, Contribution.contributed_at)
 
 
 def described_by_models(name: str | None, type_: str, parent_names: object) -> bool:

@@ -191,11 +191,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_comments_help_request_id"), ["help_request_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_comments_series_id"), ["series_id"], unique=False)
 
+    with op.batch_alter_table("contributions", schema=None) as batch_op:
+        batch_op.create_index("ix_contributions_series_id_contributed_at", ["series_id", "contributed_at"], unique=False)
     _create_search_index()
 
 
 def downgrade() -> None:
     _drop_search_index()
+    with op.batch_alter_table("contributions", schema=None) as batch_op:
+        batch_op.drop_index("ix_contributions_series_id_contributed_at")
     with op.batch_alter_table("comments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_comments_series_id"))
         batch_op.drop_index(batch_op.f("ix_comments_help_request_id"))
