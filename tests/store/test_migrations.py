@@ -54,6 +54,7 @@ EXPECTED_TABLES = {
     "help_requests",
     "subscriptions",
     "search_documents",
+    "wellness_settings",
 }
 
 

@@ -14,14 +14,14 @@ notes), so a series made by any code path is findable; existing series are copie
 later migration that recreates `series` on SQLite (batch mode) must create those triggers again.
 
 Revision ID: 0008_collaboration
-Revises: 0006_uncategorised
+Revises: 0011_web
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_collaboration"
-down_revision = "0006_uncategorised"
+down_revision = "0011_web"  # chained after the browser workspace's revision merged from the webcore branch
 branch_labels = None
 depends_on = None
 
