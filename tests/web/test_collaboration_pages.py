@@ -34,23 +34,23 @@ def accounts(live_server: LiveServer) -> dict[str, httpx.Client]:
 
 def test_claims_clues_help_requests_and_search_in_the_pages(accounts: dict) -> None:
     nl, nl2, br = accounts["nl"], accounts["nl2"], accounts["br"]
-    claimed = post(nl, "/investigations", {"series": SERIES, "case_reference": "NL-77", "contact": "desk@nl.example"}, "/investigations")
+    claimed = post(nl, "/investigations/claim", {"series": SERIES, "case_reference": "NL-77", "contact": "desk@nl.example"}, "/investigations")
     assert claimed.status_code == 200 and "Your agency now works Kestrel" in claimed.text
-    second = post(br, "/investigations", {"series": SERIES, "case_reference": "BR-1", "contact": "desk@br.example"}, "/investigations")
+    second = post(br, "/investigations/claim", {"series": SERIES, "case_reference": "BR-1", "contact": "desk@br.example"}, "/investigations")
     assert "Already under investigation by" in second.text and "Unit NL (NL)" in second.text and "desk@nl.example" in second.text
 
     box = {"box_left": 20, "box_top": 20, "box_width": 80, "box_height": 60}
     shared = post(
-        nl, "/clues", {"series": SERIES, "kind": "product", "text": "Marmite jar on the shelf", "country": "gb", "media_id": accounts["media"], **box}
+        nl, "/clues/new", {"series": SERIES, "kind": "product", "text": "Marmite jar on the shelf", "country": "gb", "media_id": accounts["media"], **box}
     )
-    private = post(nl, "/clues", {"series": SERIES, "kind": "language", "text": "Limburgish overheard", "visibility": "agency"})
+    private = post(nl, "/clues/new", {"series": SERIES, "kind": "language", "text": "Limburgish overheard", "visibility": "agency"})
     assert shared.status_code == private.status_code == 303
     mine, theirs = nl.get(f"/clues?series={SERIES}").text, br.get(f"/clues?series={SERIES}").text
     assert "Marmite" in mine and "Limburgish" in mine and "Marmite" in theirs and "Limburgish" not in theirs
     assert "Marmite" in br.get("/clues?q=marmite").text and "Limburgish" not in br.get("/clues?q=limburgish").text
 
     clue_id = re.search(r'name="clue_id" value="(\d+)"', mine).group(1)  # type: ignore[union-attr]
-    drafted = post(nl, "/help-requests", {"clue_id": clue_id, "question": "Which shop sells this jar?"})
+    drafted = post(nl, "/help-requests/new", {"clue_id": clue_id, "question": "Which shop sells this jar?"})
     assert drafted.status_code == 303
     request_page = drafted.headers["location"]
     assert "Approve and send" not in nl.get(request_page).text  # the author cannot decide

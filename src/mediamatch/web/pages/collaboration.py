@@ -68,7 +68,7 @@ def investigations_page(request: Request, user: Reader, session: DbSession, seri
     return response
 
 
-@router.post("/investigations")
+@router.post("/investigations/claim")
 def claim(request: Request, user: Claimer, session: DbSession, series: Annotated[str, Form(max_length=200)], case_reference: Text, contact: Text) -> Response:
     """Claim a series; the page then says who else already works it (they and you are notified)."""
     try:
@@ -118,7 +118,7 @@ def clues_page(
     return response
 
 
-@router.post("/clues")
+@router.post("/clues/new")
 def add_clue(
     user: Writer, session: DbSession, series: Annotated[str, Form(max_length=200)], kind: Annotated[str, Form(max_length=16)], text: Text,
     country: Annotated[str, Form(max_length=2)] = "", confidence: Annotated[int, Form(ge=0, le=100)] = 50,
@@ -170,7 +170,7 @@ def help_requests_page(request: Request, user: Reader, session: DbSession) -> Re
     return response
 
 
-@router.post("/help-requests")
+@router.post("/help-requests/new")
 def ask(request: Request, user: Writer, session: DbSession, clue_id: Annotated[int, Form(ge=1, le=2**31 - 1)], question: Text,
         countries: Annotated[str, Form(max_length=400)] = "") -> Response:  # fmt: skip
     """Draft a help request about one of the agency's clues (with a crop of its box)."""
