@@ -11,6 +11,7 @@ page stays fast on a catalogue of millions of items (benchmarks/bench_collab.py)
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import func, select
@@ -26,11 +27,18 @@ TRIAGE = "triage"
 PLATFORM = "platform"
 
 
-def month_of(column: sa.orm.InstrumentedAttribute[datetime] | sa.orm.InstrumentedAttribute[datetime | None], dialect: str) -> sa.ColumnElement[str]:
-    """ "YYYY-MM" of a timestamp, in UTC, in the back end's own words."""
+def month_of(column: sa.orm.InstrumentedAttribute[datetime] | sa.orm.InstrumentedAttribute[datetime | None], dialect: str) -> sa.ColumnElement[Any]:
+    """The month of a timestamp, in UTC, as cheaply as the back end gives it (`month_text`
+    writes it as "YYYY-MM"). SQLite holds a time as naive UTC text ("2026-11-27 08:00:00.000000"),
+    whose first seven characters are the month: `substr` is several times faster than
+    `strftime` over every row. PostgreSQL truncates the timestamp (faster than `to_char`)."""
     if dialect == "sqlite":
-        return func.strftime("%Y-%m", column)
-    return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+        return func.substr(column, 1, 7)
+    return func.date_trunc("month", func.timezone("UTC", column))
+
+
+def month_text(value: str | datetime) -> str:
+    return value.strftime("%Y-%m") if isinstance(value, datetime) else value
 
 
 def statistics(session: Session) -> Statistics:
@@ -47,7 +55,7 @@ def statistics(session: Session) -> Statistics:
 def _by_month(session: Session, column: sa.orm.InstrumentedAttribute[datetime], dialect: str) -> tuple[CountRow, ...]:
     month = month_of(column, dialect).label("month")
     rows = session.execute(select(month, func.count()).group_by(month).order_by(month))
-    return tuple(CountRow(m, "", "", n) for m, n in rows)
+    return tuple(CountRow(month_text(m), "", "", n) for m, n in rows)
 
 
 def _identified(session: Session, dialect: str) -> tuple[CountRow, ...]:
@@ -59,7 +67,7 @@ def _identified(session: Session, dialect: str) -> tuple[CountRow, ...]:
         .group_by(month, Agency.name, Agency.country)
         .order_by(month, Agency.name)
     )
-    return tuple(CountRow(m, agency, country, n) for m, agency, country, n in rows)
+    return tuple(CountRow(month_text(m), agency, country, n) for m, agency, country, n in rows)
 
 
 def _days_to_identification(session: Session) -> tuple[float, ...]:
@@ -84,7 +92,7 @@ def _matches(session: Session, dialect: str) -> tuple[CountRow, ...]:
     platform_month = month_of(Hit.reported_at, dialect).label("month")
     triage = session.execute(select(triage_month, func.count()).where(SeriesInterest.reason == "matched").group_by(triage_month))
     platform = session.execute(select(platform_month, func.count()).group_by(platform_month))
-    rows = [CountRow(m, TRIAGE, "", n) for m, n in triage] + [CountRow(m, PLATFORM, "", n) for m, n in platform]
+    rows = [CountRow(month_text(m), TRIAGE, "", n) for m, n in triage] + [CountRow(month_text(m), PLATFORM, "", n) for m, n in platform]
     return tuple(sorted(rows, key=lambda row: (row.month, row.label)))
 
 
