@@ -20,6 +20,7 @@ from mediamatch.store import db
 from mediamatch.store.db import alembic_config, migrate, new_revision, next_revision_id, open_engine, session_scope
 from mediamatch.store.models import Base
 from mediamatch.store.models.catalogue import Agency
+from mediamatch.store.models.collaboration import described_by_models
 
 EXPECTED_TABLES = {
     "agencies",
@@ -48,6 +49,13 @@ EXPECTED_TABLES = {
     "hashlist_versions",
     "platform_sharing_consents",
     "media_exchange_fields",
+    "investigations",
+    "clues",
+    "clue_revisions",
+    "comments",
+    "help_requests",
+    "subscriptions",
+    "search_documents",
     "wellness_settings",
 }
 
@@ -60,7 +68,8 @@ def engine(db_url: str) -> Iterator[sa.Engine]:
 
 
 def _tables(engine: sa.Engine) -> set[str]:
-    return set(sa.inspect(engine).get_table_names())
+    """The tables models describe (the search index's FTS5 tables are made by hand)."""
+    return {name for name in sa.inspect(engine).get_table_names() if described_by_models(name, "table", {})}
 
 
 def _heads(engine: sa.Engine) -> set[str]:
@@ -103,7 +112,7 @@ def test_migrate_twice_is_a_no_op(engine: sa.Engine) -> None:
 def test_models_and_migrations_do_not_drift(engine: sa.Engine) -> None:
     migrate(engine)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True, "include_name": described_by_models})
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
 

@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 
 from mediamatch.api.deps import RateLimiter
 from mediamatch.api.limits import BodySizeLimit
-from mediamatch.api.routes import admin, audit, auth, hashlists, hits, media, notifications, query, series
+from mediamatch.api.routes import admin, audit, auth, clues, hashlists, help_requests, hits, investigations, media, notifications, query, series, stats
 from mediamatch.api.settings import ServerSettings
 from mediamatch.api.text_input import refuse_unstorable_text
 from mediamatch.services.identify import InterestLedger
@@ -18,7 +18,9 @@ from mediamatch.store.db import migrate, open_engine
 from mediamatch.store.keys import load_keyring
 from mediamatch.web.app import install_web
 
-ROUTERS = tuple(module.router for module in (auth, admin, media, query, series, notifications, audit, hits, hashlists))
+ROUTERS = tuple(
+    module.router for module in (auth, admin, media, query, series, notifications, audit, hits, hashlists, investigations, clues, help_requests, stats)
+)
 
 
 def create_app(settings: ServerSettings) -> FastAPI:

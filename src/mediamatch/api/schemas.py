@@ -171,6 +171,7 @@ class MatchOut(BaseModel):
     known_seconds: list[tuple[float, float]] = []  # where in the known video
     query_share: float | None = None  # video-to-video: share of the queried video's frames found
     known_share: float | None = None  # ... and of the known video's
+    investigations: list[str] = []  # "under investigation by <agency> (<country>) since <date>"
 
 
 class QueryResult(BaseModel):

@@ -46,6 +46,15 @@ class AuditAction(StrEnum):
     ENROLMENT_ISSUED = "enrolment_issued"  # an account created or its password reset: a one-time code made
     ENROLLED = "enrolled"  # a code redeemed: the person set their own password
     ENROL_FAILED = "enrol_failed"
+    INVESTIGATION_CLAIMED = "investigation_claimed"
+    INVESTIGATION_ENDED = "investigation_ended"
+    CLUE_CREATED = "clue_created"
+    CLUE_EDITED = "clue_edited"
+    CLUE_DELETED = "clue_deleted"
+    COMMENT_POSTED = "comment_posted"
+    HELP_REQUESTED = "help_requested"  # a help request and its crop made, awaiting a second person
+    HELP_REQUEST_DECIDED = "help_request_decided"  # the four-eyes approval or rejection
+    SUBSCRIPTION_CHANGED = "subscription_changed"
 
 
 def canonical_json(detail: Mapping[str, Any]) -> str:

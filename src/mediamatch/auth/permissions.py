@@ -53,6 +53,10 @@ class Permission(StrEnum):
     REPORT_HITS = "report_hits"  # a platform reports its matches and, after one, the matched upload
     VIEW_ERROR_RATES = "view_error_rates"  # confirmed/rejected counts per indicator and per list
     READ_HIT_REPORTS = "read_hit_reports"  # the report records confirmed hits produce
+    CLAIM_INVESTIGATION = "claim_investigation"  # say "my unit works this series", end such a claim
+    WRITE_CLUES = "write_clues"  # clues, discussion, help requests and their answers, subscriptions
+    APPROVE_HELP_REQUESTS = "approve_help_requests"  # the second person who lets a help request's crop go out
+    READ_STATISTICS = "read_statistics"  # counts of series, identifications, matches, investigations
 
 
 #: Permissions that show abuse material itself, however reduced.
@@ -72,6 +76,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
                 _P.MANAGE_TOKENS,
                 _P.READ_NOTIFICATIONS,
                 _P.VIEW_ERROR_RATES,
+                _P.READ_STATISTICS,
             }
         ),
         Role.CONTRIBUTOR: frozenset(
@@ -96,6 +101,10 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
                 _P.EXPORT_HASHLIST,
                 _P.READ_NOTIFICATIONS,
                 _P.READ_HIT_REPORTS,
+                _P.CLAIM_INVESTIGATION,
+                _P.WRITE_CLUES,
+                _P.APPROVE_HELP_REQUESTS,
+                _P.READ_STATISTICS,
             }
         ),
         Role.REVIEWER: frozenset(
@@ -135,6 +144,11 @@ for investigators alone.
   (it names our indicator and the reviewer), admins or auditors (the audit trail already
   records every decision). Error rates are counts, with no content or series: admins see them
   to decide which lists and indicators to withdraw.
+- working together on a series (claims, clues, help requests) is casework: investigators only.
+  Reading clues and claims and searching them is `search_metadata`; a help request's crop is a
+  thumbnail (`view_thumbnail`). Its four-eyes approval is a second investigator of the asking
+  agency (the services refuse the author). Statistics are counts with no content: investigators
+  and admins (the hotline's operator) read them.
 """
 
 

@@ -52,6 +52,7 @@ class MatchDetail:
     category: int | None  # None: uncategorised
     baseline: bool
     victim_identified: bool
+    investigations: tuple[str, ...] = ()  # open claims on the item or its series, as labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,9 @@ class Match:
     Where a video is involved, `query_seconds` are the time ranges of the triaged video that
     matched and `known_seconds` those of the known video (a still found inside it gives one
     range per place it appears); `query_share` and `known_share` are the shares of each
-    video's frames that found a match (vPDQ's rule), for video-to-video matches."""
+    video's frames that found a match (vPDQ's rule), for video-to-video matches.
+    `investigations` says which agencies work the item or its series ("under investigation by
+    ... since ..."), so whoever finds a copy knows whom to contact before starting."""
 
     media_id: int
     series: tuple[str, ...]
@@ -76,6 +79,7 @@ class Match:
     known_seconds: tuple[tuple[float, float], ...] = ()
     query_share: float | None = None
     known_share: float | None = None
+    investigations: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, fields: Mapping[str, Any]) -> Match:
@@ -84,6 +88,7 @@ class Match:
         left out."""
         known = {field.name: fields[field.name] for field in dataclass_fields(cls) if field.name in fields}
         known["series"] = tuple(known.get("series", ()))
+        known["investigations"] = tuple(known.get("investigations", ()))
         for key in ("query_seconds", "known_seconds"):
             known[key] = tuple(tuple(pair) for pair in known.get(key, ()))
         return cls(**known)

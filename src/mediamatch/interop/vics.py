@@ -231,6 +231,25 @@ def _media(record: ExchangeRecord, version: str) -> dict[str, Any]:
     return media
 
 
+def write_vics_with_comments(records: Iterable[tuple[ExchangeRecord, str | None]], out: IO[str], version: str = "2.0") -> int:
+    """`write_vics`, with a text for each record's `Comments`, the free-text field a VICS Media
+    record has (v1.3 and v2.0): where the clues pinned to a picture travel with it. Kept apart
+    from `write_vics` so the hash-set export stays exactly as it is."""
+    if version not in HEADERS:
+        raise ValueError(f"VICS version must be one of {', '.join(VERSIONS)}, not {version!r}")
+    key, context = HEADERS[version]
+    out.write("{" + json.dumps(key) + ": " + json.dumps(context) + ', "value": [')
+    count = 0
+    for record, comments in records:
+        if not record.md5:
+            raise ValueError(f"record {record.source_id or count + 1} has no MD5; a VICS Media record needs one")
+        media = _media(record, version) | ({"Comments": comments} if comments else {})
+        out.write(("," if count else "") + "\n" + json.dumps(media, ensure_ascii=False))
+        count += 1
+    out.write("\n]}\n")
+    return count
+
+
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 

@@ -301,6 +301,7 @@ def _as_match(detail: MatchDetail, evidence: Evidence, query_frames: int, known_
         known_seconds=time_ranges(evidence.known_times),
         query_share=None if query_share is None else round(query_share, 3),
         known_share=None if known_share is None else round(known_share, 3),
+        investigations=detail.investigations,
     )
 
 

@@ -40,7 +40,7 @@ THUMBNAIL_SIZE = 160
 THUMBNAIL_QUALITY = 70
 MATCH_COLUMNS = (
     "best_distance", "best_signal", "series", "category", "victim_identified", "matched_media_ids", "error", "note",
-    "duration", "matched_seconds", "known_seconds",
+    "duration", "matched_seconds", "known_seconds", "investigations",
 )  # fmt: skip
 STATUS_TITLES = {
     KNOWN_IDENTIFIED: "Known, victim identified",
@@ -92,6 +92,7 @@ def row_json(row: TriageRow) -> dict[str, Any]:
     for match in cast(list[dict[str, Any]], fields["matches"]):
         match["series"] = list(match["series"])
         match["category_label"] = category_label(match["category"])
+        match["investigations"] = list(match["investigations"])
     return fields
 
 
@@ -131,6 +132,7 @@ def csv_row(row: TriageRow, columns: tuple[str, ...]) -> list[str]:
         "duration": row.duration,
         "matched_seconds": spans_label(best.query_seconds) if best else None,
         "known_seconds": spans_label(best.known_seconds) if best else None,
+        "investigations": "; ".join(dict.fromkeys(label for match in row.matches for label in match.investigations)),
     }
     return [defuse(values.get(column)) for column in columns]
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TypeVar
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from mediamatch.catalog.collaboration import investigation_label
 from mediamatch.catalog.hashes import HashRecord
 from mediamatch.catalog.records import MatchDetail, SeriesDetail, SeriesSummary, TimelineEvent
 from mediamatch.signals.registry import all_signals, hamming_signal
@@ -32,6 +33,7 @@ from mediamatch.store.models.catalogue import (
     series_offenders,
     series_victims,
 )
+from mediamatch.store.models.collaboration import Investigation
 
 DEFAULT_AGENCY = "local"
 # The catalogue's identity of a media item is its SHA-256 (media_items.sha256); its MD5 and
@@ -401,6 +403,7 @@ def match_details(session: Session, media_ids: Iterable[int]) -> dict[int, Match
         series_names[media_id].append(name)
         series_ids[media_id].add(series_id)
     all_series = set().union(*series_ids.values()) if series_ids else set()
+    claims = open_investigations_of(session, ids)
     identified_series = series_with_identified(session, all_series, Victim)
     identified_items = set(
         session.scalars(
@@ -416,9 +419,32 @@ def match_details(session: Session, media_ids: Iterable[int]) -> dict[int, Match
             category=row.category,
             baseline=row.baseline,
             victim_identified=media_id in identified_items or bool(series_ids[media_id] & identified_series),
+            investigations=claims.get(media_id, ()),
         )
         for media_id, row in items.items()
     }
+
+
+def open_investigations_of(session: Session, media_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """The open claims on each item, directly or through one of its series, as the labels a
+    match shows (oldest claim first), in one query."""
+    open_claim = Investigation.ended_at.is_(None)
+    through_series = (
+        select(media_series.c.media_id.label("media_id"), Agency.name, Agency.country, Investigation.started_at)
+        .join(Investigation, Investigation.series_id == media_series.c.series_id)
+        .join(Agency, Agency.id == Investigation.agency_id)
+        .where(media_series.c.media_id.in_(media_ids), open_claim)
+    )
+    on_item = (
+        select(Investigation.media_id.label("media_id"), Agency.name, Agency.country, Investigation.started_at)
+        .join(Agency, Agency.id == Investigation.agency_id)
+        .where(Investigation.media_id.in_(media_ids), open_claim)
+    )
+    claims: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    for media_id, agency, country, started_at in session.execute(union_all(through_series, on_item)):
+        started = started_at if started_at.tzinfo else started_at.replace(tzinfo=timezone.utc)
+        claims[media_id].append((started, investigation_label(agency, country, started)))
+    return {media_id: tuple(dict.fromkeys(label for _, label in sorted(found))) for media_id, found in claims.items()}
 
 
 def mark_series_victim_identified(

@@ -97,6 +97,7 @@ def answer(matcher: CatalogueMatcher, request: Request, session: SessionDep, pri
                     known_seconds=list(m.known_seconds),
                     query_share=m.query_share,
                     known_share=m.known_share,
+                    investigations=list(m.investigations),
                 )
                 for m in matches
             ],

@@ -12,6 +12,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from mediamatch.store.models import Base
+from mediamatch.store.models.collaboration import described_by_models
 
 
 def _sqlite_foreign_keys(connection: Connection, enabled: bool) -> None:
@@ -26,7 +27,7 @@ with engine.connect() as connection:
     if sqlite:
         _sqlite_foreign_keys(connection, False)
     try:
-        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True, include_name=described_by_models)
         with context.begin_transaction():
             context.run_migrations()
             if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").all()):
