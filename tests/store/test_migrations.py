@@ -46,6 +46,8 @@ EXPECTED_TABLES = {
     "indicator_disputes",
     "hashlist_versions",
     "platform_sharing_consents",
+    "triage_runs",
+    "triage_run_rows",
 }
 
 
