@@ -62,6 +62,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
 SAME_LAYER_ORDER: frozenset[tuple[str, str]] = frozenset(
     {
         ("mediamatch.cli", "mediamatch.api"),  # `serve` starts the server and the matcher
+        ("mediamatch.api", "mediamatch.web"),  # the server's app factory installs the pages
         ("mediamatch.audit", "mediamatch.store"),  # the trail is a table in the catalogue
         ("mediamatch.auth", "mediamatch.store"),  # accounts and tokens are tables in the catalogue
     }

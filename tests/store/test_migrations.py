@@ -48,6 +48,7 @@ EXPECTED_TABLES = {
     "platform_sharing_consents",
     "triage_runs",
     "triage_run_rows",
+    "wellness_settings",
 }
 
 

@@ -16,6 +16,7 @@ from mediamatch.services.identify import InterestLedger
 from mediamatch.store.blobs import EncryptedBlobStore
 from mediamatch.store.db import migrate, open_engine
 from mediamatch.store.keys import load_keyring
+from mediamatch.web.app import install_web
 
 ROUTERS = tuple(module.router for module in (auth, admin, media, query, series, notifications, audit, hits, hashlists))
 
@@ -27,6 +28,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
         summary="A shared database of known material: contribute, query, identify, audit.",
         version="1",
         dependencies=[Depends(refuse_unstorable_text)],  # NUL and lone surrogates: 422 everywhere
+        docs_url=None,  # served by the pages from vendored files (web/docs.py): no CDN
+        redoc_url=None,
     )
     engine = open_engine(settings.db_url)
     migrate(engine)
@@ -39,6 +42,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.interest = InterestLedger()
     for router in ROUTERS:
         app.include_router(router)
+    install_web(app)  # the browser workspace at /, beside /api/v1
     # Multipart framing adds a little to the files themselves; the routes enforce the exact limit.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + 1024 * 1024)
 

@@ -1,14 +1,14 @@
 """Triage runs started in the browser and their rows, indexed for the results grid.
 
 Revision ID: 0013_web_triage
-Revises: 0006_uncategorised
+Revises: 0011_web
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_web_triage"
-down_revision = "0006_uncategorised"
+down_revision = "0011_web"
 branch_labels = None
 depends_on = None
 
