@@ -43,6 +43,7 @@ class AuditAction(StrEnum):
     HIT_REPORTED = "hit_reported"
     HIT_CONTENT_UPLOADED = "hit_content_uploaded"
     VIEW_HIT_COMPARISON = "view_hit_comparison"
+    TRIAGE = "triage"  # a triage started in the browser, or a CLI report opened there
 
 
 def canonical_json(detail: Mapping[str, Any]) -> str:
