@@ -10,6 +10,7 @@ same table identification notices go to), with its country.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,8 +18,12 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from mediamatch.catalog.records import SeriesDetail
+from mediamatch.media.contact_sheet import contact_sheet
+from mediamatch.media.thumbnail import ThumbnailError, jpeg_bytes, thumbnail
+from mediamatch.services.content import NoStoredCopy, stored_copy
 from mediamatch.signals.registry import hamming_signal
 from mediamatch.store import repo
+from mediamatch.store.blobs import BlobKeyError, EncryptedBlobStore
 from mediamatch.store.models.catalogue import Agency, Case, Contribution, MediaItem, MediaSignal, Series, Victim, media_series, series_victims
 from mediamatch.store.models.review import Hit
 from mediamatch.store.models.server import SeriesInterest
@@ -267,3 +272,37 @@ def _matched_elsewhere(session: Session, media_id: int) -> tuple[MatchedElsewher
     for agency, moments in hits.items():
         found[(agency, "platform hit")] = MatchedElsewhere(agency, "platform hit", len(moments), max(moments))
     return tuple(sorted(found.values(), key=lambda entry: (entry.agency, entry.how)))
+
+
+def item_contact_sheet(session: Session, blobs: EncryptedBlobStore, media_id: int, matched: Sequence[tuple[float, float]], *, reveal: bool) -> bytes:
+    """A JPEG contact sheet of a known video, the `matched` time ranges framed; greyscale and
+    blurred unless `reveal`. NoStoredCopy, or ThumbnailError when no frame can be shown."""
+    try:
+        sheet = contact_sheet(stored_copy(session, blobs, media_id), matched)
+    except (NoStoredCopy, BlobKeyError):
+        raise
+    except Exception:  # noqa: BLE001 - a video the decoder refuses has no sheet, like a picture that is not one
+        sheet = None
+    if sheet is None:
+        raise ThumbnailError("no frame of this video can be shown")
+    return jpeg_bytes(thumbnail(jpeg_bytes(sheet), max(sheet.size), reveal=reveal))
+
+
+def parse_ranges(text: str, limit: int = 50) -> tuple[tuple[float, float], ...]:
+    """Time ranges written `start-end,start-end` (seconds), as the pages put them in a link;
+    malformed parts are left out."""
+    ranges = []
+    for part in text.split(",")[:limit]:
+        start, _, end = part.partition("-")
+        try:
+            first, last = float(start), float(end)
+        except ValueError:
+            continue
+        if 0 <= first <= last < 1e7:
+            ranges.append((first, last))
+    return tuple(ranges)
+
+
+def stored_media_type(session: Session, media_id: int) -> str | None:
+    item = session.get(MediaItem, media_id)
+    return item.media_type if item is not None else None
