@@ -13,6 +13,11 @@ fi
 if [ "$(id -u)" = 0 ] && ! command -v ffmpeg >/dev/null; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null) || echo "ffmpeg not installed: loopback stream tests will skip" >&2
 fi
+# axe-core (accessibility checks run inside the browser tests) from the npm registry, into an
+# ignored folder; without npm those tests skip with a message.
+if command -v npm >/dev/null; then
+  npm install --prefix .cache --no-save --no-audit --no-fund --silent axe-core@4.14.1 >/dev/null || echo "axe-core not installed: accessibility tests will skip" >&2
+fi
 # Checked style first: lint and format (pyproject's [tool.ruff]) and types of src/ ([tool.mypy]).
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -9,6 +9,7 @@ factory for modules that need a differently configured server.
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import threading
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 from sqlalchemy.orm import Session
 
@@ -58,6 +60,16 @@ class LiveServer:
             create_user(session, repo.get_or_create_agency(session, *agency), username, PASSWORD, role)
         return username
 
+    def client(self, role_or_username: Role | str | None = None) -> httpx.Client:
+        """An HTTP client (cookies kept, redirects not followed), signed in through the form
+        as the account (of that role) unless None."""
+        client = httpx.Client(base_url=self.url)
+        if role_or_username is not None:
+            username = self.usernames[role_or_username] if isinstance(role_or_username, Role) else role_or_username
+            answer = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf_token(client.get("/login").text)})
+            assert answer.status_code == 303, answer.text
+        return client
+
     def sign_in(self, page: Page, role_or_username: Role | str, next_path: str = "/") -> None:
         """Sign `page` in through the form as the account (of that role), landing on `next_path`."""
         username = self.usernames[role_or_username] if isinstance(role_or_username, Role) else role_or_username
@@ -66,6 +78,13 @@ class LiveServer:
         page.fill("#password", PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_url(f"{self.url}{next_path}*")
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token a page's forms carry."""
+    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
 
 
 def free_port() -> int:

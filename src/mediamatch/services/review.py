@@ -407,6 +407,22 @@ def comparison(session: Session, store: EncryptedBlobStore, hit_id: int, *, reve
     return Comparison(jpeg_bytes(side_by_side(panels, reveal=reveal)), item.id, hit.content_sha256 is not None)
 
 
+#: The two sides of a comparison, as the pages label them: the platform's upload and our known item.
+SIDES = ("upload", "known")
+
+
+def comparison_panel(session: Session, store: EncryptedBlobStore, hit_id: int, side: str, *, reveal: bool = False) -> Comparison:
+    """One side of `comparison` as its own picture (`side` in SIDES), so a page can show the
+    two labelled and reveal each on its own: greyscale and blurred unless `reveal`."""
+    if side not in SIDES:
+        raise ReviewError(f"side must be one of {', '.join(SIDES)}, not {side!r}")
+    hit = get_hit(session, hit_id)
+    item = session.get(MediaItem, hit.indicator.media_id)
+    assert item is not None  # media_signals.media_id is a non-null foreign key
+    panel = _panel(store, hit.content_sha256, reveal, "no upload") if side == "upload" else _panel(store, item.sha256, reveal, "no stored copy")
+    return Comparison(jpeg_bytes(panel), item.id, hit.content_sha256 is not None)
+
+
 def _panel(store: EncryptedBlobStore, address: str | None, reveal: bool, missing: str) -> Image.Image:
     """One side of the comparison: the stored item as a thumbnail, or a labelled blank."""
     if address is None:
