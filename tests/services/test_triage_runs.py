@@ -107,7 +107,10 @@ def test_the_grid_filters_sorts_and_pages(engine: sa.Engine, agencies: tuple[int
         everything = page_rows(session, run_id, unit_b, RowQuery(per_page=4))
         assert (everything.total, everything.pages, len(everything.rows)) == (6, 2, 4)
         second = page_rows(session, run_id, unit_b, RowQuery(per_page=4, page=2))
-        assert {row.seq for row in everything.rows} | {row.seq for row in second.rows} == set(range(6))
+        assert [row.seq for row in everything.rows] + [row.seq for row in second.rows] == list(range(6))
+        backwards = [page_rows(session, run_id, unit_b, RowQuery(per_page=4, page=page, descending=True)).rows for page in (1, 2)]
+        assert [row.seq for rows in backwards for row in rows] == list(reversed(range(6)))
+        assert page_rows(session, run_id, unit_b, RowQuery(per_page=4, page=3)).rows == ()
         by_size = page_rows(session, run_id, unit_b, RowQuery(sort="size", descending=True)).rows
         sizes = [row.size or 0 for row in by_size]
         assert sizes == sorted(sizes, reverse=True) and by_size[-1].path == "drive/notes.txt"

@@ -98,25 +98,15 @@ class SeriesPage:
 
 def list_series(session: Session, search: str = "", identified: bool | None = None, page: int = 1, per_page: int = SERIES_PER_PAGE) -> SeriesList:
     """Series whose name contains `search` (any case), optionally only those with (or without)
-    an identified victim, by name, one page at a time."""
-    items = select(media_series.c.series_id, func.count().label("n")).group_by(media_series.c.series_id).subquery()
+    an identified victim, by name, one page at a time. Items and agencies are counted for the
+    page's series only, so the list costs the same however large the catalogue."""
     victims = (
-        select(
-            series_victims.c.series_id,
-            func.count().label("n"),
-            func.sum(case((Victim.identified.is_(True), 1), else_=0)).label("identified"),
-        )
+        select(series_victims.c.series_id, func.count().label("n"), func.sum(case((Victim.identified.is_(True), 1), else_=0)).label("identified"))
         .join(Victim, Victim.id == series_victims.c.victim_id)
         .group_by(series_victims.c.series_id)
         .subquery()
     )
-    agencies = select(Contribution.series_id, func.count(func.distinct(Contribution.agency_id)).label("n")).group_by(Contribution.series_id).subquery()
-    statement = (
-        select(Series.name, items.c.n, victims.c.n, victims.c.identified, agencies.c.n, Series.created_at)
-        .outerjoin(items, items.c.series_id == Series.id)
-        .outerjoin(victims, victims.c.series_id == Series.id)
-        .outerjoin(agencies, agencies.c.series_id == Series.id)
-    )
+    statement = select(Series.id, Series.name, Series.created_at, victims.c.n, victims.c.identified).outerjoin(victims, victims.c.series_id == Series.id)
     if search:
         statement = statement.where(func.lower(Series.name).contains(search.lower(), autoescape=True))
     if identified is True:
@@ -124,12 +114,22 @@ def list_series(session: Session, search: str = "", identified: bool | None = No
     elif identified is False:
         statement = statement.where(or_(victims.c.identified.is_(None), victims.c.identified == 0))
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    rows = session.execute(statement.order_by(Series.name).offset((page - 1) * per_page).limit(per_page))
+    shown = session.execute(statement.order_by(Series.name).offset((page - 1) * per_page).limit(per_page)).all()
+    ids = [row.id for row in shown]
+    items: dict[int, int] = dict(
+        session.execute(select(media_series.c.series_id, func.count()).where(media_series.c.series_id.in_(ids)).group_by(media_series.c.series_id)).all()
+    )
+    agencies = {
+        key: count
+        for key, count in session.execute(
+            select(Contribution.series_id, func.count(func.distinct(Contribution.agency_id)))
+            .where(Contribution.series_id.in_(ids))
+            .group_by(Contribution.series_id)
+        )
+        if key is not None
+    }
     return SeriesList(
-        rows=tuple(
-            SeriesRow(name, items or 0, victims or 0, int(identified or 0), agencies or 0, created)
-            for name, items, victims, identified, agencies, created in rows
-        ),
+        rows=tuple(SeriesRow(row.name, items.get(row.id, 0), row.n or 0, int(row.identified or 0), agencies.get(row.id, 0), row.created_at) for row in shown),
         total=total,
         page=page,
         per_page=per_page,
@@ -161,14 +161,15 @@ def series_page(session: Session, name: str, page: int = 1, per_page: int = ITEM
         .order_by(SeriesInterest.first_at, Agency.name)
     )
     contacts = {row[0]: AgencyContact(*row) for row in agencies}
-    # contributions made outside the server's API (the CLI, an exchange import) leave no interest row
-    for agency, country, since in session.execute(
-        select(Agency.name, Agency.country, func.min(Contribution.contributed_at))
-        .join(Contribution, Contribution.agency_id == Agency.id)
-        .where(Contribution.series_id == series_id)
-        .group_by(Agency.name, Agency.country)
-    ):
-        contacts.setdefault(agency, AgencyContact(agency, country, "contributed", since))
+    # contributions made outside the server's API (the CLI, an exchange import) leave no interest
+    # row: the timeline already names every contributing agency, with its first contribution
+    first: dict[str, datetime] = {}
+    for event in detail.timeline:
+        if event.kind == "contribution" and event.agency not in contacts:
+            first[event.agency] = min(first.get(event.agency, event.at), event.at)
+    countries = dict(session.execute(select(Agency.name, Agency.country).where(Agency.name.in_(sorted(first)))).all()) if first else {}
+    for agency, since in first.items():
+        contacts[agency] = AgencyContact(agency, countries.get(agency, ""), "contributed", since)
     return SeriesPage(detail, cards, page, per_page, tuple(contacts.values()))
 
 

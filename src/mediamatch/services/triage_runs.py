@@ -434,8 +434,12 @@ def page_rows(session: Session, run_id: int, agency_id: int, query: RowQuery) ->
     """One page of the run's rows, filtered and sorted, with the total that matches.
 
     Offset paging over an index per filter (see the model); a sort column is followed by the
-    row's position so the order is total and pages never repeat or skip a row."""
-    _run(session, run_id, agency_id)
+    row's position so the order is total and pages never repeat or skip a row. Two shortcuts
+    keep the common views independent of the run's size: a finished run's rows are numbered
+    0..n-1 without gaps, so the unfiltered grid in file order reads a page as a range of
+    positions; and the run's counts per status (saved when it finished) give the total of
+    the unfiltered and status-only views without counting rows."""
+    run = _run(session, run_id, agency_id)
     where = [TriageRunRow.run_id == run_id]
     if query.status:
         where.append(TriageRunRow.status == query.status)
@@ -447,17 +451,25 @@ def page_rows(session: Session, run_id: int, agency_id: int, query: RowQuery) ->
         where.append(TriageRunRow.category.is_(None))
     elif query.category:
         where.append(TriageRunRow.category == int(query.category))
-    total = session.scalar(select(func.count()).select_from(TriageRunRow).where(*where)) or 0
-    order = [*_SORT_COLUMNS[query.sort], TriageRunRow.seq]
-    statement = (
-        select(*_GRID_COLUMNS)
-        .where(*where)
-        .order_by(*(column.desc() if query.descending else column.asc() for column in order))
-        .offset((query.page - 1) * query.per_page)
-        .limit(query.per_page)
-    )
+    total = _total(session, run, query, where)
+    skip = (query.page - 1) * query.per_page
+    statement = select(*_GRID_COLUMNS).where(*where).limit(query.per_page)
+    if len(where) == 1 and query.sort == "seq" and run.state != "running":
+        first = total - skip - query.per_page if query.descending else skip
+        statement = statement.where(TriageRunRow.seq >= first, TriageRunRow.seq < first + query.per_page)
+        statement = statement.order_by(TriageRunRow.seq.desc() if query.descending else TriageRunRow.seq)
+    else:
+        order = [*_SORT_COLUMNS[query.sort], TriageRunRow.seq]
+        statement = statement.order_by(*(column.desc() if query.descending else column.asc() for column in order)).offset(skip)
     rows = tuple(GridRow(**row._asdict()) for row in session.execute(statement))
     return RowPage(rows, total, query, series_choices(session, run_id))
+
+
+def _total(session: Session, run: TriageRun, query: RowQuery, where: list[Any]) -> int:
+    counts: dict[str, int] = json.loads(run.counts or "{}")
+    if run.state != "running" and counts and not (query.series or query.media_kind or query.category):
+        return counts.get(query.status, 0) if query.status else sum(counts.values())
+    return session.scalar(select(func.count()).select_from(TriageRunRow).where(*where)) or 0
 
 
 def series_choices(session: Session, run_id: int, limit: int = 500) -> tuple[str, ...]:

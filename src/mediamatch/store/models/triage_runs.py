@@ -53,7 +53,7 @@ class TriageRunRow(Base):
         Index("ix_triage_run_rows_series", "run_id", "series", "seq"),
         Index("ix_triage_run_rows_media_kind", "run_id", "media_kind", "seq"),
         Index("ix_triage_run_rows_category", "run_id", "category", "seq"),
-        Index("ix_triage_run_rows_path", "run_id", "path"),
+        Index("ix_triage_run_rows_path", "run_id", "path", "seq"),
         Index("ix_triage_run_rows_size", "run_id", "size", "seq"),
         Index("ix_triage_run_rows_distance", "run_id", "best_distance", "seq"),
         Index("ix_triage_run_rows_media_id", "media_id"),

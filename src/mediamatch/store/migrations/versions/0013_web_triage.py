@@ -17,7 +17,7 @@ ROW_INDEXES = {
     "ix_triage_run_rows_series": ["run_id", "series", "seq"],
     "ix_triage_run_rows_media_kind": ["run_id", "media_kind", "seq"],
     "ix_triage_run_rows_category": ["run_id", "category", "seq"],
-    "ix_triage_run_rows_path": ["run_id", "path"],
+    "ix_triage_run_rows_path": ["run_id", "path", "seq"],
     "ix_triage_run_rows_size": ["run_id", "size", "seq"],
     "ix_triage_run_rows_distance": ["run_id", "best_distance", "seq"],
     "ix_triage_run_rows_media_id": ["media_id"],
