@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -37,7 +38,9 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+REPO_AXE = Path(__file__).resolve().parents[2] / ".cache" / "node_modules" / "axe-core" / "axe.min.js"  # scripts/test.sh installs it
 PASSWORD = "correct horse battery staple"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 HOME_AGENCY = ("Unit NL", "NL")
 OTHER_AGENCY = ("Unit BR", "BR")
 
@@ -144,11 +147,22 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (no cookies) per test; page errors fail the test."""
+    """A fresh browser context (no cookies) per test. Fails the test on a script error, on
+    anything the Content-Security-Policy refused, and on any request that leaves this machine
+    (everything must come from the server itself: no CDN)."""
     context = browser.new_context()
     opened = context.new_page()
     errors: list[str] = []
+    outside: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on("console", lambda message: errors.append(message.text) if "Content Security Policy" in message.text else None)
+    opened.on(
+        "request",
+        lambda request: (
+            outside.append(request.url) if urlsplit(request.url).hostname not in LOCAL_HOSTS and not request.url.startswith(("data:", "blob:")) else None
+        ),
+    )
     yield opened
     context.close()
-    assert errors == [], f"script errors on the page: {errors}"
+    assert errors == [], f"script errors or CSP refusals on the page: {errors}"
+    assert outside == [], f"requests that left the server's origin: {outside}"

@@ -11,7 +11,9 @@ video clip, and the seized folder a longer video that contains it and one that i
 
 from __future__ import annotations
 
+import hashlib
 import io
+import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -19,12 +21,24 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from mediamatch.audit.events import AuditAction, AuditEvent
+from mediamatch.audit.trail import record
+from mediamatch.auth.permissions import Role
+from mediamatch.auth.users import create_user
+from mediamatch.media.hashing import hash_bytes
+from mediamatch.services import review
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.services.samples import generated_picture, generated_video
 from mediamatch.services.triage import ERROR, KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, NOT_MEDIA, TriageState, TriageSummary, triage
 from mediamatch.services.triage_report import write_reports
-from mediamatch.store.db import migrate, open_engine
+from mediamatch.store import repo
+from mediamatch.store.blobs import EncryptedBlobStore
+from mediamatch.store.db import migrate, open_engine, session_scope
+from mediamatch.store.keys import Keyring, generate_key, load_keyring, write_key_file
+from mediamatch.store.models.catalogue import MediaItem, MediaSignal
 
 MARKER = ".mediamatch-demo"
 SERIES = (
@@ -147,3 +161,66 @@ def run_demo(folder: Path, workers: int | None = None, db_url: str | None = None
         state.close()
     engine.dispose()
     return DemoResult(folder=folder, db_url=db_url, report=reports["html"], summary=summary, expected=expected)
+
+
+#: The workspace demo's accounts: one per role that works in the pages, in the Harbour series' agency.
+DEMO_ROLES = (Role.INVESTIGATOR, Role.CONTRIBUTOR, Role.REVIEWER, Role.ADMIN, Role.AUDITOR)
+DEMO_PLATFORM = ("Demo platform", "IE")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoWorkspace:
+    """What `mediamatch demo --serve` starts the server with, and the accounts it prints."""
+
+    key_file: Path
+    blob_root: Path
+    password: str
+    accounts: dict[str, Role]  # username -> role
+    hits: int
+
+
+def prepare_workspace(folder: Path, db_url: str) -> DemoWorkspace:
+    """Make the demo catalogue ready to browse: a content key, the known pictures stored
+    encrypted (so the pages can show their reduced thumbnails), one account per role with a
+    fresh random password, and two platform hits waiting for review. `folder` and `db_url`
+    are the demo's (`run_demo`, or `build_catalogue` alone)."""
+    key_file = folder / "content.keys"
+    write_key_file(key_file, Keyring({"demo": generate_key()}, current_id="demo"))
+    blobs = EncryptedBlobStore(folder / "blobs", load_keyring(key_file))
+    known = sorted(path for path in (folder / "known").rglob("*") if path.is_file())
+    for path in known:
+        blobs.put(path.read_bytes())
+    password = secrets.token_urlsafe(12)
+    agency_name, country = SERIES[0][1], SERIES[0][2]
+    engine = open_engine(db_url)
+    accounts: dict[str, Role] = {}
+    try:
+        with session_scope(engine) as session:
+            agency = repo.get_or_create_agency(session, agency_name, country)
+            for role in DEMO_ROLES:
+                user = create_user(session, agency, f"demo-{role.value}", password, role)
+                accounts[user.username] = role
+                record(session, AuditEvent("demo", agency.name, AuditAction.USER_CREATED, "user", str(user.id), {"role": role.value}))
+            platform = create_user(session, repo.get_or_create_agency(session, *DEMO_PLATFORM), "demo-platform", password, Role.PLATFORM)
+            hits = _report_demo_hits(session, blobs, platform.agency_id, platform.id, [path for path in known if path.suffix == ".jpg"][:2])
+    finally:
+        engine.dispose()
+    return DemoWorkspace(key_file, folder / "blobs", password, accounts, hits)
+
+
+def _report_demo_hits(session: Session, blobs: EncryptedBlobStore, agency_id: int, account_id: int, pictures: list[Path]) -> int:
+    """A platform's hits on `pictures` (re-encoded copies, uploaded), as the review queue shows them."""
+    for number, path in enumerate(pictures):
+        copy = _jpeg(Image.open(path), quality=60)
+        pdq = hash_bytes(copy, path.name).value("pdq")
+        assert pdq is not None  # a generated photograph always has a PDQ hash
+        indicator = session.scalars(
+            select(MediaSignal).join(MediaItem).where(MediaItem.sha256 == hashlib.sha256(path.read_bytes()).hexdigest(), MediaSignal.signal == "pdq")
+        ).one()
+        hit = review.report_hit(
+            session, signal="pdq", value=pdq, signal_id=indicator.id, distance=(int(pdq, 16) ^ int(indicator.value, 16)).bit_count(),
+            reference=f"demo-post-{number + 1}", agency_id=agency_id, account_id=account_id, list_name="demo", list_version=1,
+        )  # fmt: skip
+        session.flush()
+        review.attach_content(session, blobs, hit.id, agency_id, copy)
+    return len(pictures)

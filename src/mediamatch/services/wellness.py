@@ -35,10 +35,14 @@ class Wellness:
     break_minutes: int = 20  # of revealed viewing; 0: no reminder
 
     def __post_init__(self) -> None:
-        for name, (low, high) in (("blur_px", BLUR_RANGE), ("thumb_px", THUMB_RANGE), ("break_minutes", BREAK_RANGE)):
+        for name, title, (low, high) in (
+            ("blur_px", "the blur", BLUR_RANGE),
+            ("thumb_px", "the thumbnail size", THUMB_RANGE),
+            ("break_minutes", "the break reminder", BREAK_RANGE),
+        ):
             value = getattr(self, name)
             if not low <= value <= high:
-                raise WellnessError(f"{name.replace('_', ' ')} must be between {low} and {high}, not {value}")
+                raise WellnessError(f"{title} must be between {low} and {high}, not {value}")
 
 
 DEFAULT = Wellness()

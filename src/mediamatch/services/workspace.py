@@ -45,7 +45,7 @@ class Overview:
     notifications: list[NotificationView]
     recent_work: list[RecentSeries]
     unread: int
-    series_held: int  # series the agency contributed to or matched
+    series_held: int  # series the agency contributed to or matched (its interest, as notifications use it)
     series_identified: int  # of those, with an identified victim
     files_contributed: int
     hits_pending: int | None  # None: not counted for this account (it does not review)
@@ -66,6 +66,7 @@ def agency_overview(session: Session, agency_id: int, *, count_pending_hits: boo
     ]
     unread = session.scalar(select(func.count()).where(Notification.agency_id == agency_id, Notification.read_at.is_(None))) or 0
     held = set(session.scalars(select(SeriesInterest.series_id).where(SeriesInterest.agency_id == agency_id)))
+    held |= set(session.scalars(select(Contribution.series_id).where(Contribution.agency_id == agency_id, Contribution.series_id.is_not(None)).distinct()))
     identified = repo.series_with_identified(session, held, Victim)
     work = session.execute(
         select(Series.id, Series.name, func.count(Contribution.id), func.max(Contribution.contributed_at))
