@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import statistics
 import sys
@@ -246,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
         f"Results grid of a {args.files:,}-file browser triage and the page of a {args.items:,}-item series, on {backend}; "
         f"server time of each page (request through the app in-process, template rendered), {args.repeat} requests after a warm-up.\n\n"
         + "\n".join(table)
-        + f"\n\n{verdict}"
+        + f"\n\n{verdict} Load average while measuring: {', '.join(f'{load:.1f}' for load in os.getloadavg())} (the machine's 2 cores are shared)."
     )
     print(body)
     command = "python -m benchmarks.bench_web" + "".join(f" {arg}" for arg in (argv if argv is not None else sys.argv[1:]))

@@ -132,7 +132,7 @@ def test_the_grid_works_by_keyboard_alone(live_server: LiveServer, page: Page, r
     assert "mm-revealed" not in (image.get_attribute("class") or "")
     page.focus(f".mm-cell[data-seq='{first}']")
     page.keyboard.press("3")
-    page.wait_for_function(f"document.querySelector(\".mm-cell[data-seq='{first}'] [data-category]\").textContent.includes('Category 3')")
+    page.locator(f".mm-cell[data-seq='{first}'] [data-category]", has_text="Category 3").wait_for()
     page.keyboard.press("x")
     assert cells.nth(0).locator("input[type=checkbox]").is_checked()
     page.keyboard.press("Enter")
