@@ -21,22 +21,18 @@ from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.services.samples import generated_picture
 from mediamatch.services.triage import STATE_FILE, TriageState, triage
+from mediamatch.services.triage_grid import RowQuery, get_run, page_rows, row_detail, set_category
 from mediamatch.services.triage_report import write_reports
 from mediamatch.services.triage_runs import (
-    RowQuery,
     RunRefused,
     SelectionContribution,
     contribute_rows,
     create_server_run,
     create_upload_run,
     execute_run,
-    get_run,
     import_report,
-    page_rows,
-    row_detail,
     row_picture,
     safe_relative_path,
-    set_category,
 )
 from mediamatch.store.blobs import EncryptedBlobStore
 from mediamatch.store.db import session_scope

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
-from mediamatch.services import triage_runs as runs
+from mediamatch.services import triage_grid
 from mediamatch.signals.pdq import DIHEDRAL_LABELS
 from mediamatch.web.deps import DbSession, audit
 from mediamatch.web.render import render
@@ -32,8 +32,8 @@ def ranges_text(ranges: tuple[tuple[float, float], ...]) -> str:
 def compare(request: Request, run_id: Id, seq: Id, media_id: Id, user: Triager, session: DbSession) -> Response:
     """The file of a triage row beside the known item it matched."""
     try:
-        run = runs.get_run(session, run_id, user.agency_id)
-        detail = runs.row_detail(session, run_id, user.agency_id, seq)
+        run = triage_grid.get_run(session, run_id, user.agency_id)
+        detail = triage_grid.row_detail(session, run_id, user.agency_id, seq)
     except LookupError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Your agency has no such file in its triage runs.") from None
     match = next((match for match in detail.matches if match.media_id == media_id), None)

@@ -19,7 +19,7 @@ from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
 from mediamatch.catalog.records import Category, category_label
 from mediamatch.media.thumbnail import ThumbnailError
-from mediamatch.services import triage_runs as runs
+from mediamatch.services import triage_grid, triage_runs
 from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.web.deps import DbSession, audit
 from mediamatch.web.render import render
@@ -52,12 +52,12 @@ def _shared_matcher(state: State) -> CatalogueMatcher:
     return state.matcher
 
 
-def runner(request: Request) -> runs.RunRunner:
+def runner(request: Request) -> triage_runs.RunRunner:
     """The server's background triage runner, started with the first run."""
     state = request.app.state
     with _runner_lock:
         if getattr(state, "triage_runner", None) is None:
-            state.triage_runner = runs.RunRunner(state.engine, lambda: _shared_matcher(state), state.settings.triage_workers)
+            state.triage_runner = triage_runs.RunRunner(state.engine, lambda: _shared_matcher(state), state.settings.triage_workers)
     return state.triage_runner
 
 
@@ -72,7 +72,7 @@ def triage_home(request: Request, user: Triager, session: DbSession, error: str 
     return render(
         request,
         "triage_runs.html.j2",
-        runs=runs.list_runs(session, user.agency_id),
+        runs=triage_grid.list_runs(session, user.agency_id),
         evidence_roots=settings.evidence_roots,
         max_upload_mb=settings.max_upload_bytes // (1024 * 1024),
         error=error,
@@ -84,10 +84,10 @@ def triage_home(request: Request, user: Triager, session: DbSession, error: str 
 def start_upload(request: Request, user: Triager, session: DbSession, files: Annotated[list[UploadFile], File()]) -> Response:
     """Triage uploaded files: a folder's files (with their relative paths) or one archive."""
     try:
-        run_id = runs.create_upload_run(
+        run_id = triage_runs.create_upload_run(
             session, request.app.state.settings.triage_folder(), user.agency_id, user.username, ((f.filename or "upload", f.file) for f in files)
         )
-    except runs.RunRefused as exc:
+    except triage_runs.RunRefused as exc:
         session.rollback()
         return _refused(request, user, session, str(exc))
     return _started(request, user, session, run_id, files=len(files))
@@ -98,8 +98,8 @@ def start_server_path(request: Request, user: Triager, session: DbSession, path:
     """Triage a collection already on the server's evidence volume (where the deployment allows)."""
     settings = request.app.state.settings
     try:
-        run_id = runs.create_server_run(session, settings.triage_folder(), user.agency_id, user.username, path, settings.evidence_roots)
-    except runs.RunRefused as exc:
+        run_id = triage_runs.create_server_run(session, settings.triage_folder(), user.agency_id, user.username, path, settings.evidence_roots)
+    except triage_runs.RunRefused as exc:
         session.rollback()
         return _refused(request, user, session, str(exc))
     return _started(request, user, session, run_id, path=path)
@@ -110,10 +110,10 @@ async def open_report(request: Request, user: Triager, session: DbSession, repor
     """Open a CLI triage's report.json in the grid."""
     document = await report.read(request.app.state.settings.max_upload_bytes + 1)
     try:
-        run_id = runs.import_report(
+        run_id = triage_runs.import_report(
             session, request.app.state.settings.triage_folder(), user.agency_id, user.username, report.filename or "report.json", document
         )
-    except runs.RunRefused as exc:
+    except triage_runs.RunRefused as exc:
         session.rollback()
         return _refused(request, user, session, str(exc))
     audit(session, user.event(AuditAction.TRIAGE, "triage_run", run_id, kind="report", report=report.filename or ""))
@@ -132,7 +132,7 @@ def _refused(request: Request, user: SignedIn, session: DbSession, message: str)
         request,
         "triage_runs.html.j2",
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        runs=runs.list_runs(session, user.agency_id),
+        runs=triage_grid.list_runs(session, user.agency_id),
         evidence_roots=settings.evidence_roots,
         max_upload_mb=settings.max_upload_bytes // (1024 * 1024),
         error=message,
@@ -140,9 +140,9 @@ def _refused(request: Request, user: SignedIn, session: DbSession, message: str)
     )
 
 
-def _get_run(session: DbSession, run_id: int, user: SignedIn) -> runs.RunView:
+def _get_run(session: DbSession, run_id: int, user: SignedIn) -> triage_grid.RunView:
     try:
-        return runs.get_run(session, run_id, user.agency_id)
+        return triage_grid.get_run(session, run_id, user.agency_id)
     except LookupError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Your agency has no triage run with this number.") from None
 
@@ -160,16 +160,16 @@ def run_page(
     sort: Literal["seq", "path", "size", "distance"] = "seq",
     order: Literal["asc", "desc"] = "asc",
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=max(runs.PER_PAGE_CHOICES))] = runs.PER_PAGE_CHOICES[1],
+    per_page: Annotated[int, Query(ge=1, le=max(triage_grid.PER_PAGE_CHOICES))] = triage_grid.PER_PAGE_CHOICES[1],
     size: Literal["", "small", "medium", "large"] = "",
 ) -> Response:
     """The run: its progress while it runs, then the results grid."""
     run = _get_run(session, run_id, user)
-    query = runs.RowQuery(
+    query = triage_grid.RowQuery(
         status=filter_status or None, series=series or None, media_kind=kind or None, category=category or None,
         sort=sort, descending=order == "desc", page=page, per_page=per_page,
     )  # fmt: skip
-    grid = None if run.running else runs.page_rows(session, run_id, user.agency_id, query)
+    grid = None if run.running else triage_grid.page_rows(session, run_id, user.agency_id, query)
     thumb = THUMB_SIZES.get(size) or user.wellness.thumb_px
     filters = {"status": filter_status or "", "series": series or "", "kind": kind or "", "category": category or "", "sort": sort, "order": order}
     return render(
@@ -181,7 +181,7 @@ def run_page(
         thumb=thumb,
         may_contribute=user.may(Permission.CONTRIBUTE_MEDIA),
         may_view=user.may(Permission.VIEW_THUMBNAIL),
-        per_page_choices=runs.PER_PAGE_CHOICES,
+        per_page_choices=triage_grid.PER_PAGE_CHOICES,
         **LABELS,
     )
 
@@ -204,15 +204,15 @@ def row_picture(
     user: Viewer,
     session: DbSession,
     reveal: bool = False,
-    size: Annotated[int, Query(ge=64, le=runs.FULL_SIZE)] = runs.PICTURE_SIZE,
+    size: Annotated[int, Query(ge=64, le=triage_runs.FULL_SIZE)] = triage_runs.PICTURE_SIZE,
 ) -> Response:
     """A file of the run as a JPEG, greyscale and blurred unless `reveal`; audited either way."""
     if not user.may(Permission.TRIAGE):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"Your role ({user.role}) does not open triage runs.")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"Your role ({user.role}) does not open triage triage_runs.")
     try:
-        jpeg = runs.row_picture(session, run_id, user.agency_id, seq, reveal=reveal, size=size)
+        jpeg = triage_runs.row_picture(session, run_id, user.agency_id, seq, reveal=reveal, size=size)
     except LookupError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Your agency has no such file in its triage runs.") from None
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Your agency has no such file in its triage triage_runs.") from None
     except ThumbnailError as exc:
         raise HTTPException(422, f"This file has no picture to show ({exc}).") from None
     audit(session, user.event(AuditAction.VIEW_THUMBNAIL, "triage_row", f"{run_id}/{seq}", revealed=reveal, size=size))
@@ -224,7 +224,7 @@ def row_page(request: Request, run_id: RunId, seq: Seq, user: Triager, session: 
     """One file: full-size view, signals, every match with who first contributed it."""
     run = _get_run(session, run_id, user)
     try:
-        detail = runs.row_detail(session, run_id, user.agency_id, seq)
+        detail = triage_grid.row_detail(session, run_id, user.agency_id, seq)
     except LookupError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "This triage run has no such file.") from None
     return render(request, "triage_row.html.j2", run=run, detail=detail, may_view=user.may(Permission.VIEW_THUMBNAIL), **LABELS)
@@ -234,7 +234,7 @@ def row_page(request: Request, run_id: RunId, seq: Seq, user: Triager, session: 
 def row_category(request: Request, run_id: RunId, seq: Seq, user: Triager, session: DbSession, category: Annotated[int, Form(ge=0, le=4)]) -> Response:
     """Set the Project VIC category of one file (the grid's digit keys); answers the new label."""
     try:
-        before = runs.set_category(session, run_id, user.agency_id, seq, category)
+        before = triage_grid.set_category(session, run_id, user.agency_id, seq, category)
     except LookupError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "This triage run has no such file.") from None
     audit(session, user.event(AuditAction.METADATA_CHANGE, "triage_row", f"{run_id}/{seq}", category=[before, category]))
@@ -255,11 +255,11 @@ def contribute_selection(
     """Contribute the selected files to a new or existing series, with their categories."""
     run = _get_run(session, run_id, user)
     session.commit()  # contributing opens its own units of work: hold no transaction meanwhile
-    request_ = runs.SelectionContribution(series=series.strip(), category=category, case=(case or "").strip() or None)
+    selection = triage_runs.SelectionContribution(series=series.strip(), category=category, case=(case or "").strip() or None)
     try:
-        outcomes = runs.contribute_rows(request.app.state.engine, request.app.state.blobs, run_id, user.agency_id, seq, request_)
-    except runs.RunRefused as exc:
+        outcomes = triage_runs.contribute_rows(request.app.state.engine, request.app.state.blobs, run_id, user.agency_id, seq, selection)
+    except triage_runs.RunRefused as exc:
         raise HTTPException(422, str(exc)) from None
     added = sum(outcome.status == "added" for outcome in outcomes)
-    audit(session, user.event(AuditAction.UPLOAD, "series", request_.series, files=len(outcomes), added=added, triage_run=run_id))
-    return render(request, "triage_contributed.html.j2", run=run, series=request_.series, outcomes=outcomes, added=added, **LABELS)
+    audit(session, user.event(AuditAction.UPLOAD, "series", selection.series, files=len(outcomes), added=added, triage_run=run_id))
+    return render(request, "triage_contributed.html.j2", run=run, series=selection.series, outcomes=outcomes, added=added, **LABELS)
