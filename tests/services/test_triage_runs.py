@@ -25,6 +25,7 @@ from mediamatch.services.triage_grid import RowQuery, get_run, page_rows, row_de
 from mediamatch.services.triage_report import write_reports
 from mediamatch.services.triage_runs import (
     RunRefused,
+    RunRunner,
     SelectionContribution,
     contribute_rows,
     create_server_run,
@@ -39,6 +40,7 @@ from mediamatch.store.db import session_scope
 from mediamatch.store.keys import Keyring, generate_key
 from mediamatch.store.models.catalogue import Agency
 from mediamatch.store.models.server import SeriesInterest
+from mediamatch.store.models.triage_runs import TriageRun, TriageRunRow
 
 
 def jpeg(seed: int) -> bytes:
@@ -94,6 +96,25 @@ def test_an_uploaded_folder_is_triaged_into_the_grid(engine: sa.Engine, agencies
         assert session.scalar(sa.select(SeriesInterest.reason).where(SeriesInterest.agency_id == unit_b)) == "matched"
         with pytest.raises(LookupError):
             get_run(session, run_id, unit_a)  # another agency's run does not exist for it
+
+
+def test_a_run_a_stopped_server_left_starts_again(engine: sa.Engine, agencies: tuple[int, int], tmp_path: Path) -> None:
+    _, unit_b = agencies
+    finished = run_upload(engine, tmp_path / "runs", unit_b, seized_files())
+    with session_scope(engine) as session:
+        stopped = create_upload_run(session, tmp_path / "runs", unit_b, "someone@b", seized_files())
+        session.execute(sa.update(TriageRun).where(TriageRun.id == stopped).values(state="running", done=3))
+        session.execute(sa.insert(TriageRunRow), [{"run_id": stopped, "seq": 0, "path": "half-done", "status": "new", "media_kind": "image", "data": "{}"}])
+    runner = RunRunner(engine, lambda: CatalogueMatcher.open(engine), workers=1)
+    try:
+        assert len(runner.restarted) == 1
+        runner.restarted[0].result(timeout=120)
+    finally:
+        runner.shutdown()
+    with session_scope(engine) as session:
+        again = get_run(session, stopped, unit_b)
+        assert (again.state, again.done, again.counts) == ("finished", 6, get_run(session, finished, unit_b).counts)
+        assert "half-done" not in {row.path for row in page_rows(session, stopped, unit_b, RowQuery()).rows}
 
 
 def test_the_grid_filters_sorts_and_pages(engine: sa.Engine, agencies: tuple[int, int], tmp_path: Path) -> None:

@@ -179,7 +179,9 @@ class RunRunner:
     """Runs queued triages one after another in a background thread of the server.
 
     `matcher` gives the server's catalogue matcher when a run starts (opened lazily, shared
-    with the API's queries); `workers` is how many hashing processes a run uses."""
+    with the API's queries); `workers` is how many hashing processes a run uses. The server is
+    one process (`mediamatch serve`), so when its runner starts, a run still queued or running
+    was left by a server that stopped: it is started again from the beginning."""
 
     def __init__(self, engine: Engine, matcher: Callable[[], CatalogueLookup], workers: int | None = None) -> None:
         self.engine = engine
@@ -187,6 +189,7 @@ class RunRunner:
         self.workers = workers
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-run")
         self._lock = threading.Lock()
+        self.restarted = [self.submit(run_id) for run_id in restart_interrupted(engine)]
 
     def submit(self, run_id: int) -> Future[None]:
         with self._lock:
@@ -194,6 +197,19 @@ class RunRunner:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def restart_interrupted(engine: Engine) -> list[int]:
+    """Queue again, from the start, every run a stopped server left queued or running: its
+    saved rows and state are removed (the files it triages are still in its folder)."""
+    with session_scope(engine) as session:
+        runs = session.scalars(select(TriageRun).where(TriageRun.state.in_(("queued", "running"))).order_by(TriageRun.id)).all()
+        for run in runs:
+            session.execute(delete(TriageRunRow).where(TriageRunRow.run_id == run.id))
+            for leftover in (STATE_FOLDER, PICTURES_FOLDER):
+                shutil.rmtree(Path(run.folder) / leftover, ignore_errors=True)
+            run.state, run.done, run.total, run.counts = "queued", 0, None, "{}"
+        return [run.id for run in runs]
 
 
 def execute_run(engine: Engine, run_id: int, matcher: Callable[[], CatalogueLookup], workers: int | None = None) -> None:

@@ -68,6 +68,7 @@ LABELS: dict[str, Any] = {"status_labels": STATUS_LABELS, "category_label": cate
 @router.get("/triage")
 def triage_home(request: Request, user: Triager, session: DbSession, error: str | None = None) -> Response:
     """The agency's runs, and the forms that start one."""
+    runner(request)  # after a restart, runs the stopped server left start again
     settings = request.app.state.settings
     return render(
         request,
