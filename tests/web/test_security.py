@@ -90,7 +90,7 @@ def test_headers_on_pages_static_files_errors_and_the_api(live_server: LiveServe
 def test_browsers_get_error_pages_and_api_clients_json(live_server: LiveServer) -> None:
     client = live_server.client(Role.REVIEWER)
     page = client.get("/no/such/page")
-    assert page.status_code == 404 and "Page not found" in page.text
+    assert page.status_code == 404 and "Page not found" in page.text and 'href="/review"' in page.text  # with the account's navigation
     api = client.get("/api/v1/no/such/route")
     assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
     assert client.get("/api/v1/notifications").status_code == 401  # the page cookie is not an API credential

@@ -14,10 +14,11 @@ from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from mediamatch.web.render import render
-from mediamatch.web.session import SignInRequired
+from mediamatch.web.session import SignInRequired, recognise
 
 JSON_PREFIXES = ("/api/", "/openapi.json", "/healthz")
 TITLES = {
@@ -40,6 +41,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if wants_json(request):
         return await http_exception_handler(request, exc)
+    if exc.status_code in (404, 405):  # no page dependency ran: recognise the account for the navigation
+        await run_in_threadpool(recognise, request)  # a database read: off the event loop
     title = TITLES.get(exc.status_code, "Something went wrong")
     message = exc.detail if exc.status_code != 404 or exc.detail != "Not Found" else "There is no page at this address."
     response = render(request, "error.html.j2", status_code=exc.status_code, title=title, message=str(message))

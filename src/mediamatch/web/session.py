@@ -27,6 +27,7 @@ from mediamatch.auth.permissions import Permission, Role, allowed
 from mediamatch.auth.tokens import authenticate_token, issue_token, revoke_token, token_id_of
 from mediamatch.auth.users import authenticate_password
 from mediamatch.services.wellness import Wellness, settings_of
+from mediamatch.store.db import session_scope
 from mediamatch.web.deps import DbSession, audit, client_ip
 
 SESSION_COOKIE = "mm_page_session"
@@ -81,6 +82,22 @@ def page_user(request: Request, session: DbSession) -> SignedIn:
 
 
 PageUser = Annotated[SignedIn, Depends(page_user)]
+
+
+def recognise(request: Request) -> None:
+    """Set `request.state.page_user` when the browser holds a valid page session, without
+    requiring one: an error page (404) then shows the person their navigation."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or getattr(request.state, "page_user", None) is not None:
+        return
+    with session_scope(request.app.state.engine) as session:
+        try:
+            user = authenticate_token(session, token, datetime.now(timezone.utc))
+        except AuthError:
+            return
+        request.state.page_user = SignedIn(
+            user.id, user.username, user.agency_id, user.agency.name, Role(user.role), client_ip(request), settings_of(session, user.id)
+        )
 
 
 class require_page:  # noqa: N801 - reads as a sentence in handler signatures: Depends(require_page(...))
