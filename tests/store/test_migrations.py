@@ -56,6 +56,8 @@ EXPECTED_TABLES = {
     "help_requests",
     "subscriptions",
     "search_documents",
+    "triage_runs",
+    "triage_run_rows",
     "wellness_settings",
 }
 

@@ -29,6 +29,15 @@ class ServerSettings:
     # Networks agency webhooks may reach although private, over plain HTTP too (a lab's
     # receivers); everything else must be a public HTTPS address (see services/webhooks.py).
     webhook_allow: tuple[str, ...] = ()
+    # Triage in the browser: where runs keep uploads, state and pictures (default: beside the
+    # blob store); folders on the server's evidence volume a run may read (none: uploads only);
+    # hashing processes per run (default: all cores).
+    triage_root: Path | None = None
+    evidence_roots: tuple[Path, ...] = ()
+    triage_workers: int | None = None
+
+    def triage_folder(self) -> Path:
+        return self.triage_root or self.blob_root.parent / "triage-runs"
 
     def webhook_policy(self) -> WebhookPolicy:
         return WebhookPolicy.from_entries(self.webhook_allow)
@@ -37,10 +46,14 @@ class ServerSettings:
     def from_environment(cls, db_url: str | None = None) -> ServerSettings:
         key_file = os.environ.get("MEDIAMATCH_KEY_FILE")
         blob_root = os.environ.get("MEDIAMATCH_BLOB_ROOT")
+        triage_root = os.environ.get("MEDIAMATCH_TRIAGE_ROOT")
         unless_default: dict[str, Any] = {"blob_root": Path(blob_root)} if blob_root else {}
+        if triage_root:
+            unless_default["triage_root"] = Path(triage_root)
         return cls(
             db_url=db_url or default_db_url(),
             key_file=Path(key_file) if key_file else None,
             webhook_allow=tuple(os.environ.get("MEDIAMATCH_WEBHOOK_ALLOW", "").split(",")),
+            evidence_roots=tuple(Path(root) for root in os.environ.get("MEDIAMATCH_EVIDENCE_ROOTS", "").split(os.pathsep) if root),
             **unless_default,
         )

@@ -55,6 +55,7 @@ class AuditAction(StrEnum):
     HELP_REQUESTED = "help_requested"  # a help request and its crop made, awaiting a second person
     HELP_REQUEST_DECIDED = "help_request_decided"  # the four-eyes approval or rejection
     SUBSCRIPTION_CHANGED = "subscription_changed"
+    TRIAGE = "triage"  # a triage started in the browser, or a CLI report opened there
 
 
 def canonical_json(detail: Mapping[str, Any]) -> str:

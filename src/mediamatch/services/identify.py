@@ -8,20 +8,24 @@ configured one).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mediamatch.services.catalogue_changes import catalogue_changed
+from mediamatch.services.webhooks import WebhookPolicy, WebhookRefused, post_json
 from mediamatch.store import repo
 from mediamatch.store.models.catalogue import Agency, Series
 from mediamatch.store.models.server import AgencyWebhook, Notification, SeriesInterest
 
 VICTIM_IDENTIFIED = "victim_identified"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +101,15 @@ def mark_identified(session: Session, series_name: str, agency: Agency, when: da
     session.flush()
     catalogue_changed(session)  # matches must now say the victim is identified
     return IdentifyOutcome(series.name, tuple(name for _, name, _ in interested), tuple(deliveries))
+
+
+def deliver(delivery: Delivery, policy: WebhookPolicy) -> None:
+    """POST one notification, if its URL still passes the webhook checks; a receiver that is
+    down or refused misses the call, not the notification (it stays listed for the agency).
+    Run after the commit that wrote the notification (a background task of the request)."""
+    try:
+        post_json(delivery.url, delivery.payload, policy)
+    except WebhookRefused as exc:
+        log.warning("webhook not called: %s", exc)
+    except httpx.HTTPError as exc:
+        log.info("webhook call failed: %s", exc)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, status
 from sqlalchemy import select
 
@@ -13,15 +11,13 @@ from mediamatch.api.deps import Limit, Offset, Principal, SessionDep, audit, req
 from mediamatch.api.schemas import IdentifyOut, SeriesDetailOut, SeriesOut, TimelineOut
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
-from mediamatch.services.identify import Delivery, mark_identified
-from mediamatch.services.webhooks import WebhookPolicy, WebhookRefused, post_json
+from mediamatch.services.identify import deliver, mark_identified
 from mediamatch.store import repo
 from mediamatch.store.models.catalogue import Agency
 
 router = APIRouter(prefix="/api/v1/series", tags=["series"])
 Reader = Annotated[Principal, Depends(require(Permission.SEARCH_METADATA))]
 Identifier = Annotated[Principal, Depends(require(Permission.MARK_IDENTIFIED))]
-log = logging.getLogger(__name__)
 
 
 @router.get("", response_model=list[SeriesOut])
@@ -60,14 +56,3 @@ def identified(name: str, request: Request, principal: Identifier, session: Sess
     for delivery in outcome.deliveries:
         tasks.add_task(deliver, delivery, policy)  # runs after the response, i.e. after the commit
     return IdentifyOut(series=outcome.series, notified=list(outcome.notified))
-
-
-def deliver(delivery: Delivery, policy: WebhookPolicy) -> None:
-    """POST one notification, if its URL still passes the webhook checks; a receiver that is
-    down or refused misses the call, not the notification (it stays listed in the API)."""
-    try:
-        post_json(delivery.url, delivery.payload, policy)
-    except WebhookRefused as exc:
-        log.warning("webhook not called: %s", exc)
-    except httpx.HTTPError as exc:
-        log.info("webhook call failed: %s", exc)
