@@ -46,7 +46,9 @@ def source_name(source: Source) -> str:
     return source.name if isinstance(source, (BytesSource, SpooledSource)) else os.fsdecode(source)
 
 
-def _read(source: Source, limits: Limits) -> bytes:
+def read_source(source: Source, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """The bytes of a file, an archive member in memory or a spooled one, within the file size
+    limit: what hashing reads, and what a page that shows a triaged file reads."""
     if isinstance(source, BytesSource):
         data = source.data
     elif isinstance(source, SpooledSource):
@@ -72,7 +74,7 @@ def hash_source(source: Source, limits: Limits = DEFAULT_LIMITS) -> HashRecord:
     if (video := _large_video(source, limits)) is not None:
         return video
     try:
-        data = _read(source, limits)
+        data = read_source(source, limits)
     except OSError as exc:
         size = source_size(source)
         return HashRecord(path=name, size=size, error=exc.strerror or str(exc))

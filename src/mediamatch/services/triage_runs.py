@@ -36,6 +36,7 @@ from mediamatch.catalog.records import Category, ContributionOutcome, Match
 from mediamatch.media.archive import NESTED_MARK, is_archive, unsafe_name_reason
 from mediamatch.media.collection import iter_collection
 from mediamatch.media.contact_sheet import contact_sheet
+from mediamatch.media.hashing import read_source
 from mediamatch.media.thumbnail import ThumbnailError, jpeg_bytes, thumbnail
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.services.identify import note_interest
@@ -400,7 +401,7 @@ def _files(run: TriageRun, wanted: Sequence[tuple[int, str]]) -> Iterator[tuple[
         return
     for seq, entry in enumerate(iter_collection(source)):
         if seq in rest and entry.source is not None and entry.name == rest[seq]:
-            yield seq, entry.name, entry.source.data if isinstance(entry.source, BytesSource) else Path(entry.source).read_bytes()
+            yield seq, entry.name, read_source(entry.source)
             del rest[seq]
             if not rest:
                 return
