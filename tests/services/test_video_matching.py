@@ -72,8 +72,8 @@ def matcher_for(engine: sa.Engine, tmp_path: Path) -> CatalogueMatcher:
 
 def test_a_video_is_stored_with_one_row_per_distinct_frame_hash(engine: sa.Engine, known) -> None:
     with session_scope(engine) as session:
-        counts = repo.usable_frame_counts(session, [known["video"]], 50)
-    assert counts == {known["video"]: 20}
+        times = repo.usable_frame_times(session, [known["video"]], ["vpdq"], 50)
+    assert {media_id: len(found) for media_id, found in times.items()} == {known["video"]: 20}
 
 
 def test_a_still_is_found_inside_a_known_video_with_its_time(engine, known, tmp_path: Path) -> None:
@@ -126,7 +126,7 @@ def test_low_quality_frames_never_match(engine, known, tmp_path: Path) -> None:
 
 def test_the_frame_index_is_saved_and_catches_up_with_new_videos(engine, known, tmp_path: Path) -> None:
     first = matcher_for(engine, tmp_path)
-    assert len(first.frames.index) == 20
+    assert len(first.frames[""].index) == 20
     wait_for_saves()  # the index is saved in the background
     assert (tmp_path / "index" / "pdq-index.frames").exists()
     later = [random_pdq() for _ in range(12)]
@@ -136,7 +136,7 @@ def test_the_frame_index_is_saved_and_catches_up_with_new_videos(engine, known, 
         added = repo.add_media(session, video("later.mp4", later), series=series, agency=agency, case=None, category=1, baseline=False)
     assert first.refresh() == 12
     reopened = matcher_for(engine, tmp_path)
-    assert len(reopened.frames.index) == 32
+    assert len(reopened.frames[""].index) == 32
     for matcher in (first, reopened):
         [matches] = matcher.match([still("frame.png", later[7])])
         assert [(m.media_id, m.known_seconds) for m in matches] == [(added.media_id, ((7.0, 7.0),))]

@@ -22,11 +22,13 @@ from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 
+import numpy as np
+
 from mediamatch.catalog.hashes import BytesSource, FrameHash, HashRecord, Source
 from mediamatch.media.image import ImageDecodeError, decode_luma
 from mediamatch.media.limits import DEFAULT_LIMITS, Limits
 from mediamatch.media.sniff import SNIFF_BYTES, sniff
-from mediamatch.signals.base import Digest
+from mediamatch.signals.base import Digest, SignalType
 from mediamatch.signals.registry import computed_from
 from mediamatch.signals.vpdq import collapse
 
@@ -125,7 +127,7 @@ def hash_video(data: bytes | Path, record: HashRecord, limits: Limits = DEFAULT_
     Frames decoded before a video proved damaged, truncated or over a limit are kept, with the
     error saying where it stopped: an investigator still gets whatever could be read."""
     try:
-        from mediamatch.media.video import Video, VideoError, frame_luma
+        from mediamatch.media.video import Video, VideoError, frame_luma, frame_variants
     except ImportError:
         return replace(record, error="video support is not installed: pip install 'mediamatch[video]'")
     frame_signals = computed_from("frame")
@@ -141,7 +143,8 @@ def hash_video(data: bytes | Path, record: HashRecord, limits: Limits = DEFAULT_
             for number, seconds, frame in sampled:
                 luma = frame_luma(frame)
                 value, quality = frame_signal.compute_luma(luma)
-                frames.append(FrameHash(number, round(seconds, 6), value, quality or 0))
+                variants = tuple((name, *_frame_hash(frame_signal, picture)) for name, picture in frame_variants(luma))
+                frames.append(FrameHash(number, round(seconds, 6), value, quality or 0, variants))
                 shape = luma.shape
     except VideoError as exc:
         error = str(exc)
@@ -155,6 +158,11 @@ def hash_video(data: bytes | Path, record: HashRecord, limits: Limits = DEFAULT_
         note += f", {len(frames) - len(kept)} near-repeats collapsed"
     height, width = shape if shape is not None else (info.height, info.width)
     return replace(record, frames=kept, duration=round(duration, 6), width=width, height=height, note=note, error=error)
+
+
+def _frame_hash(signal: type[SignalType], luma: np.ndarray) -> tuple[str, int]:
+    value, quality = signal.compute_luma(luma)
+    return value, quality or 0
 
 
 def _large_video(source: Source, limits: Limits) -> HashRecord | None:

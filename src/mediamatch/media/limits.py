@@ -32,3 +32,9 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+# The catalogue hashes a known video once, ten frames a second, so a frame triage samples (one a
+# second, at any offset and frame rate) has a known frame within 0.05 s of it. Measured on the
+# ThreatExchange sample videos: a 1 frame/s sample of `chair-22-*` finds its frames in
+# `chair-19-sd-bar` (the same footage at another frame rate) at 83% sampled every frame or 10
+# frames/s, 30% at 5 frames/s (benchmarks/bench_video_variants.py).
+CATALOGUE_SECONDS_PER_HASH = 0.1

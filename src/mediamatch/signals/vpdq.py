@@ -14,6 +14,15 @@ query's share is reported too, 0% required by default, so a known clip inside a 
 still matches. (The C++ `matchTwoHashBrute` and the Python binding's matcher compare with
 `< 31`; the README's algorithm says `<= 31`, as PDQ's own threshold does: we follow the README.)
 
+Frame variants. The reference hash of a frame changes with what surrounds the picture: the same
+footage with letterbox or pillarbox bars (SD cuts of HD footage) and without shares no frame
+within the radius, and neither does a copy with a large logo over it. Each frame therefore has
+extra hashes (FRAME_VARIANTS, computed in media/video.py `frame_variants`): the frame inside its
+bars, and the top and bottom halves of what it shows (a logo spoils one half, not both). They
+are stored as rows of their own signal names (`variant_signal`), which no hash list or exchange
+export carries: what leaves the catalogue stays the reference's hashes. A frame or its
+borderless picture matches a frame or borderless picture; a half matches the same half.
+
 Frames are compared with numpy (XOR and popcount over 64-bit words), not one pair at a time in
 Python, a block of rows at a time so memory stays bounded for hour-long videos.
 """
@@ -43,6 +52,9 @@ QUERY_MATCH_SHARE = 0.0  # P_q in the vPDQ README: 0 = extra content in the uplo
 # (all 196 pairs): hashing every frame it drops 19% of frames, changes a match share by at most
 # 0.062 and no match decision; at one frame a second it drops almost nothing (0.2% change).
 COLLAPSE_DISTANCE = 8
+FRAME_VARIANTS = ("borderless", "top", "bottom")
+#: Which stored frame hashes a hash may match: the whole picture with or without bars, or the same half.
+VARIANT_FAMILIES: dict[str, tuple[str, ...]] = {"": ("", "borderless"), "top": ("top",), "bottom": ("bottom",)}
 _BLOCK = 512  # query rows compared at once: 512 x n x 4 words of 8 bytes
 
 _LINE = re.compile(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*([0-9a-fA-F]{64})\s*,\s*([0-9]+(?:\.[0-9]*)?)\s*")
@@ -57,6 +69,16 @@ class VideoMatch:
 
     def is_match(self, target_share: float = TARGET_MATCH_SHARE, query_share: float = QUERY_MATCH_SHARE) -> bool:
         return self.target_matched >= target_share and self.query_matched >= query_share and self.target_matched > 0
+
+
+def variant_family(variant: str) -> str:
+    """The family (VARIANT_FAMILIES) of a frame variant: "" for the frame and its borderless picture."""
+    return next(family for family, members in VARIANT_FAMILIES.items() if variant in members)
+
+
+def variant_signal(frame_signal: str, variant: str) -> str:
+    """The stored signal name of a frame variant ("vpdq-borderless"); the frame's own hash for ""."""
+    return f"{frame_signal}-{variant}" if variant else frame_signal
 
 
 def parse_vpdq(text: str) -> tuple[FrameHash, ...]:
