@@ -150,7 +150,7 @@ def hash_video(data: bytes | Path, record: HashRecord, limits: Limits = DEFAULT_
         error = str(exc)
     if video is None:
         return replace(record, error=error)
-    kept = tuple(collapse(frames)) if limits.video_collapse else tuple(frames)
+    kept = tuple(collapse(frames, limits.video_collapse_distance)) if limits.video_collapse else tuple(frames)
     info = video.info
     duration = info.duration if info.duration is not None else video.decoded / info.fps
     note = f"video ({info.codec}, {info.fps:.3g} fps): {len(frames)} of {video.decoded} frames hashed"

@@ -28,8 +28,8 @@ Where we deliberately differ from the reference, both for the reason given:
 
 Beside each frame's reference hash, `frame_variants` gives the pictures of its extra hashes
 (signals/vpdq.py, FRAME_VARIANTS): the frame without its letterbox or pillarbox bars, and the
-top and bottom halves of what it shows, so the same footage is found with other bars or none,
-and with a logo over one half.
+four halves of what it shows, so the same footage is found with other bars or none, and with
+a logo over part of it.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ BORDER_LUMA = 32.0
 MIN_BORDER_SHARE = 0.02
 # What is left must keep this share of each side: a fade to black is not cut down to a sliver.
 MIN_CONTENT_SHARE = 0.25
+VARIANT_SIDE = 256  # frames are shrunk towards this short side before their variants are hashed
 
 
 class VideoError(Exception):
@@ -151,17 +152,46 @@ def _dark_edges(luma: np.ndarray, darkest: np.float32) -> tuple[int, int, int, i
 
 def frame_variants(luma: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """The pictures of a frame's extra hashes, by variant name (signals/vpdq.py FRAME_VARIANTS):
-    "borderless" (the frame inside its bars, when it has bars), "top" and "bottom" (the halves
-    of what it shows). Views of `luma`, not copies."""
+    "borderless" (the frame inside its bars, when it has bars), then the "top", "bottom",
+    "left" and "right" halves of what it shows.
+
+    They are hashed from the picture shrunk by an integer factor to about VARIANT_SIDE pixels
+    on its short side (`shrunk`): PDQ reduces every picture to 64x64 blocks anyway, so a hash
+    moves by a few bits at most, and five more hashes of a 1080p frame cost what one did."""
     box = content_box(luma)
     variants: list[tuple[str, np.ndarray]] = []
     if box is not None:
         top, bottom, left, right = box
-        luma = luma[top:bottom, left:right]
+        luma = shrunk(luma[top:bottom, left:right])
         variants.append(("borderless", luma))
-    middle = luma.shape[0] // 2
-    variants += [("top", luma[:middle]), ("bottom", luma[middle:])]
+    else:
+        luma = shrunk(luma)
+    rows, cols = luma.shape
+    variants += [("top", luma[: rows // 2]), ("bottom", luma[rows // 2 :]), ("left", luma[:, : cols // 2]), ("right", luma[:, cols // 2 :])]
     return variants
+
+
+def shrunk(luma: np.ndarray) -> np.ndarray:
+    """`luma` averaged over square blocks so its short side is at least VARIANT_SIDE (itself when small)."""
+    factor = min(luma.shape) // VARIANT_SIDE
+    if factor < 2:
+        return luma
+    out = np.zeros((luma.shape[0] // factor, luma.shape[1] // factor), np.float32)
+    _box_average(luma, factor, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _box_average(luma: np.ndarray, factor: int, out: np.ndarray) -> None:
+    rows, cols = out.shape
+    scale = np.float32(1.0 / (factor * factor))
+    for y in range(rows):
+        for x in range(cols):
+            total = np.float32(0.0)
+            for dy in range(factor):
+                for dx in range(factor):
+                    total += luma[y * factor + dy, x * factor + dx]
+            out[y, x] = total * scale
 
 
 def _quarter_turns(rotation: float | None) -> int:

@@ -5,7 +5,7 @@ contributed it, and tell the contributor at once what was already known.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from mediamatch.catalog.hashes import HashRecord, Source
 from mediamatch.catalog.records import Category, ContributionOutcome
 from mediamatch.media.hashing import hash_many
-from mediamatch.media.limits import CATALOGUE_SECONDS_PER_HASH, DEFAULT_LIMITS
+from mediamatch.media.limits import CATALOGUE_LIMITS
 from mediamatch.services.catalogue_changes import catalogue_changed
 from mediamatch.store import repo
 from mediamatch.store.db import session_scope
@@ -58,9 +58,8 @@ def contribute(
         earlier_runs = session.scalar(select(func.max(Contribution.id))) or 0
     outcomes: list[ContributionOutcome] = []
     batch: list[HashRecord] = []
-    # Known videos are hashed densely, once (media/limits.py CATALOGUE_SECONDS_PER_HASH).
-    limits = replace(DEFAULT_LIMITS, video_seconds_per_hash=CATALOGUE_SECONDS_PER_HASH)
-    for record in hash_many(sources, workers=workers, limits=limits):
+    # Known videos are hashed densely, once (media/limits.py CATALOGUE_LIMITS).
+    for record in hash_many(sources, workers=workers, limits=CATALOGUE_LIMITS):
         batch.append(record)
         if len(batch) >= COMMIT_EVERY:
             outcomes += _store(engine, batch, request, earlier_runs, on_outcome)
