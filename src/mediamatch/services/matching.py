@@ -3,7 +3,7 @@
 Hamming indexes live in memory, built from the catalogue's `media_signals` rows: stills (the
 registry's Hamming signal of images, PDQ) and the frames of known videos (its signal of video
 frames), one index per family of frame hashes that may match one another (the frame with or
-without its bars, its top half, its bottom half: signals/vpdq.py VARIANT_FAMILIES; see
+without its bars; each of its four halves: signals/vpdq.py VARIANT_FAMILIES; see
 `frame_matching.py` for what a frame hit means). Building
 them for millions of hashes means reading millions of rows, so each is saved beside the
 catalogue (`index/cache.py`) with the last row id it holds; the next start loads the file
