@@ -59,7 +59,7 @@ def test_remote_triage_of_videos_sends_frame_hashes_and_gets_time_ranges(server,
     """A known video is uploaded; a seized compilation that contains it is triaged against the
     server: it is known, with where the known clip sits, and only hashes travelled."""
     pytest.importorskip("av", reason="video support is the [video] extra")
-    from mediamatch.services.samples import generated_video
+    from mediamatch.services.samples import generated_video, restyled_video
 
     clip = generated_video(tmp_path / "known.mp4", seconds=6, fps=10, seed=21)
     response = server.client.post(
@@ -71,9 +71,10 @@ def test_remote_triage_of_videos_sends_frame_hashes_and_gets_time_ranges(server,
     seized.mkdir()
     generated_video(seized / "compilation.mp4", seconds=10, fps=10, seed=22, insert=(clip, 4.0))
     generated_video(seized / "other.mp4", seconds=5, fps=10, seed=23)
+    restyled_video(clip, seized / "letterboxed.mp4", fps=25, size=(640, 480))  # found by its frames' variants, which travel too
 
     rows, sent = remote_triage(server, seized, tmp_path / "out")
-    assert rows["other.mp4"].status == "new"
+    assert rows["other.mp4"].status == "new" and rows["letterboxed.mp4"].status == "known_unidentified"
     assert rows["compilation.mp4"].status == "known_unidentified"
     [match] = rows["compilation.mp4"].matches
     assert match.signal == "vpdq" and match.series == ("Egret",) and match.known_share >= 0.8

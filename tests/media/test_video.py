@@ -15,7 +15,7 @@ import pytest
 from mediamatch.catalog.hashes import BytesSource, FrameHash
 from mediamatch.media.hashing import hash_many, hash_source
 from mediamatch.media.limits import Limits
-from mediamatch.media.video import Video, VideoError, frame_luma, iter_frames
+from mediamatch.media.video import BORDER_LUMA, VARIANT_SIDE, Video, VideoError, content_box, frame_luma, frame_variants, iter_frames, shrunk
 from mediamatch.services.samples import generated_picture, generated_video
 from mediamatch.signals.pdq import pdq_from_luma, pdq_to_hex
 from mediamatch.signals.vpdq import COLLAPSE_DISTANCE, collapse, match_videos
@@ -109,6 +109,49 @@ def test_collapse_keeps_the_first_frame_of_each_run() -> None:
     frames = [FrameHash(n, n / 30, f"{v:064x}", 100) for n, v in enumerate(values)]
     assert [f.number for f in collapse(frames)] == [0, 2, 4]
     assert [f.number for f in collapse(frames, within=0)] == [0, 1, 2, 4]  # only exact repeats
+
+
+def test_collapse_thins_each_frame_variant_on_its_own() -> None:
+    """A frame whose own hash stands still is kept while one of its variants (a half under a
+    moving logo) still moves, carrying only the variants that moved."""
+    still, moved = f"{0:064x}", f"{(1 << 64) - 1:064x}"
+    frames = [
+        FrameHash(0, 0.0, still, 100, (("top", still, 90), ("bottom", still, 90))),
+        FrameHash(1, 0.1, still, 100, (("top", moved, 90), ("bottom", still, 90))),
+        FrameHash(2, 0.2, still, 100, (("top", moved, 90), ("bottom", still, 90))),
+    ]
+    assert [(f.number, [name for name, _, _ in f.variants]) for f in collapse(frames)] == [(0, ["top", "bottom"]), (1, ["top"])]
+
+
+def barred(picture: np.ndarray, top: int, left: int, shade: float = 3.0) -> np.ndarray:
+    """`picture` inside dark bars `top` rows and `left` columns wide on each side."""
+    frame = np.full((picture.shape[0] + 2 * top, picture.shape[1] + 2 * left), shade, np.float32)
+    frame[top : top + picture.shape[0], left : left + picture.shape[1]] = picture
+    return frame
+
+
+def test_letterbox_and_pillarbox_bars_are_found_and_the_picture_inside_hashes_as_without() -> None:
+    picture = np.asarray(generated_picture(8, (400, 300)).convert("L"), np.float32)
+    assert content_box(picture) is None
+    assert content_box(barred(picture, 40, 0)) == (40, 340, 0, 400)  # letterbox
+    assert content_box(barred(picture, 0, 60)) == (0, 300, 60, 460)  # pillarbox
+    assert content_box(barred(picture, 2, 1)) is None  # an edge line, no bars
+    assert content_box(barred(picture[:60, :80], 200, 200)) is None  # a fade: what is left is a sliver
+    # A smooth bright region is picture, never bar (ThreatExchange's doorknob video has one).
+    assert content_box(barred(picture, 40, 0, shade=BORDER_LUMA + 100)) is None
+    [(name, inside), *halves] = frame_variants(barred(picture, 40, 0))
+    assert name == "borderless" and [name for name, _ in halves] == ["top", "bottom", "left", "right"]
+    plain = int(pdq_to_hex(pdq_from_luma(picture)[0]), 16)
+    assert (int(pdq_to_hex(pdq_from_luma(inside)[0]), 16) ^ plain).bit_count() <= 8
+
+
+def test_variants_of_a_large_frame_are_hashed_from_it_shrunk() -> None:
+    luma = np.random.default_rng(3).uniform(0, 255, (1080, 1920)).astype(np.float32)
+    small = shrunk(luma)
+    assert small.shape == (1080 // 4, 1920 // 4) and min(small.shape) >= VARIANT_SIDE
+    assert small[0, 0] == pytest.approx(luma[:4, :4].mean(), rel=1e-5)
+    assert shrunk(luma[:400, :400]) is not None and shrunk(luma[:400, :400]).shape == (400, 400)
+    assert [half.shape for _, half in frame_variants(luma)] == [(135, 480), (135, 480), (270, 240), (270, 240)]
 
 
 def test_a_still_video_collapses_to_one_frame_each_scene(tmp_path: Path) -> None:

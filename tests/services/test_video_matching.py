@@ -6,6 +6,7 @@ match. Records are built from random hashes, so what is tested is the matching, 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -72,8 +73,8 @@ def matcher_for(engine: sa.Engine, tmp_path: Path) -> CatalogueMatcher:
 
 def test_a_video_is_stored_with_one_row_per_distinct_frame_hash(engine: sa.Engine, known) -> None:
     with session_scope(engine) as session:
-        counts = repo.usable_frame_counts(session, [known["video"]], 50)
-    assert counts == {known["video"]: 20}
+        times = repo.usable_frame_times(session, [known["video"]], ["vpdq"], 50)
+    assert {media_id: len(found) for media_id, found in times.items()} == {known["video"]: 20}
 
 
 def test_a_still_is_found_inside_a_known_video_with_its_time(engine, known, tmp_path: Path) -> None:
@@ -126,7 +127,7 @@ def test_low_quality_frames_never_match(engine, known, tmp_path: Path) -> None:
 
 def test_the_frame_index_is_saved_and_catches_up_with_new_videos(engine, known, tmp_path: Path) -> None:
     first = matcher_for(engine, tmp_path)
-    assert len(first.frames.index) == 20
+    assert len(first.frames[""].index) == 20
     wait_for_saves()  # the index is saved in the background
     assert (tmp_path / "index" / "pdq-index.frames").exists()
     later = [random_pdq() for _ in range(12)]
@@ -136,7 +137,7 @@ def test_the_frame_index_is_saved_and_catches_up_with_new_videos(engine, known, 
         added = repo.add_media(session, video("later.mp4", later), series=series, agency=agency, case=None, category=1, baseline=False)
     assert first.refresh() == 12
     reopened = matcher_for(engine, tmp_path)
-    assert len(reopened.frames.index) == 32
+    assert len(reopened.frames[""].index) == 32
     for matcher in (first, reopened):
         [matches] = matcher.match([still("frame.png", later[7])])
         assert [(m.media_id, m.known_seconds) for m in matches] == [(added.media_id, ((7.0, 7.0),))]
@@ -145,3 +146,52 @@ def test_the_frame_index_is_saved_and_catches_up_with_new_videos(engine, known, 
 def test_time_ranges_merge_close_frames_only() -> None:
     assert time_ranges([4.0, 0.0, 1.0, 2.0, 9.5, 3.0]) == ((0.0, 4.0), (9.5, 9.5))
     assert time_ranges([]) == ()
+
+
+def dense(name: str, bases: list[str], per_second: int, bits: int) -> HashRecord:
+    """A video catalogued `per_second` frames a second: in second s, frames near `bases[s]`."""
+    frames = tuple(
+        FrameHash(number=s * per_second + k, timestamp=s + k / per_second, pdq=near(base, bits), quality=90)
+        for s, base in enumerate(bases)
+        for k in range(per_second)
+    )
+    return replace(video(name, []), frames=frames, duration=float(len(bases)))
+
+
+def add(engine: sa.Engine, record: HashRecord) -> int:
+    with session_scope(engine) as session:
+        series = repo.get_or_create_series(session, "Series D")
+        agency = repo.get_or_create_agency(session, "Agency", "XX")
+        return repo.add_media(session, record, series=series, agency=agency, case=None, category=1, baseline=False).media_id
+
+
+def test_a_densely_catalogued_video_is_found_by_one_frame_a_second(engine: sa.Engine, tmp_path: Path) -> None:
+    """Ten known frames a second against one triaged frame a second: the known video's share
+    is counted in seconds, so all of it is found (counted in frames it would be a tenth)."""
+    bases = [random_pdq() for _ in range(20)]
+    media_id = add(engine, dense("known.mp4", bases, per_second=10, bits=4))
+    [[match]] = matcher_for(engine, tmp_path).match([video("copy.mp4", [near(base, 6) for base in bases])])
+    assert (match.media_id, match.query_share, match.known_share) == (media_id, 1.0, 1.0)
+
+
+def test_one_triaged_frame_counts_once_however_many_known_frames_it_is_near(engine: sa.Engine, tmp_path: Path) -> None:
+    """A known video of one scene held still for 20 seconds (stored uncollapsed): a triaged
+    video sharing one frame with it covers one of its seconds, not all twenty."""
+    still = random_pdq()
+    add(engine, dense("still.mp4", [still] * 20, per_second=10, bits=3))
+    pdqs = [random_pdq() for _ in range(10)]
+    pdqs[4] = near(still, 2)
+    assert matcher_for(engine, tmp_path).match([video("other.mp4", pdqs)]) == [[]]
+
+
+def test_a_frame_variant_finds_the_same_variant_of_a_known_frame_and_no_other(engine: sa.Engine, tmp_path: Path) -> None:
+    """A logo spoils the frame's own hash: its bottom half is found among known bottom halves,
+    never among known top halves or whole frames."""
+    bases, halves = [random_pdq() for _ in range(10)], [random_pdq() for _ in range(10)]
+    known_frames = tuple(FrameHash(i * 30, float(i), base, 90, (("bottom", half, 90),)) for i, (base, half) in enumerate(zip(bases, halves)))
+    media_id = add(engine, replace(video("known.mp4", []), frames=known_frames))
+    logo = tuple(FrameHash(i * 30, float(i), random_pdq(), 90, (("bottom", near(half, 5), 90),)) for i, half in enumerate(halves))
+    as_top = tuple(FrameHash(i * 30, float(i), random_pdq(), 90, (("top", near(half, 5), 90),)) for i, half in enumerate(halves))
+    matcher = matcher_for(engine, tmp_path)
+    [[match]], [[]] = matcher.match([replace(video("logo.mp4", []), frames=logo)]), matcher.match([replace(video("top.mp4", []), frames=as_top)])
+    assert (match.media_id, match.signal, match.known_share) == (media_id, "vpdq", 1.0)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from mediamatch.auth.permissions import Role
 from mediamatch.signals.base import SignalType
 from mediamatch.signals.registry import all_signals, find_signal, hamming_signal, resolve_signal
+from mediamatch.signals.vpdq import FRAME_VARIANTS
 
 MAX_VALUE_CHARS = 512  # the longest signal value a request may carry (PhotoDNA's hex form: 288)
 
@@ -123,13 +124,34 @@ class HashQueryBatch(Strict):
     queries: list[HashQuery] = Field(min_length=1, max_length=1000)
 
 
+class FrameVariantQuery(Strict):
+    """One extra hash of a frame (signals/vpdq.py FRAME_VARIANTS: without its bars, a half)."""
+
+    name: str = Field(max_length=32)
+    pdq: str = Field(min_length=1, max_length=MAX_VALUE_CHARS)
+    quality: int = Field(ge=0, le=100)
+
+    @field_validator("name")
+    @classmethod
+    def _a_variant(cls, value: str) -> str:
+        if value not in FRAME_VARIANTS:
+            raise ValueError(f"not a frame variant (one of {', '.join(FRAME_VARIANTS)})")
+        return value
+
+    @field_validator("pdq")
+    @classmethod
+    def _a_frame_hash(cls, value: str) -> str:
+        return hamming_signal("video_frame").validate(value)
+
+
 class FrameQuery(Strict):
-    """One sampled frame of a video: its PDQ hash and where it is."""
+    """One sampled frame of a video: its PDQ hash and where it is, and its extra hashes."""
 
     number: int = Field(ge=0)
     timestamp: float = Field(ge=0)
     pdq: str = Field(min_length=1, max_length=MAX_VALUE_CHARS)
     quality: int = Field(ge=0, le=100)
+    variants: list[FrameVariantQuery] = Field(default_factory=list, max_length=len(FRAME_VARIANTS))
 
     @field_validator("pdq")
     @classmethod

@@ -43,12 +43,14 @@ class SpooledSource:
 @dataclass(frozen=True, slots=True)
 class FrameHash:
     """The frame hash ("vpdq": the PDQ hash) of one video frame: which frame (numbered as vPDQ
-    counts them), when."""
+    counts them), when; and the frame's extra hashes (signals/vpdq.py FRAME_VARIANTS) as
+    (variant, PDQ hex, quality), which only this catalogue stores and searches."""
 
     number: int
     timestamp: float  # seconds from the start of the video
     pdq: str
     quality: int
+    variants: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

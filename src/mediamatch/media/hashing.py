@@ -23,12 +23,14 @@ from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 
+import numpy as np
+
 from mediamatch.catalog.hashes import BytesSource, FrameHash, HashRecord, Source, SpooledSource
 from mediamatch.media.image import ImageDecodeError, decode_luma
 from mediamatch.media.limits import DEFAULT_LIMITS, Limits
 from mediamatch.media.sniff import SNIFF_BYTES, sniff
 from mediamatch.media.spool import read_spooled
-from mediamatch.signals.base import Digest
+from mediamatch.signals.base import Digest, SignalType
 from mediamatch.signals.registry import computed_from
 from mediamatch.signals.vpdq import collapse
 
@@ -140,7 +142,7 @@ def hash_video(data: bytes | Path, record: HashRecord, limits: Limits = DEFAULT_
     Frames decoded before a video proved damaged, truncated or over a limit are kept, with the
     error saying where it stopped: an investigator still gets whatever could be read."""
     try:
-        from mediamatch.media.video import Video, VideoError, frame_luma
+        from mediamatch.media.video import Video, VideoError, frame_luma, frame_variants
     except ImportError:
         return replace(record, error="video support is not installed: pip install 'mediamatch[video]'")
     frame_signals = computed_from("frame")
@@ -156,13 +158,14 @@ def hash_video(data: bytes | Path, record: HashRecord, limits: Limits = DEFAULT_
             for number, seconds, frame in sampled:
                 luma = frame_luma(frame)
                 value, quality = frame_signal.compute_luma(luma)
-                frames.append(FrameHash(number, round(seconds, 6), value, quality or 0))
+                variants = tuple((name, *_frame_hash(frame_signal, picture)) for name, picture in frame_variants(luma))
+                frames.append(FrameHash(number, round(seconds, 6), value, quality or 0, variants))
                 shape = luma.shape
     except VideoError as exc:
         error = str(exc)
     if video is None:
         return replace(record, error=error)
-    kept = tuple(collapse(frames)) if limits.video_collapse else tuple(frames)
+    kept = tuple(collapse(frames, limits.video_collapse_distance)) if limits.video_collapse else tuple(frames)
     info = video.info
     duration = info.duration if info.duration is not None else video.decoded / info.fps
     note = f"video ({info.codec}, {info.fps:.3g} fps): {len(frames)} of {video.decoded} frames hashed"
@@ -170,6 +173,11 @@ def hash_video(data: bytes | Path, record: HashRecord, limits: Limits = DEFAULT_
         note += f", {len(frames) - len(kept)} near-repeats collapsed"
     height, width = shape if shape is not None else (info.height, info.width)
     return replace(record, frames=kept, duration=round(duration, 6), width=width, height=height, note=note, error=error)
+
+
+def _frame_hash(signal: type[SignalType], luma: np.ndarray) -> tuple[str, int]:
+    value, quality = signal.compute_luma(luma)
+    return value, quality or 0
 
 
 def _large_video(source: Source, limits: Limits) -> HashRecord | None:

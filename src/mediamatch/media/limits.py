@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mediamatch.media.image import MAX_PIXELS
+from mediamatch.signals.vpdq import COLLAPSE_DISTANCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +29,18 @@ class Limits:
     video_every_frame: bool = False  # hash every frame instead of one per video_seconds_per_hash
     video_seconds_per_hash: float = 1.0
     video_collapse: bool = True  # drop frames near-identical to the last one kept (signals/vpdq.py)
+    video_collapse_distance: int = COLLAPSE_DISTANCE  # what "near-identical" is, in PDQ bits
     video_threads: int = 1  # decoder threads per file: a batch already keeps every core busy
 
 
 DEFAULT_LIMITS = Limits()
+# The catalogue hashes a known video once, densely: every frame, so a frame triage samples (one a
+# second, at any offset and frame rate) has a known frame within half a frame of it. Measured on
+# the ThreatExchange sample videos (benchmarks/bench_video_variants.py): a 1 frame/s sample of
+# `chair-22-*` finds 83% of its frames in `chair-19-sd-bar` (the same footage at another frame
+# rate) with the known video hashed every frame or 10 frames/s, 30% at 5 frames/s; the fast
+# `pattern` footage needs every frame (`pattern-longer-no-bar` in `pattern-hd-no-bar`: 7 of 8
+# frames every frame, 3 of 8 at 10 frames/s: one frame apart its hashes differ by 40+ bits).
+# Near-repeats are collapsed at half the match radius: a dropped known frame is within 16 bits of
+# one kept, so a triaged frame within 15 bits of the dropped one is still within 31 of the kept.
+CATALOGUE_LIMITS = Limits(video_every_frame=True, video_collapse_distance=16)

@@ -25,6 +25,11 @@ Where we deliberately differ from the reference, both for the reason given:
   hashes then differ from the reference's (PDQ's dihedral variants bridge that when searching).
 - The reference gives up on a video when one packet fails to decode; we skip the packet as a
   player does, hash the rest, and report the damage as the record's error.
+
+Beside each frame's reference hash, `frame_variants` gives the pictures of its extra hashes
+(signals/vpdq.py, FRAME_VARIANTS): the frame without its letterbox or pillarbox bars, and the
+four halves of what it shows, so the same footage is found with other bars or none, and with
+a logo over part of it.
 """
 
 from __future__ import annotations
@@ -59,6 +64,18 @@ _TO_RGB: dict[str, Any] = {
     "threads": 1,
 }
 _R, _G, _B = np.float32(0.299), np.float32(0.587), np.float32(0.114)
+
+# Letterbox and pillarbox bars are black: a line (row or column) at an edge whose brightest pixel
+# is at most BORDER_LUMA (of 255) is bar. Only dark lines: a smooth bright region (the
+# ThreatExchange sample `doorknob-hd-no-bar` has 434 rows at the bottom whose luma varies by
+# under 2 standard deviations) is picture, never bar. The sample videos' bars measure 0-8.
+BORDER_LUMA = 32.0
+# Bars narrower than this share of the width (or height), both sides together, are no bars (an
+# encoder's dark edge line): the plain hash already stands for the frame.
+MIN_BORDER_SHARE = 0.02
+# What is left must keep this share of each side: a fade to black is not cut down to a sliver.
+MIN_CONTENT_SHARE = 0.25
+VARIANT_SIDE = 256  # frames are shrunk towards this short side before their variants are hashed
 
 
 class VideoError(Exception):
@@ -100,6 +117,82 @@ def _luma_from_rgb24(rgb: np.ndarray, out: np.ndarray) -> None:
     for y in range(rows):
         for x in range(cols):
             out[y, x] = np.float32(rgb[y, x, 0]) * _R + np.float32(rgb[y, x, 1]) * _G + np.float32(rgb[y, x, 2]) * _B
+
+
+def content_box(luma: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) bounds of what a frame shows inside its black bars, as slice
+    bounds (`luma[top:bottom, left:right]`); None when it has no bars (see BORDER_LUMA)."""
+    rows, cols = luma.shape
+    top, bottom, left, right = _dark_edges(luma, np.float32(BORDER_LUMA))
+    if top + bottom < MIN_BORDER_SHARE * rows and left + right < MIN_BORDER_SHARE * cols:
+        return None
+    if rows - top - bottom < MIN_CONTENT_SHARE * rows or cols - left - right < MIN_CONTENT_SHARE * cols:
+        return None
+    return top, rows - bottom, left, cols - right
+
+
+@numba.njit(cache=True, nogil=True)
+def _dark_edges(luma: np.ndarray, darkest: np.float32) -> tuple[int, int, int, int]:
+    # How many dark lines each edge has, scanning inwards and stopping at the first line that
+    # is not dark: only the bars are read, not the whole frame.
+    rows, cols = luma.shape
+    top = 0
+    while top < rows and luma[top, :].max() <= darkest:
+        top += 1
+    bottom = 0
+    while bottom < rows - top and luma[rows - 1 - bottom, :].max() <= darkest:
+        bottom += 1
+    left = 0
+    while left < cols and luma[top : rows - bottom, left].max() <= darkest:
+        left += 1
+    right = 0
+    while right < cols - left and luma[top : rows - bottom, cols - 1 - right].max() <= darkest:
+        right += 1
+    return top, bottom, left, right
+
+
+def frame_variants(luma: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The pictures of a frame's extra hashes, by variant name (signals/vpdq.py FRAME_VARIANTS):
+    "borderless" (the frame inside its bars, when it has bars), then the "top", "bottom",
+    "left" and "right" halves of what it shows.
+
+    They are hashed from the picture shrunk by an integer factor to about VARIANT_SIDE pixels
+    on its short side (`shrunk`): PDQ reduces every picture to 64x64 blocks anyway, so a hash
+    moves by a few bits at most, and five more hashes of a 1080p frame cost what one did."""
+    box = content_box(luma)
+    variants: list[tuple[str, np.ndarray]] = []
+    if box is not None:
+        top, bottom, left, right = box
+        luma = shrunk(luma[top:bottom, left:right])
+        variants.append(("borderless", luma))
+    else:
+        luma = shrunk(luma)
+    rows, cols = luma.shape
+    variants += [("top", luma[: rows // 2]), ("bottom", luma[rows // 2 :]), ("left", luma[:, : cols // 2]), ("right", luma[:, cols // 2 :])]
+    return variants
+
+
+def shrunk(luma: np.ndarray) -> np.ndarray:
+    """`luma` averaged over square blocks so its short side is at least VARIANT_SIDE (itself when small)."""
+    factor = min(luma.shape) // VARIANT_SIDE
+    if factor < 2:
+        return luma
+    out = np.zeros((luma.shape[0] // factor, luma.shape[1] // factor), np.float32)
+    _box_average(luma, factor, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _box_average(luma: np.ndarray, factor: int, out: np.ndarray) -> None:
+    rows, cols = out.shape
+    scale = np.float32(1.0 / (factor * factor))
+    for y in range(rows):
+        for x in range(cols):
+            total = np.float32(0.0)
+            for dy in range(factor):
+                for dx in range(factor):
+                    total += luma[y * factor + dy, x * factor + dx]
+            out[y, x] = total * scale
 
 
 def _quarter_turns(rotation: float | None) -> int:

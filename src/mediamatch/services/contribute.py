@@ -15,6 +15,7 @@ from mediamatch.catalog import validate
 from mediamatch.catalog.hashes import BytesSource, HashRecord, Source
 from mediamatch.catalog.records import Category, ContributionOutcome
 from mediamatch.media.hashing import hash_many
+from mediamatch.media.limits import CATALOGUE_LIMITS
 from mediamatch.services.catalogue_changes import catalogue_changed
 from mediamatch.services.identify import note_interest
 from mediamatch.store import repo
@@ -97,7 +98,8 @@ def contribute(
         earlier_runs = session.scalar(select(func.max(Contribution.id))) or 0
     outcomes: list[ContributionOutcome] = []
     batch: list[HashRecord] = []
-    for record in hash_many(sources, workers=workers):
+    # Known videos are hashed densely, once (media/limits.py CATALOGUE_LIMITS).
+    for record in hash_many(sources, workers=workers, limits=CATALOGUE_LIMITS):
         batch.append(record)
         if len(batch) >= COMMIT_EVERY:
             outcomes += _store(engine, batch, request, earlier_runs, on_outcome)

@@ -1,8 +1,10 @@
 """Matching hashed files against the catalogue: every exact signal, then PDQ within the radius.
 
-Two Hamming indexes live in memory, built from the catalogue's `media_signals` rows: stills (the
+Hamming indexes live in memory, built from the catalogue's `media_signals` rows: stills (the
 registry's Hamming signal of images, PDQ) and the frames of known videos (its signal of video
-frames; see `frame_matching.py` for what a frame hit means). Building
+frames), one index per family of frame hashes that may match one another (the frame with or
+without its bars; each of its four halves: signals/vpdq.py VARIANT_FAMILIES; see
+`frame_matching.py` for what a frame hit means). Building
 them for millions of hashes means reading millions of rows, so each is saved beside the
 catalogue (`index/cache.py`) with the last row id it holds; the next start loads the file
 (memory mapped, under a second) and reads only the rows added since. Exact digests are looked
@@ -29,9 +31,10 @@ from mediamatch.config import data_dir
 from mediamatch.index.cache import IndexCache
 from mediamatch.index.hamming import PDQIndex, hashes_from_hex
 from mediamatch.services.catalogue_changes import ChangeWatch, follow_changes
-from mediamatch.services.frame_matching import Evidence, is_video_match, time_ranges, video_shares
+from mediamatch.services.frame_matching import Evidence, is_video_match, time_ranges, time_slots, video_shares
 from mediamatch.signals.pdq import MATCH_THRESHOLD, MIN_QUALITY
-from mediamatch.signals.registry import exact_signals, get_signal, hamming_signal
+from mediamatch.signals.registry import exact_signals, hamming_signal
+from mediamatch.signals.vpdq import VARIANT_FAMILIES, variant_family, variant_signal
 from mediamatch.store import repo
 
 DETAILS_CACHE_LIMIT = 1_000_000
@@ -46,24 +49,28 @@ def index_cache_path(url: str) -> Path:
 
 
 class SavedIndex:
-    """A PDQ index of one signal's catalogue rows, kept beside the catalogue between runs.
+    """A PDQ index of catalogue rows of one or more signals, kept beside the catalogue between runs.
 
-    Stills are keyed by media id; video frames by their row id, which says which frame of which
-    video, and so when in it, a hit is."""
+    Stills are keyed by media id; video frames (`by_row`) by their row id, which says which frame
+    of which video, and so when in it, a hit is. `signal` is the first of `signals`: what a hit
+    is reported as."""
 
-    def __init__(self, signal: str, cache: IndexCache, index: PDQIndex, last_row: int) -> None:
-        self.signal = signal
+    def __init__(self, signals: tuple[str, ...], cache: IndexCache, index: PDQIndex, last_row: int, *, by_row: bool = False) -> None:
+        self.signals = signals
+        self.signal = signals[0]
+        self.by_row = by_row
         self.cache = cache
         self.index = index
         self.last_row = last_row
 
     @classmethod
-    def open(cls, engine: Engine, signal: str, cache_path: Path) -> SavedIndex:
-        """The saved index when it is of this catalogue, caught up with the rows stored since
-        (and saved again in the background when it changed); else built from the catalogue."""
+    def open(cls, engine: Engine, signals: tuple[str, ...], cache_path: Path, *, by_row: bool = False) -> SavedIndex:
+        """The saved index when it is of this catalogue and these signals, caught up with the
+        rows stored since (and saved again in the background when it changed); else built from
+        the catalogue."""
         cache = IndexCache(cache_path)
-        key = {"url_key": _url_key(engine)}
-        saved = cls(signal, cache, PDQIndex(), 0)
+        key = {"url_key": _url_key(engine), "signals": list(signals)}
+        saved = cls(signals, cache, PDQIndex(), 0, by_row=by_row)
         loaded = cache.load(key)
         if loaded is not None and isinstance(last_row := loaded[1].get("last_row"), int):
             saved.index, saved.last_row = loaded[0], last_row
@@ -73,7 +80,7 @@ class SavedIndex:
 
     def refresh(self, engine: Engine) -> int:
         """Add the rows stored since; returns how many were added."""
-        added = _rows_after(engine, self.signal, self.last_row)
+        added = _rows_after(engine, self.signals, self.last_row, self.by_row)
         if not added:
             return 0
         ids, hashes, self.last_row = added
@@ -105,6 +112,7 @@ class _Query:
     transform: str = ""
     frame: int | None = None  # the record's frame number, for a video
     timestamp: float = 0.0
+    family: str = ""  # which frame index it is searched in (signals/vpdq.py VARIANT_FAMILIES)
 
 
 class CatalogueMatcher:
@@ -114,10 +122,10 @@ class CatalogueMatcher:
     change the catalogue call through `catalogue_changes.catalogue_changed`: the next `match`
     first catches up (`refresh`)."""
 
-    def __init__(self, engine: Engine, stills: SavedIndex, frames: SavedIndex, radius: int = MATCH_THRESHOLD) -> None:
+    def __init__(self, engine: Engine, stills: SavedIndex, frames: dict[str, SavedIndex], radius: int = MATCH_THRESHOLD) -> None:
         self.engine = engine
         self.stills = stills
-        self.frames = frames
+        self.frames = frames  # by family of frame hashes (signals/vpdq.py VARIANT_FAMILIES)
         self.radius = radius
         # The same known items match file after file (a drive holds many copies of a series), so
         # their details are read once per matcher. A matcher lives for one triage run: an item
@@ -125,6 +133,7 @@ class CatalogueMatcher:
         self._details: dict[int, MatchDetail] = {}
         self._origins: dict[int, ItemOrigin] = {}
         self._indicators: dict[tuple[int, str, float | None], int] = {}
+        self._known_slots: dict[int, int] = {}  # seconds with usable frames, per known video
         self._stale = False
         self._others = ChangeWatch(engine)  # changes made by other processes (other server workers)
         self._refreshing = threading.Lock()
@@ -133,11 +142,17 @@ class CatalogueMatcher:
     def open(cls, engine: Engine, cache: Path | None = None) -> CatalogueMatcher:
         """The matcher for the catalogue behind `engine`, from the saved indexes when there are."""
         cache = cache or index_cache_path(engine.url.render_as_string(hide_password=False))
-        matcher = cls(
-            engine,
-            SavedIndex.open(engine, hamming_signal("image").name, cache),
-            SavedIndex.open(engine, hamming_signal("video_frame").name, cache.with_name(cache.name + ".frames")),
-        )
+        frame_signal = hamming_signal("video_frame").name
+        frames = {
+            family: SavedIndex.open(
+                engine,
+                tuple(variant_signal(frame_signal, variant) for variant in members),
+                cache.with_name(f"{cache.name}.frames{'-' + family if family else ''}"),
+                by_row=True,
+            )
+            for family, members in VARIANT_FAMILIES.items()
+        }
+        matcher = cls(engine, SavedIndex.open(engine, (hamming_signal("image").name,), cache), frames)
         follow_changes(engine, matcher)
         return matcher
 
@@ -154,7 +169,8 @@ class CatalogueMatcher:
             self._details.clear()  # an identification may have changed what is known of them
             self._origins.clear()  # and a contribution who holds them
             self._indicators.clear()  # and a removal the rows behind them
-            return self.stills.refresh(self.engine) + self.frames.refresh(self.engine)
+            self._known_slots.clear()  # and a re-contributed video more frames
+            return self.stills.refresh(self.engine) + sum(index.refresh(self.engine) for index in self.frames.values())
 
     def match(self, records: Sequence[HashRecord], session: Session | None = None) -> list[list[Match]]:
         """For each record, its matches (closest first); empty when it matches nothing.
@@ -178,15 +194,14 @@ class CatalogueMatcher:
             self._match_frames(session, queries, found)
             media_ids = {media_id for slot in found for media_id in slot}
             details = self._match_details(session, media_ids)
-            videos = {media_id for slot in found for media_id, evidence in slot.items() if evidence.known_rows}
-            known_frames = repo.usable_frame_counts(session, videos, MIN_QUALITY) if videos else {}
-        query_frames = Counter(query.position for query in queries if query.frame is not None)  # usable ones only
+            known_slots = self._slots_of(session, {media_id for slot in found for media_id, evidence in slot.items() if evidence.nearest})
+        query_frames = Counter(position for position, _ in {(query.position, query.frame) for query in queries if query.frame is not None})  # usable ones
         return [
             sorted(
                 (
                     match
                     for media_id, evidence in slot.items()
-                    if media_id in details and (match := _as_match(details[media_id], evidence, query_frames[position], known_frames.get(media_id, 0)))
+                    if media_id in details and (match := _as_match(details[media_id], evidence, query_frames[position], known_slots.get(media_id, 0)))
                 ),
                 key=lambda match: (match.distance, match.media_id),
             )
@@ -221,6 +236,18 @@ class CatalogueMatcher:
             found.update(fresh)
         return found
 
+    def _slots_of(self, session: Session, videos: set[int]) -> dict[int, int]:
+        """How many seconds of each known video have a usable frame hash (of any family): the
+        denominator of its share (frame_matching.py), read once per matcher like the details."""
+        missing = videos - self._known_slots.keys()
+        if missing:
+            if len(self._known_slots) > DETAILS_CACHE_LIMIT:
+                self._known_slots.clear()
+            signals = [signal for index in self.frames.values() for signal in index.signals]
+            times = repo.usable_frame_times(session, missing, signals, MIN_QUALITY)
+            self._known_slots.update({media_id: len(time_slots(times.get(media_id, ()))) for media_id in missing})
+        return {media_id: self._known_slots.get(media_id, 0) for media_id in videos}
+
     def _match_details(self, session: Session, media_ids: set[int]) -> dict[int, MatchDetail]:
         missing = media_ids - self._details.keys()
         if missing:
@@ -230,8 +257,10 @@ class CatalogueMatcher:
         return self._details
 
     def _match_stills(self, queries: list[_Query], found: list[dict[int, Evidence]]) -> None:
-        """Known stills: matched by a picture (or a flip of it), or by a frame of a video."""
+        """Known stills: matched by a picture (or a flip of it), or by a frame of a video (with
+        or without its bars; a half frame is no still)."""
         signal = self.stills.signal
+        queries = [query for query in queries if not query.family]
         for query, hits in zip(queries, self.stills.search([query.value for query in queries], self.radius)):
             slot = found[query.position]
             for media_id, distance in hits:
@@ -242,34 +271,39 @@ class CatalogueMatcher:
 
     def _match_frames(self, session: Session, queries: list[_Query], found: list[dict[int, Evidence]]) -> None:
         """Frames of known videos: matched by a still (found inside the video) or by a frame of a
-        triaged video (the two videos share footage)."""
-        results = self.frames.search([query.value for query in queries], self.radius)
-        rows = repo.frame_rows(session, {row for hits in results for row, _ in hits})
-        for query, hits in zip(queries, results):
+        triaged video (the two videos share footage), each hash in the index of its family."""
+        searched: list[tuple[_Query, list[tuple[int, int]]]] = []
+        for family, index in self.frames.items():
+            family_queries = [query for query in queries if query.family == family]
+            searched += zip(family_queries, index.search([query.value for query in family_queries], self.radius))
+        rows = repo.frame_rows(session, {row for _, hits in searched for row, _ in hits})
+        frame_signal = self.frames[""].signal
+        for query, hits in searched:
             slot = found[query.position]
             for row_id, distance in hits:
                 if (row := rows.get(row_id)) is None:
                     continue
-                signal = self.stills.signal if query.frame is None else self.frames.signal
+                signal = self.stills.signal if query.frame is None else frame_signal
                 evidence = slot.setdefault(row.media_id, Evidence(distance, signal, query.transform))
                 evidence.closer(distance, signal, query.transform)
-                evidence.known_times.add(row.timestamp)
-                if query.frame is not None:
-                    evidence.query_frames.add(query.frame)
-                    evidence.query_times.add(query.timestamp)
-                    evidence.known_rows.add(row_id)
+                if query.frame is None:
+                    evidence.known_times.add(row.timestamp)
+                else:
+                    evidence.frame_hit(query.frame, query.timestamp, distance, row.timestamp)
 
 
 def _queries(records: Sequence[HashRecord]) -> list[_Query]:
     """The Hamming hashes to search: each usable picture in its variants (PDQ's 8 flips) and as
-    displayed where EXIF turns it, each usable video frame. The catalogue's index holds both of
-    its pictures' hashes too (`media_signals.displayed`), keyed by the item."""
+    displayed where EXIF turns it, each usable hash of a video frame (the frame's and its
+    variants', signals/vpdq.py). The catalogue's index holds both of its pictures' hashes too
+    (`media_signals.displayed`), keyed by the item."""
     still = hamming_signal("image")
     queries: list[_Query] = []
     for position, record in enumerate(records):
         for frame in record.frames:
-            if frame.quality >= MIN_QUALITY:
-                queries.append(_Query(position, frame.pdq, frame=frame.number, timestamp=frame.timestamp))
+            for variant, frame_hash, quality in (("", frame.pdq, frame.quality), *frame.variants):
+                if quality >= MIN_QUALITY:
+                    queries.append(_Query(position, frame_hash, frame=frame.number, timestamp=frame.timestamp, family=variant_family(variant)))
         value = record.value(still.name)
         if not value or (record.quality(still.name) or 0) < still.min_quality:
             continue  # the reference's rule: low-quality hashes match noise
@@ -281,11 +315,12 @@ def _queries(records: Sequence[HashRecord]) -> list[_Query]:
     return queries
 
 
-def _as_match(detail: MatchDetail, evidence: Evidence, query_frames: int, known_frames: int) -> Match | None:
-    """The match to report, or None where two videos share too few frames (vPDQ's rule)."""
+def _as_match(detail: MatchDetail, evidence: Evidence, query_frames: int, known_slots: int) -> Match | None:
+    """The match to report, or None where two videos share too little (vPDQ's rule, counted in
+    time: frame_matching.py)."""
     query_share = known_share = None
-    if evidence.known_rows and evidence.signal == hamming_signal("video_frame").name:
-        query_share, known_share = video_shares(evidence, query_frames, known_frames)
+    if evidence.nearest and evidence.signal == hamming_signal("video_frame").name:
+        query_share, known_share = video_shares(evidence, query_frames, known_slots)
         if not is_video_match(query_share, known_share):
             return None
     return Match(
@@ -309,14 +344,13 @@ def _url_key(engine: Engine) -> str:
     return hashlib.sha256(engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
 
 
-def _rows_after(engine: Engine, signal: str, last_row: int) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """(keys, hashes, last row id) of the usable rows of `signal` stored after `last_row`, if
+def _rows_after(engine: Engine, signals: tuple[str, ...], last_row: int, by_row: bool) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """(keys, hashes, last row id) of the usable rows of `signals` stored after `last_row`, if
     any. Stills are keyed by media id, video frames by row id (see `SavedIndex`)."""
     with Session(engine) as session:
-        rows = list(repo.iter_signal_rows(session, signal, after_id=last_row, min_quality=MIN_QUALITY))
+        rows = sorted(row for signal in signals for row in repo.iter_signal_rows(session, signal, after_id=last_row, min_quality=MIN_QUALITY))
     if not rows:
         return None
-    by_row = "video_frame" in get_signal(signal).media_kinds
     ids = np.array([row_id if by_row else media_id for row_id, media_id, _ in rows], np.int64)
     return ids, hashes_from_hex([value for _, _, value in rows]), rows[-1][0]
 

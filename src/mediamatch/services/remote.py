@@ -75,7 +75,11 @@ class RemoteCatalogueMatcher:
     def _video(self, record: HashRecord) -> list[Match]:
         body: dict[str, object] = {
             "label": record.path, "signals": {s.name: value for s in exact_signals() if (value := record.value(s.name))},
-            "frames": [{"number": f.number, "timestamp": f.timestamp, "pdq": f.pdq, "quality": f.quality} for f in record.frames],
+            "frames": [
+                {"number": f.number, "timestamp": f.timestamp, "pdq": f.pdq, "quality": f.quality,
+                 "variants": [{"name": name, "pdq": pdq, "quality": quality} for name, pdq, quality in f.variants]}
+                for f in record.frames
+            ],
         }  # fmt: skip
         return [Match.from_json(item) for item in self._post_json("/api/v1/query/video", body)["matches"]]
 

@@ -8,7 +8,7 @@ scenes never match, which is what a realistic demo of near-duplicate search need
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import chain, islice
 from pathlib import Path
 from typing import cast
@@ -125,14 +125,50 @@ def generated_video(
     seconds (the result is longer by the clip's length): a known clip inside a longer video.
     `rotation` writes a display matrix (degrees counter-clockwise, as players apply it). Odd
     sizes are encoded as 4:4:4, since 4:2:0 needs even ones. Same arguments, same pictures."""
-    import av
-
-    path = Path(path)
     frames: Iterator[np.ndarray] = _scene_frames(seconds, fps, size, seed, motion)
     if insert is not None:
         clip, at = insert
         cut = round(at * fps)
         frames = chain(islice(frames, cut), _clip_frames(clip, fps, size), frames)
+    return _write_video(Path(path), frames, fps, size, rotation)
+
+
+def restyled_video(
+    source: str | Path,
+    path: str | Path,
+    *,
+    fps: int = 30,
+    size: tuple[int, int] = (640, 360),
+    picture: tuple[int, int] | None = None,
+    grey: bool = False,
+    logo: float = 0.0,
+) -> Path:
+    """The footage of `source` as another copy of it shows it: resampled to `fps` and scaled to
+    `size`, or to `picture` centred in black bars of `size` (letterbox or pillarbox), in grey,
+    with a logo over the top right corner `logo` of the width wide (a white disc, black ring)."""
+    inner = picture or size
+    left, top = (size[0] - inner[0]) // 2, (size[1] - inner[1]) // 2
+
+    def restyled(frame: np.ndarray) -> np.ndarray:
+        canvas = np.zeros((size[1], size[0], 3), np.uint8)
+        if grey:
+            frame = np.repeat(np.asarray(Image.fromarray(frame).convert("L"))[..., None], 3, axis=2)
+        canvas[top : top + inner[1], left : left + inner[0]] = frame
+        if logo:
+            drawn = Image.fromarray(canvas)
+            diameter = logo * size[0]
+            x0, y0 = left + inner[0] - diameter * 1.1, top + diameter * 0.1
+            ImageDraw.Draw(drawn).ellipse((x0, y0, x0 + diameter, y0 + diameter), fill=(255, 255, 255), outline=(0, 0, 0), width=max(2, int(diameter / 10)))
+            canvas = np.asarray(drawn)
+        return canvas
+
+    return _write_video(Path(path), (restyled(frame) for frame in _clip_frames(source, fps, inner)), fps, size, 0)
+
+
+def _write_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[int, int], rotation: int) -> Path:
+    """H.264 (else MPEG-4 Part 2) of RGB frames, in the container the suffix names."""
+    import av
+
     codec = _video_codec()
     with av.open(str(path), mode="w") as container:
         stream = cast("av.VideoStream", container.add_stream(codec, rate=fps))  # a video codec's stream

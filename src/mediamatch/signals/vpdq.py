@@ -14,6 +14,16 @@ query's share is reported too, 0% required by default, so a known clip inside a 
 still matches. (The C++ `matchTwoHashBrute` and the Python binding's matcher compare with
 `< 31`; the README's algorithm says `<= 31`, as PDQ's own threshold does: we follow the README.)
 
+Frame variants. The reference hash of a frame changes with what surrounds the picture: the same
+footage with letterbox or pillarbox bars (SD cuts of HD footage) and without shares no frame
+within the radius, and neither does a copy with a large logo over it. Each frame therefore has
+extra hashes (FRAME_VARIANTS, computed in media/video.py `frame_variants`): the frame inside its
+bars, and the top, bottom, left and right halves of what it shows (a logo in a corner spoils two
+halves, not the other two; one over the middle of the top, the top half only). They
+are stored as rows of their own signal names (`variant_signal`), which no hash list or exchange
+export carries: what leaves the catalogue stays the reference's hashes. A frame or its
+borderless picture matches a frame or borderless picture; a half matches the same half.
+
 Frames are compared with numpy (XOR and popcount over 64-bit words), not one pair at a time in
 Python, a block of rows at a time so memory stays bounded for hour-long videos.
 """
@@ -22,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -43,6 +53,13 @@ QUERY_MATCH_SHARE = 0.0  # P_q in the vPDQ README: 0 = extra content in the uplo
 # (all 196 pairs): hashing every frame it drops 19% of frames, changes a match share by at most
 # 0.062 and no match decision; at one frame a second it drops almost nothing (0.2% change).
 COLLAPSE_DISTANCE = 8
+FRAME_VARIANTS = ("borderless", "top", "bottom", "left", "right")
+#: Which stored frame hashes a hash may match: the whole picture with or without bars, or the same half.
+#: Variants match within the same radius as frames (MATCH_THRESHOLD, THRESHOLD_SOURCE). Measured on
+#: the ThreatExchange sample videos, every frame hashed: `doorknob-hd-no-bar` stays 76 bits or more
+#: from any hash of the same family of the 12 chair and pattern videos (closest: a right half of
+#: `chair-22-with-large-logo-bar`), while their own variants match across bars, logos and grey.
+VARIANT_FAMILIES: dict[str, tuple[str, ...]] = {"": ("", "borderless"), **{half: (half,) for half in FRAME_VARIANTS[1:]}}
 _BLOCK = 512  # query rows compared at once: 512 x n x 4 words of 8 bytes
 
 _LINE = re.compile(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*([0-9a-fA-F]{64})\s*,\s*([0-9]+(?:\.[0-9]*)?)\s*")
@@ -57,6 +74,16 @@ class VideoMatch:
 
     def is_match(self, target_share: float = TARGET_MATCH_SHARE, query_share: float = QUERY_MATCH_SHARE) -> bool:
         return self.target_matched >= target_share and self.query_matched >= query_share and self.target_matched > 0
+
+
+def variant_family(variant: str) -> str:
+    """The family (VARIANT_FAMILIES) of a frame variant: "" for the frame and its borderless picture."""
+    return next(family for family, members in VARIANT_FAMILIES.items() if variant in members)
+
+
+def variant_signal(frame_signal: str, variant: str) -> str:
+    """The stored signal name of a frame variant ("vpdq-borderless"); the frame's own hash for ""."""
+    return f"{frame_signal}-{variant}" if variant else frame_signal
 
 
 def parse_vpdq(text: str) -> tuple[FrameHash, ...]:
@@ -85,13 +112,19 @@ def format_vpdq(frames: Iterable[FrameHash]) -> str:
 
 
 def collapse(frames: Iterable[FrameHash], within: int = COLLAPSE_DISTANCE) -> Iterator[FrameHash]:
-    """The first frame of each run of near-identical frames (see COLLAPSE_DISTANCE)."""
-    kept: int | None = None
+    """The first frame of each run of near-identical frames (see COLLAPSE_DISTANCE), each frame
+    variant thinned the same way on its own: a frame is kept while its hash or one of its
+    variants' still moves, with only the variants that moved."""
+    kept: dict[str, int] = {}
     for frame in frames:
         value = int(frame.pdq, 16)
-        if kept is None or (value ^ kept).bit_count() > within:
-            kept = value
-            yield frame
+        moved = "" not in kept or (value ^ kept[""]).bit_count() > within
+        variants = tuple(variant for variant in frame.variants if variant[0] not in kept or (int(variant[1], 16) ^ kept[variant[0]]).bit_count() > within)
+        if moved or variants:
+            if moved:
+                kept[""] = value
+            kept.update((name, int(pdq, 16)) for name, pdq, _ in variants)
+            yield replace(frame, variants=variants)
 
 
 def _usable(frames: Sequence[FrameHash], quality: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from mediamatch.catalog.collaboration import investigation_label
 from mediamatch.catalog.hashes import HashRecord
 from mediamatch.catalog.records import MatchDetail, SeriesDetail, SeriesSummary, TimelineEvent
 from mediamatch.signals.registry import all_signals, hamming_signal
+from mediamatch.signals.vpdq import variant_signal
 from mediamatch.store.models.catalogue import (
     Agency,
     Case,
@@ -197,13 +198,16 @@ def _record_signals(record: HashRecord) -> Iterator[tuple[str, str, int | None, 
 
 
 def _add_frames(session: Session, media_id: int, record: HashRecord) -> None:
-    """A video's frame hashes as rows of the frame signal: each distinct hash once, at its first time."""
+    """A video's frame hashes as rows of the frame signal, and their variants as rows of theirs
+    (signals/vpdq.py `variant_signal`): each distinct hash once, at its first time."""
     frame_signal = hamming_signal("video_frame").name
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for frame in record.frames:
-        if frame.pdq not in seen:
-            seen.add(frame.pdq)
-            session.add(MediaSignal(media_id=media_id, signal=frame_signal, value=frame.pdq, quality=frame.quality, timestamp=frame.timestamp))
+        for variant, value, quality in (("", frame.pdq, frame.quality), *frame.variants):
+            signal = variant_signal(frame_signal, variant)
+            if (signal, value) not in seen:
+                seen.add((signal, value))
+                session.add(MediaSignal(media_id=media_id, signal=signal, value=value, quality=quality, timestamp=frame.timestamp))
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,23 +229,24 @@ def frame_rows(session: Session, row_ids: Iterable[int]) -> dict[int, FrameRow]:
     return found
 
 
-def usable_frame_counts(session: Session, media_ids: Iterable[int], min_quality: int) -> dict[int, int]:
-    """How many distinct frame hashes of each video are good enough to match (the denominator
-    of "which share of the known video was found")."""
+def usable_frame_times(session: Session, media_ids: Iterable[int], signals: Iterable[str], min_quality: int) -> dict[int, set[float]]:
+    """The distinct times of each video's frame hashes (rows of `signals`) that are good enough
+    to match: what "which share of the known video was found" counts against."""
     wanted = sorted(set(media_ids))
-    counts: dict[int, int] = {}
+    times: dict[int, set[float]] = {}
     for start in range(0, len(wanted), 500):
         rows = session.execute(
-            select(MediaSignal.media_id, func.count())
+            select(MediaSignal.media_id, MediaSignal.timestamp)
             .where(
-                MediaSignal.signal == hamming_signal("video_frame").name,
+                MediaSignal.signal.in_(list(signals)),
                 MediaSignal.media_id.in_(wanted[start : start + 500]),
                 func.coalesce(MediaSignal.quality, 100) >= min_quality,
             )
-            .group_by(MediaSignal.media_id)
+            .distinct()
         )
-        counts.update({media_id: count for media_id, count in rows})  # noqa: C416 - a Result has .keys(): dict(rows) would read it as a mapping
-    return counts
+        for media_id, timestamp in rows:
+            times.setdefault(media_id, set()).add(timestamp or 0.0)
+    return times
 
 
 def indicator_ids(session: Session, matches: Iterable[tuple[int, str, float | None]]) -> dict[tuple[int, str, float | None], int]:

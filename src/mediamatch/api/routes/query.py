@@ -120,7 +120,7 @@ def query_hashes(body: HashQueryBatch, request: Request, principal: Searcher, se
 def query_video(body: VideoQuery, request: Request, principal: Searcher, session: SessionDep, matcher: CatalogueMatcherDep) -> QueryResult:
     """Look up one video by its frame hashes (and digests): known stills among its frames, known
     videos it copies, cuts or contains (vPDQ's rule), each with the matched time ranges."""
-    frames = tuple(FrameHash(f.number, f.timestamp, f.pdq, f.quality) for f in body.frames)
+    frames = tuple(FrameHash(f.number, f.timestamp, f.pdq, f.quality, tuple((v.name, v.pdq, v.quality) for v in f.variants)) for f in body.frames)
     record = HashRecord(path=body.label, signals=body.signals, frames=frames)
     [result] = answer(matcher, request, session, principal, [record])
     audit(session, principal.event(AuditAction.SEARCH, "video", "", count=1, frames=len(frames), known=result.known))
