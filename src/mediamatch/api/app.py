@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 
 from mediamatch.api.deps import RateLimiter
 from mediamatch.api.limits import BodySizeLimit
-from mediamatch.api.routes import admin, audit, auth, hashlists, hits, media, notifications, query, series
+from mediamatch.api.routes import admin, audit, auth, hashlists, hits, media, notifications, query, series, similar
 from mediamatch.api.settings import ServerSettings
 from mediamatch.api.text_input import refuse_unstorable_text
 from mediamatch.services.identify import InterestLedger
@@ -17,7 +17,7 @@ from mediamatch.store.blobs import EncryptedBlobStore
 from mediamatch.store.db import migrate, open_engine
 from mediamatch.store.keys import load_keyring
 
-ROUTERS = tuple(module.router for module in (auth, admin, media, query, series, notifications, audit, hits, hashlists))
+ROUTERS = tuple(module.router for module in (auth, admin, media, query, similar, series, notifications, audit, hits, hashlists))
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -36,6 +36,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.rate_limiter = RateLimiter()
     app.state.matcher = None  # the catalogue matcher: opened on the first query (deps.catalogue_matcher)
     app.state.matcher_opening = threading.Lock()
+    app.state.similar = None  # the similarity matcher: opened on the first similarity search (routes/similar.py)
     app.state.interest = InterestLedger()
     for router in ROUTERS:
         app.include_router(router)

@@ -62,7 +62,15 @@ class Match:
     Where a video is involved, `query_seconds` are the time ranges of the triaged video that
     matched and `known_seconds` those of the known video (a still found inside it gives one
     range per place it appears); `query_share` and `known_share` are the shares of each
-    video's frames that found a match (vPDQ's rule), for video-to-video matches."""
+    video's frames that found a match (vPDQ's rule), for video-to-video matches.
+
+    A match by local features (services/similar.py) says how the pictures relate: `relation`
+    "contains" (the file contains the known picture or a part of it: a crop, a turned, resized
+    or pasted copy) or "related" (it shares a scene or object with it, without being a copy;
+    "" for a match by a hash), how many keypoints agree (`inliers`), the share of the known
+    picture present (`known_area_share`), and the matched regions as polygons in shares (0-1)
+    of each picture's sides: where the known picture lies in the file (`query_region`) and which
+    part of the known picture that is (`known_region`); `transform` then says it in words."""
 
     media_id: int
     series: tuple[str, ...]
@@ -76,6 +84,11 @@ class Match:
     known_seconds: tuple[tuple[float, float], ...] = ()
     query_share: float | None = None
     known_share: float | None = None
+    relation: str = ""
+    inliers: int | None = None
+    known_area_share: float | None = None
+    query_region: tuple[tuple[float, float], ...] = ()
+    known_region: tuple[tuple[float, float], ...] = ()
 
     @classmethod
     def from_json(cls, fields: Mapping[str, Any]) -> Match:
@@ -84,7 +97,7 @@ class Match:
         left out."""
         known = {field.name: fields[field.name] for field in dataclass_fields(cls) if field.name in fields}
         known["series"] = tuple(known.get("series", ()))
-        for key in ("query_seconds", "known_seconds"):
+        for key in ("query_seconds", "known_seconds", "query_region", "known_region"):
             known[key] = tuple(tuple(pair) for pair in known.get(key, ()))
         return cls(**known)
 

@@ -29,6 +29,10 @@ class Limits:
     video_seconds_per_hash: float = 1.0
     video_collapse: bool = True  # drop frames near-identical to the last one kept (signals/vpdq.py)
     video_threads: int = 1  # decoder threads per file: a batch already keeps every core busy
+    local_features: bool = False  # also compute descriptor signals (similarity search: signals/local_features.py)
+    video_feature_seconds: float = 2.0  # a video's frames get local features this many seconds apart
 
 
 DEFAULT_LIMITS = Limits()
+# What contributing to the catalogue computes: local features too, for similarity search.
+CATALOGUE_LIMITS = Limits(local_features=True)

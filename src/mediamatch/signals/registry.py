@@ -24,6 +24,7 @@ BUILT_IN: tuple[EntryPoint, ...] = tuple(
         ("sha256", "mediamatch.signals.crypto:SHA256Signal"),
         ("pdq", "mediamatch.signals.pdq:PDQSignal"),
         ("vpdq", "mediamatch.signals.vpdq:VPDQSignal"),
+        ("local_features", "mediamatch.signals.local_features:LocalFeaturesSignal"),
     )
 )
 
@@ -58,7 +59,15 @@ def reload() -> None:
 
 
 def all_signals() -> tuple[type[SignalType], ...]:
-    return tuple(_signals_by_name().values())
+    """The hash signals: those whose values records, the catalogue's signal rows, hash lists,
+    exports and reports carry. Descriptor signals are not among them (`descriptor_signals`):
+    similarity data stay with investigators, so nothing that iterates this can leak them."""
+    return tuple(signal for signal in _signals_by_name().values() if signal.index_kind != "descriptor")
+
+
+def descriptor_signals() -> tuple[type[SignalType], ...]:
+    """Signals searched by local descriptors and geometric verification (local features)."""
+    return tuple(signal for signal in _signals_by_name().values() if signal.index_kind == "descriptor")
 
 
 def signal_names() -> tuple[str, ...]:
