@@ -121,3 +121,14 @@ def test_a_catalogue_reopened_from_its_url_finds_the_same(catalogue, tmp_path: P
         assert search_picture(matcher, jpeg_bytes(crop_area(textured_picture(1), 0.3))).matches[0].series == ("Harbour",)
     finally:
         engine.dispose()
+
+
+def test_similarity_data_never_reach_hash_lists_or_exchange_exports(catalogue) -> None:
+    from mediamatch.services.exchange import catalogue_records
+    from mediamatch.services.hashlists import HashListError, ListFilter, read_sections
+
+    assert all(signal != "local_features" for _, signal in read_sections(catalogue, ListFilter()))
+    with pytest.raises(HashListError):
+        ListFilter(signals=("local_features",))
+    records = list(catalogue_records(catalogue))
+    assert len(records) == 3 and all("local_features" not in repr(record) for record in records)

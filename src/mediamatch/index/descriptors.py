@@ -30,7 +30,7 @@ import numpy as np
 
 from mediamatch.atomic import atomic_write
 
-POINT_BITS = 10  # up to 1024 keypoints per feature row
+POINT_BITS = 11  # up to 2048 keypoints per feature row
 PQ_BYTES = 16
 EXACT_UP_TO = 20_000  # descriptors: below this, codebooks would be trained on too little
 TRAINED_ENOUGH = 1_000_000  # descriptors: codebooks trained on this many are not retrained

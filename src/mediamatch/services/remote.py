@@ -21,7 +21,7 @@ from mediamatch.catalog.records import Match
 from mediamatch.signals.registry import exact_signals, ranked_signals
 
 MAX_QUERIES_PER_REQUEST = 1000
-FEATURE_ITEMS_PER_REQUEST = 16  # about 150 KB of features per picture
+FEATURE_ITEMS_PER_REQUEST = 16  # up to 200 KB of features per picture
 TIMEOUT_S = 60.0
 
 

@@ -9,7 +9,8 @@ services/similar.py) then says how the two align and which share of the known pi
 A picture is reduced to WORK_SIDE pixels on its longest side before detection (the keypoints'
 coordinates are in that reduced picture, with its size kept beside them), QUERY_POINTS keypoints
 are kept for a searched picture and the CATALOGUE_POINTS strongest of them for a catalogued one
-(the index's size budget, 8 KiB per picture: index/descriptors.py).
+(the index's size budget, 8 KiB per picture: index/descriptors.py). Keypoint numbers must fit
+the index's ids (index/descriptors.py POINT_BITS: at most 2048).
 
 These are not hash values: a feature set has no string form, no Hamming distance, and it never
 travels in a hash list or an exchange export (local descriptors can be inverted into a rough
@@ -32,7 +33,10 @@ import numpy as np
 from mediamatch.signals.base import ComputesFrom, IndexKind, MediaKind, SignalType
 
 WORK_SIDE = 640
-QUERY_POINTS = 800  # the issue's measurement: SIFT with 800 points found crops and pasted pictures at 0 false matches
+# A searched picture keeps more keypoints than a catalogued one: in a picture pasted into another
+# the host's keypoints crowd out the pasted one's (pasted at 40% width: found 27/40 with 800 points,
+# 30/40 with 1500; benchmarks/bench_similar.py).
+QUERY_POINTS = 1500
 CATALOGUE_POINTS = 256  # 256 PQ codes of 24 bytes (code + id) = 6 KiB, under the 8 KiB budget per picture
 DESCRIPTOR_BYTES = 128
 MIN_SIDE = 16  # smaller pictures have no room for a keypoint's 16x16 patch
