@@ -5,6 +5,8 @@ persists beside the catalogue and catches up; region search finds a box of a pic
 
 from __future__ import annotations
 
+import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from PIL import Image
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.services.similar import NO_DESCRIPTORS, SimilarityMatcher, search_picture
 from mediamatch.services.triage import STATE_FILE, TriageRow, TriageState, triage
+from mediamatch.services.triage_report import write_reports
 from mediamatch.store.db import open_engine
 from tests.similar_pictures import crop_area, jpeg_bytes, pasted_into, save, textured_picture, views
 
@@ -77,6 +80,22 @@ def test_triage_finds_copies_and_related_pictures(catalogue, seized, tmp_path: P
     related = rows["room-right.jpg"].matches[0]
     assert (related.relation, related.series) == ("related", ("Meadow",))
     assert NO_DESCRIPTORS in (rows["blank.png"].note or "") and NO_DESCRIPTORS in (rows["tiny.png"].note or "")
+
+    state = TriageState(tmp_path / "out" / STATE_FILE)
+    try:
+        paths = write_reports(state, tmp_path / "out")
+    finally:
+        state.close()
+    report = json.loads(paths["json"].read_text())
+    assert list(report["summary"])[:3] == ["known_identified", "known_unidentified", "related"]
+    [room] = [entry for entry in report["files"] if entry["path"] == "room-right.jpg"]
+    assert room["matches"][0]["relation"] == "related" and len(room["matches"][0]["known_region"]) >= 3
+    with paths["csv"].open(newline="") as handle:
+        by_path = {row["path"]: row for row in csv.DictReader(handle)}
+    assert (by_path["room-right.jpg"]["status"], by_path["room-right.jpg"]["relation"]) == ("related", "related")
+    html = paths["html"].read_text()
+    assert html.index('id="known_identified"') < html.index('id="related"') < html.index('id="new"')
+    assert "<polygon" in html and "shares a scene or objects" in html and "contains the known picture" in html
 
 
 def test_no_similar_switch_leaves_the_second_pass_out(catalogue, seized, tmp_path: Path) -> None:

@@ -9,13 +9,15 @@ import pytest
 from mediamatch.media.hashing import hash_bytes
 from mediamatch.media.limits import CATALOGUE_LIMITS
 from mediamatch.signals.local_features import FeatureError, FeatureSet, LocalFeaturesSignal
-from mediamatch.signals.registry import all_signals, descriptor_signals, get_signal, signal_names
+from mediamatch.signals.registry import all_signals, descriptor_signals, find_signal, get_signal, signal_names
 from tests.similar_pictures import jpeg_bytes, textured_picture
 
 
 def test_registered_as_a_descriptor_signal_and_never_a_hash_signal() -> None:
-    assert descriptor_signals() == (LocalFeaturesSignal,) and get_signal("local_features") is LocalFeaturesSignal
-    assert LocalFeaturesSignal not in all_signals() and "local_features" not in signal_names()
+    assert descriptor_signals() == (LocalFeaturesSignal,)
+    assert LocalFeaturesSignal not in all_signals() and "local_features" not in signal_names() and find_signal("local_features") is None
+    with pytest.raises(KeyError):
+        get_signal("local_features")  # named in a hash list, an imported record or a query: unknown
     with pytest.raises(ValueError, match="no string form"):
         LocalFeaturesSignal.validate("00")
 

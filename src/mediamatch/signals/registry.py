@@ -75,14 +75,18 @@ def signal_names() -> tuple[str, ...]:
 
 
 def get_signal(name: str) -> type[SignalType]:
-    try:
-        return _signals_by_name()[name]
-    except KeyError:
-        raise KeyError(f"unknown signal {name!r}; known: {', '.join(sorted(_signals_by_name()))}") from None
+    """The hash signal called `name` (a descriptor signal is not one: see `all_signals`)."""
+    found = find_signal(name)
+    if found is None:
+        raise KeyError(f"unknown signal {name!r}; known: {', '.join(sorted(signal_names()))}")
+    return found
 
 
 def find_signal(name: str) -> type[SignalType] | None:
-    return _signals_by_name().get(name)
+    """The hash signal called `name`, or None: values named by a descriptor signal (in a hash
+    list, an imported record, a query) are refused like those of an unknown signal."""
+    signal = _signals_by_name().get(name)
+    return signal if signal is not None and signal.index_kind != "descriptor" else None
 
 
 @cache  # asked for every hashed file
