@@ -155,7 +155,7 @@ def main() -> None:
         pdq.search_many(variants, radius=31)
         pdq_seconds.append(time.perf_counter() - tick)
 
-    triage_line = triage_speed(data, photos, args.triage_files)
+    triage_line = triage_speed(data, dict(list(photos.items())[: args.triage_files]), args.triage_files)
     per_picture = [e + s + q for e, s, q in zip(extract, search_verify, quantise)]
     build_per_second = 1 / (statistics.median(extract_catalogue) + add_seconds / added)
     body = "\n".join(
