@@ -151,3 +151,17 @@ def test_similarity_data_never_reach_hash_lists_or_exchange_exports(catalogue) -
         ListFilter(signals=("local_features",))
     records = list(catalogue_records(catalogue))
     assert len(records) == 3 and all("local_features" not in repr(record) for record in records)
+
+
+def test_a_still_of_a_known_video_frame_finds_the_video_with_its_time(engine, tmp_path: Path) -> None:
+    """Frames of a contributed video are catalogued every 2 s with their time. (The generated
+    scenes are smooth, with a few dozen keypoints: a still is found, a crop of one is not.)"""
+    av = pytest.importorskip("av", reason="video support is the [video] extra")
+    from mediamatch.services.samples import generated_video
+
+    clip = generated_video(tmp_path / "known.mp4", seconds=4, fps=10, seed=31, motion="zoom")
+    contribute(engine, [clip], ContributionRequest(series="Clip"), workers=1)
+    with av.open(str(clip)) as container:
+        frame = next(f for f in container.decode(video=0) if f.time is not None and f.time >= 2.0).to_image()
+    answer = search_picture(SimilarityMatcher.open(engine, tmp_path / "similar-index"), jpeg_bytes(frame))
+    assert [(match.series, match.relation, match.known_seconds) for match in answer.matches] == [(("Clip",), "contains", ((2.0, 2.0),))]
