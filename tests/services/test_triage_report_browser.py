@@ -38,7 +38,7 @@ def test_thumbnails_are_veiled_until_clicked(report: Path) -> None:
         thumbs.nth(0).click()
         expect(thumbs.nth(0).locator("img")).to_have_css("filter", "grayscale(1) blur(12px)")
         statuses = page.locator("#summary tr[data-status]").evaluate_all("rows => rows.map(r => r.dataset.status)")
-        assert statuses == ["known_identified", "known_unidentified", "new", "not_media", "error"]
-        assert page.locator("svg.chart rect").count() == 5
+        assert statuses == ["known_identified", "known_unidentified", "related", "new", "not_media", "error"]
+        assert page.locator("svg.chart rect").count() == 6
         assert errors == []
         browser.close()

@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 
 from mediamatch.api.deps import RateLimiter
 from mediamatch.api.limits import BodySizeLimit
-from mediamatch.api.routes import admin, audit, auth, clues, hashlists, help_requests, hits, investigations, media, notifications, query, series, stats
+from mediamatch.api.routes import admin, audit, auth, clues, hashlists, help_requests, hits, investigations, media, notifications, query, series, similar, stats
 from mediamatch.api.settings import ServerSettings
 from mediamatch.api.text_input import refuse_unstorable_text
 from mediamatch.services.identify import InterestLedger
@@ -19,7 +19,7 @@ from mediamatch.store.keys import load_keyring
 from mediamatch.web.app import install_web
 
 ROUTERS = tuple(
-    module.router for module in (auth, admin, media, query, series, notifications, audit, hits, hashlists, investigations, clues, help_requests, stats)
+    module.router for module in (auth, admin, media, query, similar, series, notifications, audit, hits, hashlists, investigations, clues, help_requests, stats)
 )
 
 
@@ -41,6 +41,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.state.rate_limiter = RateLimiter()
     app.state.matcher = None  # the catalogue matcher: opened on the first query (deps.catalogue_matcher)
     app.state.matcher_opening = threading.Lock()
+    app.state.similar = None  # the similarity matcher: opened on the first similarity search (routes/similar.py)
     app.state.interest = InterestLedger()
     for router in ROUTERS:
         app.include_router(router)

@@ -38,6 +38,7 @@ class Permission(StrEnum):
     CONTRIBUTE_MEDIA = "contribute_media"
     EDIT_METADATA = "edit_metadata"
     SEARCH_HASHES = "search_hashes"  # "is this known?" with the catalogue's answer
+    SEARCH_SIMILAR = "search_similar"  # similarity search by local descriptors: region search, remote triage's second pass
     SEARCH_METADATA = "search_metadata"  # series, victims, cases, free text
     VIEW_THUMBNAIL = "view_thumbnail"
     VIEW_CONTENT = "view_content"  # the decrypted original
@@ -93,6 +94,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             {
                 _P.SEARCH_HASHES,
                 _P.SEARCH_METADATA,
+                _P.SEARCH_SIMILAR,
                 _P.VIEW_THUMBNAIL,
                 _P.VIEW_CONTENT,
                 _P.TRIAGE,

@@ -54,6 +54,17 @@ class FrameHash:
 
 
 @dataclass(frozen=True, slots=True)
+class Features:
+    """The packed local features (a descriptor signal's `FeatureSet.to_bytes()`) of a picture,
+    or of one video frame at `timestamp` seconds. Computed only when a similarity search asks
+    (`Limits.local_features`), and never part of `to_json`: they stay with investigators."""
+
+    signal: str
+    data: bytes
+    timestamp: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HashRecord:
     """One file's hashes. Values are canonical (lower-case hex); `error` is None on success.
 
@@ -81,6 +92,7 @@ class HashRecord:
     note: str | None = None
     frames: tuple[FrameHash, ...] = ()  # a video's sampled frames, consecutive near-repeats collapsed
     duration: float | None = None  # seconds, for a video
+    features: tuple[Features, ...] = ()  # on request: the picture's, or sampled frames', local features
 
     def value(self, signal: str) -> str | None:
         return self.signals.get(signal)

@@ -65,7 +65,14 @@ class Match:
     range per place it appears); `query_share` and `known_share` are the shares of each
     video's frames that found a match (vPDQ's rule), for video-to-video matches.
     `investigations` says which agencies work the item or its series ("under investigation by
-    ... since ..."), so whoever finds a copy knows whom to contact before starting."""
+    ... since ..."), so whoever finds a copy knows whom to contact before starting.
+    A match by local features (services/similar.py) says how the pictures relate: `relation`
+    "contains" (the file contains the known picture or a part of it: a crop, a turned, resized
+    or pasted copy) or "related" (it shares a scene or object with it, without being a copy;
+    "" for a match by a hash), how many keypoints agree (`inliers`), the share of the known
+    picture present (`known_area_share`), and the matched regions as polygons in shares (0-1)
+    of each picture's sides: where the known picture lies in the file (`query_region`) and which
+    part of the known picture that is (`known_region`); `transform` then says it in words."""
 
     media_id: int
     series: tuple[str, ...]
@@ -80,6 +87,11 @@ class Match:
     query_share: float | None = None
     known_share: float | None = None
     investigations: tuple[str, ...] = ()
+    relation: str = ""
+    inliers: int | None = None
+    known_area_share: float | None = None
+    query_region: tuple[tuple[float, float], ...] = ()
+    known_region: tuple[tuple[float, float], ...] = ()
 
     @classmethod
     def from_json(cls, fields: Mapping[str, Any]) -> Match:
@@ -89,7 +101,7 @@ class Match:
         known = {field.name: fields[field.name] for field in dataclass_fields(cls) if field.name in fields}
         known["series"] = tuple(known.get("series", ()))
         known["investigations"] = tuple(known.get("investigations", ()))
-        for key in ("query_seconds", "known_seconds"):
+        for key in ("query_seconds", "known_seconds", "query_region", "known_region"):
             known[key] = tuple(tuple(pair) for pair in known.get(key, ()))
         return cls(**known)
 

@@ -19,6 +19,7 @@ from mediamatch.cli import hash as hash_cli
 from mediamatch.cli import hashlist as hashlist_cli
 from mediamatch.cli import series as series_cli
 from mediamatch.cli import serve as serve_cli
+from mediamatch.cli import similar as similar_cli
 from mediamatch.cli import stats as stats_cli
 from mediamatch.cli import triage as triage_cli
 from mediamatch.cli import watch as watch_cli
@@ -37,7 +38,7 @@ def main() -> None:
     """mediamatch: hash media, triage seized collections and match them against known material."""
 
 
-for module in (hash_cli, db_cli, series_cli, triage_cli, demo_cli, audit_cli, serve_cli, hashlist_cli, watch_cli, exchange_cli, stats_cli, clues_cli):
+for module in (hash_cli, db_cli, series_cli, triage_cli, similar_cli, demo_cli, audit_cli, serve_cli, hashlist_cli, watch_cli, exchange_cli, stats_cli, clues_cli):
     module.register(app)
 
 

@@ -31,7 +31,8 @@ def triage_command(
     workers: WorkersOption = None,
     db: DbOption = None,
     server: Annotated[
-        str | None, typer.Option("--server", help="Match against a mediamatch server (https://…) instead of a local catalogue; only hashes are sent.")
+        str | None,
+        typer.Option("--server", help="Match against a mediamatch server (https://…) instead of a local catalogue; only hashes and descriptors are sent."),
     ] = None,
     token: Annotated[
         str | None, typer.Option("--token", envvar="MEDIAMATCH_TOKEN", help="API token for --server (or $MEDIAMATCH_TOKEN).", show_default=False)
@@ -40,10 +41,16 @@ def triage_command(
     allow_empty_catalogue: Annotated[
         bool, typer.Option("--allow-empty-catalogue", help="Triage even when the catalogue holds no known media (every file is then `new`).")
     ] = False,
+    no_similar: Annotated[
+        bool,
+        typer.Option("--no-similar", help="Skip the similarity second pass (crops, rotations, pasted copies, related scenes) on files that match no hash."),
+    ] = False,
 ) -> None:
     """Hash every file of SOURCE, match it against the catalogue and classify it: known (victim
-    identified or not), new, not media, or error. Resumable with --resume after an interruption.
-    With --server, the catalogue is a remote server and only hashes leave this machine.
+    identified or not), related (same scene or objects as a known series), new, not media, or
+    error. Files that match no hash are searched by similarity (local features) unless
+    --no-similar. Resumable with --resume after an interruption. With --server, the catalogue is
+    a remote server and only hashes and descriptors leave this machine, never pictures.
 
     The catalogue must exist (`mediamatch db init`, `db add`) and, unless
     --allow-empty-catalogue, hold known media. Exit status 1 when the report has error rows
@@ -90,6 +97,7 @@ def triage_command(
                 matcher=matcher,
                 catalogue=catalogue,
                 every_frame=every_frame,
+                similar=not no_similar,
             )
         except (TriageError, RemoteError) as exc:
             refuse(escape(str(exc)))

@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from mediamatch.catalog.hashes import BytesSource, FrameHash, HashRecord, Source, SpooledSource
+from mediamatch.catalog.hashes import BytesSource, Features, FrameHash, HashRecord, Source, SpooledSource
 from mediamatch.media.image import ImageDecodeError, decode_luma
 from mediamatch.media.limits import DEFAULT_LIMITS, Limits
 from mediamatch.media.sniff import SNIFF_BYTES, sniff
 from mediamatch.media.spool import read_spooled
 from mediamatch.signals.base import Digest, SignalType
-from mediamatch.signals.registry import computed_from
+from mediamatch.signals.registry import computed_from, descriptor_signals
 from mediamatch.signals.vpdq import collapse
 
 IN_FLIGHT_PER_WORKER = 3
@@ -123,9 +123,23 @@ def hash_bytes(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> HashR
             qualities[signal.name] = quality
         if turned is not None and (shown := signal.compute_luma(turned))[0] != signals[signal.name]:
             displayed[signal.name] = shown
+    features = _features(image.luma, None) if limits.local_features else ()
     return replace(
-        record, signals=signals, qualities=qualities, variants=variants, displayed=displayed, width=image.width, height=image.height, note=image.note
+        record,
+        signals=signals,
+        qualities=qualities,
+        variants=variants,
+        displayed=displayed,
+        width=image.width,
+        height=image.height,
+        note=image.note,
+        features=features,
     )
+
+
+def _features(luma: np.ndarray, timestamp: float | None) -> tuple[Features, ...]:
+    """The packed local features of a picture or frame, one per descriptor signal."""
+    return tuple(Features(signal.name, signal.compute_features(luma), timestamp) for signal in descriptor_signals())
 
 
 def _new_digests() -> dict[str, Digest]:
@@ -151,6 +165,7 @@ def hash_video(data: bytes | Path, record: HashRecord, limits: Limits = DEFAULT_
     # A frame carries one hash (FrameHash): the registry's frame signal (vpdq).
     frame_signal = frame_signals[0]
     frames: list[FrameHash] = []
+    features: list[Features] = []
     error, shape, video = None, None, None
     try:
         with Video(data, limits) as video:
@@ -161,6 +176,8 @@ def hash_video(data: bytes | Path, record: HashRecord, limits: Limits = DEFAULT_
                 variants = tuple((name, *_frame_hash(frame_signal, picture)) for name, picture in frame_variants(luma))
                 frames.append(FrameHash(number, round(seconds, 6), value, quality or 0, variants))
                 shape = luma.shape
+                if limits.local_features and (not features or seconds - (features[-1].timestamp or 0.0) >= limits.video_feature_seconds):
+                    features.extend(_features(luma, round(seconds, 6)))
     except VideoError as exc:
         error = str(exc)
     if video is None:
@@ -172,7 +189,7 @@ def hash_video(data: bytes | Path, record: HashRecord, limits: Limits = DEFAULT_
     if len(kept) < len(frames):
         note += f", {len(frames) - len(kept)} near-repeats collapsed"
     height, width = shape if shape is not None else (info.height, info.width)
-    return replace(record, frames=kept, duration=round(duration, 6), width=width, height=height, note=note, error=error)
+    return replace(record, frames=kept, duration=round(duration, 6), width=width, height=height, note=note, error=error, features=tuple(features))
 
 
 def _frame_hash(signal: type[SignalType], luma: np.ndarray) -> tuple[str, int]:

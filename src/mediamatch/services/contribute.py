@@ -18,7 +18,7 @@ from mediamatch.media.hashing import hash_many
 from mediamatch.media.limits import CATALOGUE_LIMITS
 from mediamatch.services.catalogue_changes import catalogue_changed
 from mediamatch.services.identify import note_interest
-from mediamatch.store import repo
+from mediamatch.store import features, repo
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import Agency, Case, Contribution, Series
 
@@ -98,7 +98,7 @@ def contribute(
         earlier_runs = session.scalar(select(func.max(Contribution.id))) or 0
     outcomes: list[ContributionOutcome] = []
     batch: list[HashRecord] = []
-    # Known videos are hashed densely, once (media/limits.py CATALOGUE_LIMITS).
+    # Known videos are hashed densely, once, with local features (media/limits.py CATALOGUE_LIMITS).
     for record in hash_many(sources, workers=workers, limits=CATALOGUE_LIMITS):
         batch.append(record)
         if len(batch) >= COMMIT_EVERY:
@@ -174,6 +174,7 @@ def _contribute_once(
     if item is not None and item.sha256 is not None and _recorded(session, item.id, agency, case, series, record.path, earlier_runs):
         return item.id, False, repo.describe_contributions(session, item.id)
     added = repo.add_media(session, record, series=series, agency=agency, case=case, category=request.category, baseline=request.baseline)
+    features.add_features(session, added.media_id, record)  # the similarity index's rows (services/similar.py)
     return added.media_id, added.created, added.earlier
 
 

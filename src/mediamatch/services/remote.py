@@ -3,11 +3,13 @@
 An agency triaging a seized drive against the shared database must not send the drive's
 content anywhere: each file is hashed locally and only its signals (PDQ with its 8
 rotations/flips) travel, in batches, to `POST /api/v1/query/hashes`; a video travels as its
-frame hashes to `POST /api/v1/query/video`.
+frame hashes to `POST /api/v1/query/video`. Triage's similarity pass sends the local features
+of files that matched no hash (descriptors, never pictures) to `POST /api/v1/query/similar/features`.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -19,7 +21,11 @@ from mediamatch.catalog.records import Match
 from mediamatch.signals.registry import exact_signals, ranked_signals
 
 MAX_QUERIES_PER_REQUEST = 1000
+FEATURE_ITEMS_PER_REQUEST = 16  # up to 200 KB of features per picture
 TIMEOUT_S = 60.0
+
+
+SIMILAR_REFUSED = "this account may not search by similarity (investigators may); triage with --no-similar"
 
 
 class RemoteError(Exception):
@@ -83,14 +89,35 @@ class RemoteCatalogueMatcher:
         }  # fmt: skip
         return [Match.from_json(item) for item in self._post_json("/api/v1/query/video", body)["matches"]]
 
+    def similar(self, records: Sequence[HashRecord]) -> list[list[Match]]:
+        """The server's similarity matches of each record, from its local features (none sent
+        for a record without features: it gets no match)."""
+        found: list[list[Match]] = [[] for _ in records]
+        wanted = [position for position, record in enumerate(records) if record.features]
+        for start in range(0, len(wanted), FEATURE_ITEMS_PER_REQUEST):
+            batch = wanted[start : start + FEATURE_ITEMS_PER_REQUEST]
+            items = [
+                {
+                    "label": records[position].path[:500],
+                    "features": [{"signal": f.signal, "timestamp": f.timestamp, "data": base64.b64encode(f.data).decode()} for f in records[position].features],
+                }
+                for position in batch
+            ]
+            answer = self._post_json("/api/v1/query/similar/features", {"items": items}, refused_hint=SIMILAR_REFUSED)
+            for position, result in zip(batch, answer):
+                found[position] = [Match.from_json(item) for item in result["matches"]]
+        return found
+
     def _post(self, queries: list[dict[str, object]]) -> list[dict]:
         return self._post_json("/api/v1/query/hashes", {"queries": queries})
 
-    def _post_json(self, path: str, body: dict[str, object]) -> Any:
+    def _post_json(self, path: str, body: dict[str, object], refused_hint: str = "") -> Any:
         try:
             response = self.client.post(path, json=body, headers=self.headers)
         except httpx.HTTPError as exc:
             raise RemoteError(f"cannot reach the server: {exc}") from None
+        if response.status_code == 403 and refused_hint:
+            raise RemoteError(f"the server answered 403: {refused_hint}")
         if response.status_code != 200:
             raise RemoteError(f"the server answered {response.status_code}: {response.text[:300]}")
         return response.json()

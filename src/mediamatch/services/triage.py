@@ -30,15 +30,17 @@ from mediamatch.media.collection import iter_collection
 from mediamatch.media.hashing import hash_many
 from mediamatch.media.limits import DEFAULT_LIMITS, Limits
 from mediamatch.services.matching import CatalogueMatcher
+from mediamatch.services.similar import NO_DESCRIPTORS, SimilarityLookup, SimilarityMatcher, second_pass
 from mediamatch.signals.base import SignalType
 from mediamatch.signals.registry import computed_from
 
 KNOWN_IDENTIFIED = "known_identified"
 KNOWN_UNIDENTIFIED = "known_unidentified"
+RELATED = "related"  # shares a scene or object with a known series, without containing a known picture
 NEW = "new"
 NOT_MEDIA = "not_media"
 ERROR = "error"
-STATUSES = (KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, NOT_MEDIA, ERROR)
+STATUSES = (KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, RELATED, NEW, NOT_MEDIA, ERROR)
 
 STATE_FILE = "triage-state.sqlite"
 COMMIT_EVERY_ROWS = 256
@@ -83,8 +85,11 @@ class TriageSummary:
 
 def classify(record: HashRecord, matches: list[Match]) -> str:
     """The triage status of a hashed file, from its record and its catalogue matches."""
+    known = [match for match in matches if match.relation != RELATED]
+    if known:
+        return KNOWN_IDENTIFIED if any(match.victim_identified for match in known) else KNOWN_UNIDENTIFIED
     if matches:
-        return KNOWN_IDENTIFIED if any(match.victim_identified for match in matches) else KNOWN_UNIDENTIFIED
+        return RELATED
     if record.error:
         return ERROR
     if record.frames or any(record.value(signal.name) for signal in _picture_signals()):
@@ -103,6 +108,8 @@ def row_from(seq: int, name: str, record: HashRecord, matches: list[Match]) -> T
         quality = record.quality(signal.name)
         if record.value(signal.name) and quality is not None and quality < signal.min_quality and not matches:
             note = "; ".join(filter(None, [note, f"low {signal.name.upper()} quality ({quality}): near-duplicate search skipped"]))
+    if record.features and not matches and not any(_has_keypoints(features.data) for features in record.features):
+        note = "; ".join(filter(None, [note, NO_DESCRIPTORS]))
     return TriageRow(
         seq=seq,
         path=name,
@@ -266,12 +273,15 @@ def triage(
     matcher: CatalogueLookup | None = None,
     catalogue: str | None = None,
     every_frame: bool = False,
+    similar: bool = True,
 ) -> TriageSummary:
     """Hash, match and classify every file of `source`, saving rows to `out` as they are made.
 
     Matches come from `matcher`, else from the catalogue behind `engine`; `catalogue` names
     where they come from in the reports (default: the database URL, password hidden).
-    Videos are hashed at one frame per second, or every frame with `every_frame`."""
+    Videos are hashed at one frame per second, or every frame with `every_frame`. With
+    `similar`, files that match nothing are searched by local features (services/similar.py),
+    through `matcher` when it answers similarity searches (a server), else the local catalogue."""
     if not source.exists():
         raise TriageError(f"{source}: no such file or folder")
     if matcher is None and engine is None:
@@ -281,10 +291,11 @@ def triage(
     try:
         done = state.done()
         matcher = matcher or CatalogueMatcher.open(engine)  # type: ignore[arg-type]
+        lookup = _similarity_lookup(matcher, engine) if similar else None
         pending: list[TriageRow] = []
         last_commit = time.monotonic()
-        limits = replace(DEFAULT_LIMITS, dihedral=True, video_every_frame=every_frame)
-        for row in _rows(source, done, matcher, workers, limits):
+        limits = replace(DEFAULT_LIMITS, dihedral=True, video_every_frame=every_frame, local_features=lookup is not None)
+        for row in _rows(source, done, matcher, workers, limits, lookup):
             pending.append(row)
             if on_row:
                 on_row(row)
@@ -298,7 +309,26 @@ def triage(
         state.close()
 
 
-def _rows(source: Path, done: dict[int, str], matcher: CatalogueLookup, workers: int | None, limits: Limits) -> Iterator[TriageRow]:
+def _similarity_lookup(matcher: CatalogueLookup, engine: Engine | None) -> SimilarityLookup | None:
+    """Who answers the second pass: a matcher that searches similarity itself (a server), else
+    the local catalogue's similarity index; None when there is neither."""
+    if isinstance(matcher, SimilarityLookup):
+        return matcher
+    return SimilarityMatcher.open(engine) if engine is not None else None
+
+
+def _has_keypoints(data: bytes) -> bool:
+    from mediamatch.signals.local_features import FeatureError, FeatureSet
+
+    try:
+        return len(FeatureSet.from_bytes(data)) > 0
+    except FeatureError:
+        return False
+
+
+def _rows(
+    source: Path, done: dict[int, str], matcher: CatalogueLookup, workers: int | None, limits: Limits, lookup: SimilarityLookup | None = None
+) -> Iterator[TriageRow]:
     """Rows for the entries not yet done, in collection order, hashed on all cores."""
     waiting: deque[tuple[int, Entry]] = deque()
 
@@ -328,18 +358,21 @@ def _rows(source: Path, done: dict[int, str], matcher: CatalogueLookup, workers:
             batch.append((seq, entry.name, record))
             break
         if len(batch) >= 64:
-            yield from _matched(batch, matcher)
+            yield from _matched(batch, matcher, lookup)
             batch = []
     while waiting:  # entries after the last hashed file that could not be read
         seq, entry = waiting.popleft()
         batch.append((seq, entry.name, HashRecord(path=entry.name, error=entry.error)))
-    yield from _matched(batch, matcher)
+    yield from _matched(batch, matcher, lookup)
 
 
-def _matched(batch: list[tuple[int, str, HashRecord]], matcher: CatalogueLookup) -> Iterator[TriageRow]:
+def _matched(batch: list[tuple[int, str, HashRecord]], matcher: CatalogueLookup, lookup: SimilarityLookup | None = None) -> Iterator[TriageRow]:
     if not batch:
         return
-    all_matches = matcher.match([record for _, _, record in batch])
+    records = [record for _, _, record in batch]
+    all_matches = matcher.match(records)
+    if lookup is not None:
+        all_matches = second_pass(records, all_matches, lookup)
     for (seq, name, record), matches in zip(batch, all_matches):
         yield row_from(seq, name, record, matches)
 

@@ -28,7 +28,7 @@ from mediamatch.media.collection import iter_collection
 from mediamatch.media.contact_sheet import clock_label, contact_sheet
 from mediamatch.media.spool import read_spooled
 from mediamatch.media.thumbnail import ThumbnailError, jpeg_bytes, thumbnail
-from mediamatch.services.triage import KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, STATUSES, TriageRow, TriageState, plain_row
+from mediamatch.services.triage import KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW, RELATED, STATUSES, TriageRow, TriageState, plain_row
 from mediamatch.signals.pdq import DIHEDRAL_LABELS
 from mediamatch.signals.registry import computed_from, find_signal, ranked_signals
 
@@ -40,11 +40,12 @@ THUMBNAIL_SIZE = 160
 THUMBNAIL_QUALITY = 70
 MATCH_COLUMNS = (
     "best_distance", "best_signal", "series", "category", "victim_identified", "matched_media_ids", "error", "note",
-    "duration", "matched_seconds", "known_seconds", "investigations",
+    "duration", "matched_seconds", "known_seconds", "investigations", "relation", "known_area_share", "transform",
 )  # fmt: skip
 STATUS_TITLES = {
     KNOWN_IDENTIFIED: "Known, victim identified",
     KNOWN_UNIDENTIFIED: "Known, victim not identified",
+    RELATED: "Related to a known series (same scene or objects, not a copy)",
     NEW: "New (matches nothing in the catalogue)",
     "not_media": "Not media",
     "error": "Errors",
@@ -133,6 +134,9 @@ def csv_row(row: TriageRow, columns: tuple[str, ...]) -> list[str]:
         "matched_seconds": spans_label(best.query_seconds) if best else None,
         "known_seconds": spans_label(best.known_seconds) if best else None,
         "investigations": "; ".join(dict.fromkeys(label for match in row.matches for label in match.investigations)),
+        "relation": best.relation if best else None,
+        "known_area_share": best.known_area_share if best else None,
+        "transform": best.transform if best else None,
     }
     return [defuse(values.get(column)) for column in columns]
 
@@ -153,7 +157,7 @@ def is_picture(row: TriageRow) -> bool:
 def make_thumbnails(source: Path, rows: Iterable[TriageRow], limit: int = MAX_THUMBNAILS) -> dict[int, str]:
     """Small JPEG data URIs for matched and new pictures, and contact sheets for videos, known
     first, at most `limit`."""
-    wanted_rows = [row for row in rows if row.status in (KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, NEW) and (row.frames or is_picture(row))]
+    wanted_rows = [row for row in rows if row.status in (KNOWN_IDENTIFIED, KNOWN_UNIDENTIFIED, RELATED, NEW) and (row.frames or is_picture(row))]
     wanted_rows.sort(key=lambda row: STATUSES.index(row.status))
     wanted = {row.path: row for row in wanted_rows[:limit]}
     thumbnails: dict[int, str] = {}
@@ -236,6 +240,7 @@ def _write_html(path: Path, rows: list[TriageRow], meta: dict[str, str], counts:
     environment.globals["category_label"] = category_label
     environment.globals["transform_label"] = lambda name: TRANSFORM_LABELS.get(name, name)
     environment.globals["spans"] = spans_label
+    environment.globals["polygon"] = polygon_points
     environment.globals["index_kind"] = lambda name: getattr(find_signal(name), "index_kind", "exact")
     most = max(counts.values(), default=0) or 1
     html = environment.get_template("triage_report.html.j2").render(
@@ -253,3 +258,8 @@ def _write_html(path: Path, rows: list[TriageRow], meta: dict[str, str], counts:
 def spans_label(ranges: Iterable[tuple[float, float]]) -> str:
     """Time ranges as a person reads them: "0:04-0:07, 1:12"."""
     return ", ".join(clock_label(start) if int(start) == int(end) else f"{clock_label(start)}-{clock_label(end)}" for start, end in ranges)
+
+
+def polygon_points(region: Iterable[tuple[float, float]]) -> str:
+    """A matched region (shares 0-1 of the picture's sides) as SVG polygon points."""
+    return " ".join(f"{x:.4f},{y:.4f}" for x, y in region)

@@ -20,13 +20,16 @@ from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 if TYPE_CHECKING:
     import numpy as np
 
-IndexKind = Literal["exact", "hamming"]
+# "descriptor": a set of local descriptors per picture, searched by nearest neighbours and
+# geometric verification (signals/local_features.py), never a value in a hash list or export.
+IndexKind = Literal["exact", "hamming", "descriptor"]
 # What a value describes: a file's bytes, a still picture, or one frame of a video.
 MediaKind = Literal["file", "image", "video_frame"]
 # What the hashing pipeline hands a signal: the file's bytes (streamed through a digest), the
 # decoded luma plane of a picture, or the luma plane of each sampled video frame. None: the
-# signal is only imported from outside lists (the pipeline never computes it).
-ComputesFrom = Literal["bytes", "luma", "frame"]
+# signal is only imported from outside lists (the pipeline never computes it). "features": a
+# descriptor signal, computed from the decoded picture or frame when a search asks for it.
+ComputesFrom = Literal["bytes", "luma", "frame", "features"]
 
 # The naming conventions of the tools lists travel to and from: ours, and python-threatexchange's
 # (`SignalType.get_name()`), which Meta's Hasher-Matcher-Actioner (HMA) uses for its signal types.
@@ -99,6 +102,12 @@ class SignalType:
         """For "luma" and "frame": the value and its quality (None if it has none) of a float32
         luma plane."""
         raise NotImplementedError(f"{cls.name} is not computed from pictures")
+
+    @classmethod
+    def compute_features(cls, luma: np.ndarray) -> bytes:
+        """For "features" (descriptor signals): the packed local features of a float32 luma
+        plane (a picture, or a video frame)."""
+        raise NotImplementedError(f"{cls.name} is not a descriptor signal")
 
     @classmethod
     def compute_variants(cls, luma: np.ndarray) -> tuple[tuple[str, ...], int | None]:

@@ -24,6 +24,7 @@ BUILT_IN: tuple[EntryPoint, ...] = tuple(
         ("sha256", "mediamatch.signals.crypto:SHA256Signal"),
         ("pdq", "mediamatch.signals.pdq:PDQSignal"),
         ("vpdq", "mediamatch.signals.vpdq:VPDQSignal"),
+        ("local_features", "mediamatch.signals.local_features:LocalFeaturesSignal"),
     )
 )
 
@@ -59,7 +60,15 @@ def reload() -> None:
 
 
 def all_signals() -> tuple[type[SignalType], ...]:
-    return tuple(_signals_by_name().values())
+    """The hash signals: those whose values records, the catalogue's signal rows, hash lists,
+    exports and reports carry. Descriptor signals are not among them (`descriptor_signals`):
+    similarity data stay with investigators, so nothing that iterates this can leak them."""
+    return tuple(signal for signal in _signals_by_name().values() if signal.index_kind != "descriptor")
+
+
+def descriptor_signals() -> tuple[type[SignalType], ...]:
+    """Signals searched by local descriptors and geometric verification (local features)."""
+    return tuple(signal for signal in _signals_by_name().values() if signal.index_kind == "descriptor")
 
 
 def signal_names() -> tuple[str, ...]:
@@ -67,14 +76,18 @@ def signal_names() -> tuple[str, ...]:
 
 
 def get_signal(name: str) -> type[SignalType]:
-    try:
-        return _signals_by_name()[name]
-    except KeyError:
-        raise KeyError(f"unknown signal {name!r}; known: {', '.join(sorted(_signals_by_name()))}") from None
+    """The hash signal called `name` (a descriptor signal is not one: see `all_signals`)."""
+    found = find_signal(name)
+    if found is None:
+        raise KeyError(f"unknown signal {name!r}; known: {', '.join(sorted(signal_names()))}")
+    return found
 
 
 def find_signal(name: str) -> type[SignalType] | None:
-    return _signals_by_name().get(name)
+    """The hash signal called `name`, or None: values named by a descriptor signal (in a hash
+    list, an imported record, a query) are refused like those of an unknown signal."""
+    signal = _signals_by_name().get(name)
+    return signal if signal is not None and signal.index_kind != "descriptor" else None
 
 
 @cache

@@ -1,0 +1,46 @@
+"""The local-features signal: plugged in through the registry as a descriptor signal, kept out
+of everything that carries hash values, and robust to bad pictures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mediamatch.media.hashing import hash_bytes
+from mediamatch.media.limits import CATALOGUE_LIMITS
+from mediamatch.signals.local_features import FeatureError, FeatureSet, LocalFeaturesSignal
+from mediamatch.signals.registry import all_signals, descriptor_signals, find_signal, get_signal, signal_names
+from tests.similar_pictures import jpeg_bytes, textured_picture
+
+
+def test_registered_as_a_descriptor_signal_and_never_a_hash_signal() -> None:
+    assert descriptor_signals() == (LocalFeaturesSignal,)
+    assert LocalFeaturesSignal not in all_signals() and "local_features" not in signal_names() and find_signal("local_features") is None
+    with pytest.raises(KeyError):
+        get_signal("local_features")  # named in a hash list, an imported record or a query: unknown
+    with pytest.raises(ValueError, match="no string form"):
+        LocalFeaturesSignal.validate("00")
+
+
+def test_features_travel_packed_and_stay_out_of_the_record_json() -> None:
+    record = hash_bytes(jpeg_bytes(textured_picture(1)), "x.jpg", CATALOGUE_LIMITS)
+    [packed] = record.features
+    features = FeatureSet.from_bytes(packed.data)
+    assert 300 < len(features) <= 1500 and features.descriptors.dtype == np.uint8 and max(features.width, features.height) == 640
+    assert "local_features" not in record.to_json() and "local_features" not in record.signals
+    assert FeatureSet.from_bytes(features.to_bytes()).points.tolist() == features.points.tolist()
+    assert not hash_bytes(jpeg_bytes(textured_picture(1)), "x.jpg").features  # only when asked
+    for damaged in (b"", b"MMLF", packed.data[:-1], b"XXXX" + packed.data[4:]):
+        with pytest.raises(FeatureError):
+            FeatureSet.from_bytes(damaged)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (8, 300), (300, 300)])
+def test_tiny_and_blank_pictures_have_no_keypoints(shape: tuple[int, int]) -> None:
+    assert len(LocalFeaturesSignal.features(np.full(shape, 128, np.float32))) == 0
+
+
+def test_huge_picture_is_reduced_before_detection() -> None:
+    luma = np.tile(np.asarray(textured_picture(2).convert("L"), np.float32), (8, 8))  # 5120x3840
+    features = LocalFeaturesSignal.features(luma)
+    assert (features.width, features.height) == (640, 480) and len(features) > 100
