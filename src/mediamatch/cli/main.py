@@ -38,7 +38,21 @@ def main() -> None:
     """mediamatch: hash media, triage seized collections and match them against known material."""
 
 
-for module in (hash_cli, db_cli, series_cli, triage_cli, similar_cli, demo_cli, audit_cli, serve_cli, hashlist_cli, watch_cli, exchange_cli, stats_cli, clues_cli):
+for module in (
+    hash_cli,
+    db_cli,
+    series_cli,
+    triage_cli,
+    similar_cli,
+    demo_cli,
+    audit_cli,
+    serve_cli,
+    hashlist_cli,
+    watch_cli,
+    exchange_cli,
+    stats_cli,
+    clues_cli,
+):
     module.register(app)
 
 
