@@ -335,6 +335,7 @@ def test_text_format_with_comments_and_lines() -> None:
         (f"k1:{base64.b64encode(K1).decode()}\nk1:{base64.b64encode(K2).decode()}", "appears twice"),
         (f"bad id:{base64.b64encode(K1).decode()}", "key id 'bad id'"),
     ],
+    ids=["empty", "comment only", "no key id", "short key", "not base64", "duplicate id", "bad key id"],  # keys are random: ids must not show them
 )
 def test_malformed_keyrings_are_refused_without_echoing_keys(text: str, message: str) -> None:
     with pytest.raises(KeyringError, match=message) as caught:
