@@ -23,4 +23,6 @@ fi
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 export MEDIAMATCH_TEST_PG_URL="${MEDIAMATCH_TEST_PG_URL:-$(bash scripts/postgres.sh)}"
-exec .venv/bin/python -m pytest "$@"
+# Every core (pytest-xdist): a file's tests stay on one worker, so module-scoped servers and
+# browsers start once. PYTEST_WORKERS=0 runs in one process.
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadfile "$@"

@@ -136,12 +136,14 @@ def test_lookups_during_an_update_get_the_old_or_the_new_answer(lists, key) -> N
     removed_row = int(np.flatnonzero(np.isin(lists["v1"]["pdq"][0], lists["removed"]))[0])
     queries = [("pdq", lists["v1"]["pdq"][1][removed_row].tobytes().hex()), ("pdq", lists["v2"]["pdq"][1][-1].tobytes().hex())]
     old_answer = matcher.lookup_many(queries)
-    answers, errors, stop = [], [], threading.Event()
+    answers: list[tuple[bool, object]] = []  # (asked after the update was applied, answer)
+    errors, stop, updated = [], threading.Event(), threading.Event()
 
     def keep_asking() -> None:
         while not stop.is_set():
             try:
-                answers.append(matcher.lookup_many(queries))
+                after = updated.is_set()
+                answers.append((after, matcher.lookup_many(queries)))
             except Exception as exc:  # noqa: BLE001 - any failure is the finding
                 errors.append(exc)
 
@@ -151,8 +153,8 @@ def test_lookups_during_an_update_get_the_old_or_the_new_answer(lists, key) -> N
     while len(answers) < 5:
         pass
     matcher.apply_delta(lists["dir"] / "v2.delta")
-    seen = len(answers)
-    while len(answers) < seen + 5:
+    updated.set()
+    while sum(after for after, _ in answers) < 5:
         pass
     stop.set()
     for thread in threads:
@@ -160,8 +162,9 @@ def test_lookups_during_an_update_get_the_old_or_the_new_answer(lists, key) -> N
     new_answer = matcher.lookup_many(queries)
     assert not errors
     assert old_answer != new_answer and old_answer[0] and not new_answer[0] and new_answer[1]
-    assert all(answer in (old_answer, new_answer) for answer in answers)
-    assert answers[-1] == new_answer
+    assert all(answer in (old_answer, new_answer) for _, answer in answers)
+    # a lookup begun once the update was applied never sees the old list
+    assert all(answer == new_answer for after, answer in answers if after)
 
 
 def tables_saved() -> None:

@@ -58,6 +58,7 @@ EXPECTED_TABLES = {
     "search_documents",
     "triage_runs",
     "triage_run_rows",
+    "media_features",
     "wellness_settings",
 }
 
