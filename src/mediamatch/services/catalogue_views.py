@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from mediamatch.catalog.records import SeriesDetail
+from mediamatch.catalog.records import SeriesDetail, SeriesSummary
 from mediamatch.media.contact_sheet import contact_sheet
 from mediamatch.media.thumbnail import ThumbnailError, jpeg_bytes, thumbnail
 from mediamatch.services.content import NoStoredCopy, stored_copy
@@ -34,18 +34,8 @@ ITEMS_PER_PAGE = 60
 
 
 @dataclass(frozen=True, slots=True)
-class SeriesRow:
-    name: str
-    items: int
-    victims: int
-    victims_identified: int
-    agencies: int
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class SeriesList:
-    rows: tuple[SeriesRow, ...]
+    rows: tuple[SeriesSummary, ...]
     total: int
     page: int
     per_page: int
@@ -129,7 +119,7 @@ def list_series(session: Session, search: str = "", identified: bool | None = No
         if key is not None
     }
     return SeriesList(
-        rows=tuple(SeriesRow(row.name, items.get(row.id, 0), row.n or 0, int(row.identified or 0), agencies.get(row.id, 0), row.created_at) for row in shown),
+        rows=tuple(SeriesSummary(row.name, items.get(row.id, 0), row.n or 0, int(row.identified or 0), agencies.get(row.id, 0), row.created_at) for row in shown),
         total=total,
         page=page,
         per_page=per_page,
