@@ -234,7 +234,10 @@ def _media(record: ExchangeRecord, version: str) -> dict[str, Any]:
 def write_vics_with_comments(records: Iterable[tuple[ExchangeRecord, str | None]], out: IO[str], version: str = "2.0") -> int:
     """`write_vics`, with a text for each record's `Comments`, the free-text field a VICS Media
     record has (v1.3 and v2.0): where the clues pinned to a picture travel with it. Kept apart
-    from `write_vics` so the hash-set export stays exactly as it is."""
+    from `write_vics` so the hash-set export stays exactly as it is. `Comments` that came in with
+    the record (another catalogue's clues, read back by `read_vics`) stay first, and the new text
+    adds only lines not already there: a clue passed on from catalogue to catalogue, or sent back
+    to where it was written, is neither lost nor doubled."""
     if version not in HEADERS:
         raise ValueError(f"VICS version must be one of {', '.join(VERSIONS)}, not {version!r}")
     key, context = HEADERS[version]
@@ -243,11 +246,18 @@ def write_vics_with_comments(records: Iterable[tuple[ExchangeRecord, str | None]
     for record, comments in records:
         if not record.md5:
             raise ValueError(f"record {record.source_id or count + 1} has no MD5; a VICS Media record needs one")
-        media = _media(record, version) | ({"Comments": comments} if comments else {})
+        joined = _joined_comments(record.comments, comments)
+        media = _media(record, version) | ({"Comments": joined} if joined else {})
         out.write(("," if count else "") + "\n" + json.dumps(media, ensure_ascii=False))
         count += 1
     out.write("\n]}\n")
     return count
+
+
+def _joined_comments(kept: str | None, added: str | None) -> str | None:
+    lines = (kept or "").splitlines()
+    lines += [line for line in (added or "").splitlines() if line not in lines]
+    return "\n".join(lines) or None
 
 
 def _first_line(exc: Exception) -> str:
