@@ -5,7 +5,6 @@ with a "related" match named as such, never as a copy. axe-core checks both page
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import zipfile
