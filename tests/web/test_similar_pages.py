@@ -182,6 +182,7 @@ def test_the_compare_page_frames_the_matched_regions(live_server: LiveServer, pa
     main = open_compare(live_server, page, run_url, "heron-crop.jpg")
     assert "Matched region: contains the known picture or part of it" in main
     assert re.search(r"\d+ % of the known picture is present", main)
+    assert re.search(r"Verified by\s+\d+ matching points", main) and "(identical)" not in main  # a similarity match has no hash distance
     overlays = page.locator(".mm-overlaid svg.mm-region")
     expect(overlays).to_have_count(2)
     page.wait_for_function("[...document.querySelectorAll('.mm-overlaid img')].every(img => img.complete)")
