@@ -31,6 +31,7 @@ SCREENS: tuple[tuple[str, Role | None, str], ...] = (
     ("series", Role.INVESTIGATOR, "/series"),
     ("series-page", Role.INVESTIGATOR, "/series/Harbour"),
     ("item", Role.INVESTIGATOR, "/items/1"),
+    ("region-search", Role.INVESTIGATOR, "/similar"),
     ("review", Role.REVIEWER, "/review"),
     ("error-rates", Role.ADMIN, "/review/error-rates"),
     ("admin", Role.ADMIN, "/admin"),

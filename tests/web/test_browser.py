@@ -191,6 +191,7 @@ AXE_PAGES = {
     Role.ADMIN: ["/", "/admin", "/review/error-rates", "/settings"],
     Role.REVIEWER: ["/review", "/no/such/page", "/admin"],
     Role.AUDITOR: ["/audit?check=1"],
+    Role.INVESTIGATOR: ["/similar"],
 }
 
 

@@ -22,6 +22,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("Home", "/", None),
     NavEntry("Triage", "/triage", Permission.TRIAGE),
     NavEntry("Series", "/series", Permission.SEARCH_METADATA),
+    NavEntry("Region search", "/similar", Permission.SEARCH_SIMILAR),
     NavEntry("Investigations", "/investigations", Permission.SEARCH_METADATA),
     NavEntry("Clues", "/clues", Permission.SEARCH_METADATA),
     NavEntry("Help requests", "/help-requests", Permission.SEARCH_METADATA),

@@ -1,6 +1,11 @@
 """Compare: a seized file and the known item it matched, side by side and labelled, with the
 signal, the distance and how the file was transformed (mirrored, rotated), and for videos the
-contact sheets with the matched time ranges framed on both sides."""
+contact sheets with the matched time ranges framed on both sides.
+
+A similarity match (services/similar.py) also says what it is: the file contains the known
+picture or part of it ("matched region", with the share of the known picture present), or it
+only shares a scene or object with it ("related", not a copy); for pictures its regions are
+framed over both sides (SVG over the picture, laid by static/similar.js)."""
 
 from __future__ import annotations
 
@@ -49,6 +54,7 @@ def compare(request: Request, run_id: Id, seq: Id, media_id: Id, user: Triager, 
         transform=DIHEDRAL_LABELS.get(match.transform, match.transform) if match.transform else "as is",
         contributors=detail.contributors.get(media_id, ()),
         known_ranges=ranges_text(match.known_seconds),
+        regions=bool(match.query_region and match.known_region) and detail.row.media_kind == "image",
         may_view=user.may(Permission.VIEW_THUMBNAIL),
         may_open_item=user.may(Permission.SEARCH_METADATA),
     )

@@ -37,6 +37,7 @@ THUMB_SIZES = {"small": 128, "medium": 192, "large": 256}
 STATUS_LABELS = {
     "known_identified": "Known, victim identified",
     "known_unidentified": "Known, victim not identified",
+    "related": "Related: shares a scene or object with known material (not a copy)",
     "new": "New",
     "not_media": "Not media",
     "error": "Error",
@@ -154,7 +155,9 @@ def run_page(
     run_id: RunId,
     user: Triager,
     session: DbSession,
-    filter_status: Annotated[Literal["", "known_identified", "known_unidentified", "new", "not_media", "error"] | None, Query(alias="status")] = None,
+    filter_status: Annotated[
+        Literal["", "known_identified", "known_unidentified", "related", "new", "not_media", "error"] | None, Query(alias="status")
+    ] = None,
     series: Annotated[str | None, Query(max_length=200)] = None,
     kind: Annotated[Literal["", "image", "video", "other"] | None, Query()] = None,
     category: Annotated[Literal["", "none", "0", "1", "2", "3", "4"] | None, Query()] = None,
