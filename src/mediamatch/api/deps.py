@@ -23,6 +23,7 @@ from mediamatch.auth.errors import AuthError
 from mediamatch.auth.permissions import Permission, Role, allowed
 from mediamatch.auth.tokens import authenticate_token
 from mediamatch.services.matching import CatalogueMatcher
+from mediamatch.services.shared_matchers import catalogue_matcher_of
 from mediamatch.store.db import session_scope
 
 SESSION_COOKIE = "mm_session"
@@ -46,11 +47,7 @@ def catalogue_matcher(request: Request) -> CatalogueMatcher:
     """The server's one catalogue matcher, opened on first use (from the index saved beside
     the catalogue, caught up). It stays current by itself: the services that change the
     catalogue invalidate it (see services/catalogue_changes.py)."""
-    state = request.app.state
-    with state.matcher_opening:  # two first queries at once open it once
-        if state.matcher is None:
-            state.matcher = CatalogueMatcher.open(state.engine)
-    return state.matcher
+    return catalogue_matcher_of(request.app.state)
 
 
 CatalogueMatcherDep = Annotated[CatalogueMatcher, Depends(catalogue_matcher)]

@@ -14,6 +14,7 @@ from mediamatch.api.schemas_similar import SimilarBatch, SimilarMatchOut, Simila
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
 from mediamatch.catalog.hashes import Features
+from mediamatch.services.shared_matchers import similarity_matcher_of
 from mediamatch.services.similar import SimilarityMatcher, search_picture
 
 router = APIRouter(prefix="/api/v1", tags=["query"])
@@ -23,11 +24,7 @@ Investigator = Annotated[Principal, Depends(require(Permission.SEARCH_SIMILAR))]
 def similarity_matcher(request: Request) -> SimilarityMatcher:
     """The server's one similarity matcher, opened on first use and kept current like the
     catalogue matcher (services/catalogue_changes.py)."""
-    state = request.app.state
-    with state.matcher_opening:
-        if state.similar is None:
-            state.similar = SimilarityMatcher.open(state.engine)
-    return state.similar
+    return similarity_matcher_of(request.app.state)
 
 
 SimilarityMatcherDep = Annotated[SimilarityMatcher, Depends(similarity_matcher)]

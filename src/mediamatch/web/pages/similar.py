@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
+from mediamatch.services.shared_matchers import similarity_matcher_of
 from mediamatch.services.similar import DEFAULT_LIMIT, PictureSearch, SimilarityMatcher, search_picture
 from mediamatch.signals.pdq import DIHEDRAL_LABELS
 from mediamatch.web.deps import DbSession, audit
@@ -35,11 +36,7 @@ MEANINGS = {
 
 def similarity_matcher(request: Request) -> SimilarityMatcher:
     """The server's one similarity matcher (the API's too), opened on first use."""
-    state = request.app.state
-    with state.matcher_opening:
-        if state.similar is None:
-            state.similar = SimilarityMatcher.open(state.engine)
-    return state.similar
+    return similarity_matcher_of(request.app.state)
 
 
 def transform_label(transform: str) -> str:

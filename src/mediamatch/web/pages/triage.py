@@ -13,14 +13,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, File, Form, HTTPException, Path, Query, Request, UploadFile, status
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import State
 
 from mediamatch.audit.events import AuditAction
 from mediamatch.auth.permissions import Permission
 from mediamatch.catalog.records import Category, category_label
 from mediamatch.media.thumbnail import ThumbnailError
 from mediamatch.services import triage_grid, triage_runs
-from mediamatch.services.matching import CatalogueMatcher
+from mediamatch.services.shared_matchers import catalogue_matcher_of
 from mediamatch.web.deps import DbSession, audit
 from mediamatch.web.render import render
 from mediamatch.web.routing import page_router
@@ -45,20 +44,12 @@ STATUS_LABELS = {
 _runner_lock = threading.Lock()
 
 
-def _shared_matcher(state: State) -> CatalogueMatcher:
-    """The server's one catalogue matcher (the API's too), opened on first use."""
-    with state.matcher_opening:
-        if state.matcher is None:
-            state.matcher = CatalogueMatcher.open(state.engine)
-    return state.matcher
-
-
 def runner(request: Request) -> triage_runs.RunRunner:
     """The server's background triage runner, started with the first run."""
     state = request.app.state
     with _runner_lock:
         if getattr(state, "triage_runner", None) is None:
-            state.triage_runner = triage_runs.RunRunner(state.engine, lambda: _shared_matcher(state), state.settings.triage_workers)
+            state.triage_runner = triage_runs.RunRunner(state.engine, lambda: catalogue_matcher_of(state), state.settings.triage_workers)
     return state.triage_runner
 
 
