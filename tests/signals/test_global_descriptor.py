@@ -4,6 +4,7 @@ out of everything that carries hash values, and out of hashing when its model is
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +43,12 @@ def test_without_a_path_the_installed_package_is_asked(monkeypatch: pytest.Monke
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    assert model_path() is None and "no model" in (unavailable() or "")
-    write_tiny_model(package / "sscd_distilled.onnx")
-    assert model_path() == package / "sscd_distilled.onnx"
+    try:
+        assert model_path() is None and "no model" in (unavailable() or "")
+        write_tiny_model(package / "sscd_distilled.onnx")
+        assert model_path() == package / "sscd_distilled.onnx"
+    finally:
+        sys.modules.pop(global_descriptor.MODEL_PACKAGE, None)  # later tests run without a model
 
 
 def test_embeddings_are_unit_vectors_close_for_copies(tiny_model: Path) -> None:
