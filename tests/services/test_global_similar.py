@@ -15,12 +15,14 @@ from PIL import Image
 from sqlalchemy.orm import Session
 
 from mediamatch.catalog.hashes import HashRecord
+from mediamatch.catalog.records import MatchDetail
 from mediamatch.media.hashing import hash_bytes
 from mediamatch.media.limits import CATALOGUE_LIMITS
 from mediamatch.services.contribute import ContributionRequest, contribute
-from mediamatch.services.global_similar import GLOBAL_ONLY, GlobalDescriptorMatcher
+from mediamatch.services.global_similar import GLOBAL_ONLY, Candidate, GlobalDescriptorMatcher, decide
 from mediamatch.services.triage import STATE_FILE, TriageState, triage
 from mediamatch.signals.global_descriptor import MODEL_ENV
+from mediamatch.signals.local_features import FeatureSet, empty_features
 from mediamatch.signals.registry import all_signals
 from tests.signals.tiny_sscd import write_tiny_model
 from tests.similar_pictures import jpeg_bytes, save, textured_picture
@@ -107,3 +109,15 @@ def test_without_a_model_triage_says_so_once(tmp_path: Path, engine: sa.Engine, 
     finally:
         state.close()
     assert all(signal.index_kind != "embedding" for signal in all_signals())
+
+
+def test_decisions_without_the_index() -> None:
+    detail = MatchDetail(1, ("Any",), None, False, False)
+    textured = [FeatureSet.from_bytes(record_of(textured_picture(seed)).features[0].data) for seed in (3, 4)]
+    plain = empty_features(640, 480)
+    close = Candidate(1, None, 0.9)
+    assert decide(close, textured[0], textured[1], detail, nearest=True) is None  # keypoints that do not align outweigh the cosine
+    verdict = decide(close, plain, textured[1], detail, nearest=True)
+    assert verdict is not None and verdict.relation == "contains" and GLOBAL_ONLY in verdict.transform
+    assert decide(close, plain, textured[1], detail, nearest=False) is None  # only the nearest decides by cosine alone
+    assert decide(Candidate(1, None, 0.6), plain, textured[1], detail, nearest=True) is None

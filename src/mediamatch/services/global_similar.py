@@ -10,9 +10,12 @@ catalogue). Each catalogued picture or frame at cosine >= CANDIDATE_COSINE is th
   candidate is a match with the alignment's relation ("contains": the file is known), the
   evidence naming the global descriptor that found it;
 - where either side has too few keypoints for verification (a low-detail picture), a match
-  only at cosine >= GLOBAL_ONLY_COSINE, its evidence saying "global descriptor only";
-- otherwise (both have keypoints, and they do not align) "related": the same scene or
-  subject, never called known.
+  only for the picture's nearest candidate and only at cosine >= GLOBAL_ONLY_COSINE, its
+  evidence saying "global descriptor only" (low-detail pictures resemble one another: the
+  nearest is the one most likely right);
+- otherwise (both have keypoints, and they do not align) no match: on benign photos, SSCD fed
+  the luma plane puts a few unrelated photos above 0.5 (benchmarks/bench_similar.py), and
+  local features already report what shares a scene ("related").
 """
 
 from __future__ import annotations
@@ -134,7 +137,7 @@ class GlobalDescriptorMatcher:
             self._stale = False
             self.saved.refresh(self.engine)
         local = {packed.timestamp: packed.data for packed in record.features if packed.signal == LocalFeaturesSignal.name}
-        candidates: list[tuple[float | None, Candidate]] = []
+        candidates: list[tuple[float | None, Candidate, bool]] = []
         for packed in record.features:
             if packed.signal != GlobalDescriptorSignal.name:
                 continue
@@ -144,31 +147,34 @@ class GlobalDescriptorMatcher:
                 continue
             found = [(row, cosine) for row, cosine in self.saved.index.search(vector, NEIGHBOURS) if cosine >= CANDIDATE_COSINE]
             owners = embedding_store.embedding_owners(session, [row for row, _ in found])
-            candidates.extend((packed.timestamp, Candidate(*owners[row], cosine)) for row, cosine in found if row in owners)
+            candidates.extend((packed.timestamp, Candidate(*owners[row], cosine), rank == 0) for rank, (row, cosine) in enumerate(found) if row in owners)
         if not candidates:
             return []
-        known = embedding_store.known_features(session, {candidate.media_id for _, candidate in candidates})
-        details = repo.match_details(session, {candidate.media_id for _, candidate in candidates})
+        media_ids = {candidate.media_id for _, candidate, _ in candidates}
+        known = embedding_store.known_features(session, media_ids)
+        details = repo.match_details(session, media_ids)
         best: dict[int, Match] = {}
-        for timestamp, candidate in candidates:
+        for timestamp, candidate, nearest in candidates:
             if candidate.media_id not in details:
                 continue
-            match = decide(candidate, _features(local.get(timestamp)), known.get((candidate.media_id, candidate.timestamp)), details[candidate.media_id])
+            query, stored = _features(local.get(timestamp)), known.get((candidate.media_id, candidate.timestamp))
+            match = decide(candidate, query, stored, details[candidate.media_id], nearest=nearest)
             if match is not None and (candidate.media_id not in best or _strength(match) > _strength(best[candidate.media_id])):
                 best[candidate.media_id] = match
         return sorted(best.values(), key=lambda match: (_strength(match), -match.media_id), reverse=True)
 
 
-def decide(candidate: Candidate, query: FeatureSet | None, known: FeatureSet | None, detail: MatchDetail) -> Match | None:
-    """One candidate's verdict (see the module's docstring), or None."""
+def decide(candidate: Candidate, query: FeatureSet | None, known: FeatureSet | None, detail: MatchDetail, *, nearest: bool) -> Match | None:
+    """One candidate's verdict (see the module's docstring), or None; `nearest`: whether it is
+    the searched picture's nearest candidate."""
     evidence = f"global descriptor, cosine {candidate.cosine:.2f}"
     if query is None or known is None or len(query) < MIN_PAIRS or len(known) < MIN_PAIRS:
-        if candidate.cosine < GLOBAL_ONLY_COSINE:
+        if not nearest or candidate.cosine < GLOBAL_ONLY_COSINE:
             return None
         return _match(candidate, detail, CONTAINS, f"{GLOBAL_ONLY}: too little detail to verify geometrically ({evidence})")
     alignment = verify_pair(query, known)
     if alignment is None:
-        return _match(candidate, detail, "related", f"{evidence}; not verified geometrically")
+        return None
     return _match(candidate, detail, alignment.relation, f"{alignment.transform} ({evidence}, verified by local features)", alignment)
 
 
