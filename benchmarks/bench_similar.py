@@ -9,6 +9,9 @@ catalogued ones keep their CATALOGUE_POINTS strongest keypoints, as `db add` sto
 - Similarity: the product's index (index/descriptors.py, IVF + fast-scan PQ once the
   catalogue has more than EXACT_UP_TO descriptors) searched and verified by index/similarity.py.
 - Brute force: the same descriptors in an exact (flat) index, same verification.
+- With the global descriptor (only where its model is installed: signals/global_descriptor.py):
+  as triage's second pass does it, local features' hits, else the embedding's candidates
+  (cosine >= CANDIDATE_COSINE, exact scan) decided by services/global_similar.py `decide`.
 - PDQ: any of the query's 8 dihedral hashes within 31 bits of the expected item's hash, both
   of quality >= 50 (the catalogue matcher's rule).
 
@@ -34,10 +37,13 @@ from PIL import Image
 from benchmarks import similar_data
 from benchmarks.report import write_section
 from mediamatch.catalog.hashes import HashRecord
+from mediamatch.catalog.records import MatchDetail
 from mediamatch.index.descriptors import DescriptorIndex, _faiss, point_ids
 from mediamatch.index.similarity import Hit, KnownRow, search
 from mediamatch.media.hashing import hash_bytes
 from mediamatch.media.limits import Limits
+from mediamatch.services.global_similar import CANDIDATE_COSINE, Candidate, decide
+from mediamatch.signals.global_descriptor import DIMENSIONS, GlobalDescriptorSignal, from_bytes, model_path, unavailable
 from mediamatch.signals.local_features import CATALOGUE_POINTS, FeatureSet
 from mediamatch.signals.pdq import MATCH_THRESHOLD, MIN_QUALITY
 
@@ -52,6 +58,17 @@ def record_of(picture: Image.Image, name: str) -> HashRecord:
 
 def features_of(record: HashRecord) -> FeatureSet:
     return FeatureSet.from_bytes(record.features[0].data)
+
+
+def embedding_of(record: HashRecord) -> np.ndarray:
+    """The record's global-descriptor embedding; zeros where it has none (no model, no picture)."""
+    for packed in record.features:
+        if packed.signal == GlobalDescriptorSignal.name:
+            return from_bytes(packed.data)
+    return np.zeros(DIMENSIONS, np.float32)
+
+
+ANY_ITEM = MatchDetail(0, (), None, False, False)
 
 
 def pdq_found(query: HashRecord, known: HashRecord) -> bool:
@@ -97,6 +114,24 @@ def main() -> None:
         return lambda features: search(index, features, lambda wanted: {row: rows[row] for row in wanted})
 
     searchers = {name: searcher(index) for name, index in indexes.items()}
+    embeddings = np.stack([embedding_of(known[name]) for name in names])
+
+    def with_global(record: HashRecord) -> list[tuple[int, str]]:
+        """(row, relation) of triage's second pass: local features' hits, else the embedding's."""
+        features = features_of(record)
+        local = [(hit.row, hit.alignment.relation) for hit in searchers["similarity"](features)]
+        if local:
+            return local
+        cosines = embeddings @ embedding_of(record)
+        found = []
+        for rank, row in enumerate(np.argsort(-cosines)[:10]):
+            if cosines[row] < CANDIDATE_COSINE:
+                break
+            match = decide(Candidate(int(row), None, float(cosines[row])), features, rows[int(row)].features, ANY_ITEM, nearest=rank == 0)
+            if match is not None:
+                found.append((int(row), match.relation))
+        return found
+
     same: dict[str, set[str]] = {name: {name} for name in names}  # near-duplicate photos of the collection
     for row, name in enumerate(names):
         for hit in searchers["similarity"](features_of(known[name])):
@@ -104,7 +139,7 @@ def main() -> None:
                 same[name].add(names[hit.row])
                 same[names[hit.row]].add(name)
     print(f"catalogue indexed, {sum(len(group) > 1 for group in same.values())} near-duplicates: {time.perf_counter() - started:.0f} s", flush=True)
-    counts: dict[str, dict[str, Counter[str]]] = {method: {} for method in (*searchers, "PDQ")}
+    counts: dict[str, dict[str, Counter[str]]] = {method: {} for method in (*searchers, "PDQ", "global")}
     for edit, queries in data.queries.items():
         for method in counts:
             counts[method][edit] = Counter(total=len(queries) if method != "brute force" else min(len(queries), args.brute_force))
@@ -121,6 +156,12 @@ def main() -> None:
                     counts[method][edit]["found"] += 1
                     counts[method][edit][good[0].alignment.relation] += 1
                 counts[method][edit]["false"] += sum(names[hit.row] not in same[expected] for hit in hits)
+            combined = with_global(record)
+            good_rows = [relation for row, relation in combined if names[row] in same[expected]]
+            if good_rows:
+                counts["global"][edit]["found"] += 1
+                counts["global"][edit][good_rows[0]] += 1
+            counts["global"][edit]["false"] += sum(names[row] not in same[expected] for row, _ in combined)
     negatives: Counter[str] = Counter()
     search_seconds: list[float] = []
     for picture in data.negatives:
@@ -129,24 +170,29 @@ def main() -> None:
         tick = time.perf_counter()
         negatives["similarity"] += len(searchers["similarity"](features_of(record)))
         search_seconds.append(time.perf_counter() - tick)
+        negatives["global"] += len(with_global(record))
     pairs = len(data.negatives) * len(names)
     lines = [
         f"{len(names)} catalogued pictures ({sum(n.startswith('photo-') for n in names)} photos, {args.scenes} scene views, "
         f"{sum(n.startswith('low-') for n in names)} generated low-detail pictures); index `{type(indexes['similarity'].index).__name__}`, "
         f"{len(indexes['similarity'])} descriptors; {sum(len(group) > 1 for group in same.values())} catalogue photos have a near-duplicate in the collection.",
         "",
-        f"| edit | n | target | PDQ alone | similarity (contains / related) | brute force, same descriptors (first {args.brute_force} per edit) |",
-        "|---|---|---|---|---|---|",
+        f"Global descriptor: {model_path().name if model_path() else unavailable()}.",
+        "",
+        f"| edit | n | target | PDQ alone | similarity (contains / related) | brute force, same descriptors (first {args.brute_force} per edit) "
+        "| with global descriptor (contains / related) |",
+        "|---|---|---|---|---|---|---|",
     ]
     targets = {"crop10": 0.95, "crop25": 0.9, "crop50": 0.8, "rotate10": 0.9, "pasted40": 0.8, "lowdetail": 0.95, "otherview": 0.7}
     for edit in data.queries:
         total = counts["PDQ"][edit]["total"]
-        cells = [cell(counts["PDQ"][edit]), cell(counts["similarity"][edit], split=True), cell(counts["brute force"][edit], split=True)]
+        cells = [cell(counts["PDQ"][edit]), *(cell(counts[method][edit], split=True) for method in ("similarity", "brute force", "global"))]
         lines.append(f"| {edit} | {total} | {targets[edit]} | {' | '.join(cells)} |")
     lines += [
         "",
         f"Unrelated pairs: {len(data.negatives)} never-catalogued photos x {len(names)} catalogued pictures = {pairs:,} pairs; "
-        f"false matches (known or related): similarity {negatives['similarity']}, PDQ {negatives['PDQ']}.",
+        f"false matches (known or related): similarity {negatives['similarity']}, "
+        f"with global descriptor {negatives['global']}, PDQ {negatives['PDQ']}.",
         f"Search + verification of a negative (the slowest case: every candidate verified) against this catalogue: median "
         f"{1000 * float(np.median(search_seconds)):.0f} ms on this shared machine (cost at scale: bench_similar_cost).",
         f"Whole run: {time.perf_counter() - started:.0f} s.",

@@ -30,6 +30,8 @@ EXPECTED_TABLES = {
     "offenders",
     "media_items",
     "media_signals",
+    "media_features",
+    "media_embeddings",
     "contributions",
     "media_series",
     "media_victims",

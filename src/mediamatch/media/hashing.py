@@ -31,7 +31,7 @@ from mediamatch.media.limits import DEFAULT_LIMITS, Limits
 from mediamatch.media.sniff import SNIFF_BYTES, sniff
 from mediamatch.media.spool import read_spooled
 from mediamatch.signals.base import Digest, SignalType
-from mediamatch.signals.registry import computed_from, descriptor_signals
+from mediamatch.signals.registry import computed_from, descriptor_signals, embedding_signals
 from mediamatch.signals.vpdq import collapse
 
 IN_FLIGHT_PER_WORKER = 3
@@ -138,8 +138,9 @@ def hash_bytes(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> HashR
 
 
 def _features(luma: np.ndarray, timestamp: float | None) -> tuple[Features, ...]:
-    """The packed local features of a picture or frame, one per descriptor signal."""
-    return tuple(Features(signal.name, signal.compute_features(luma), timestamp) for signal in descriptor_signals())
+    """The packed local features of a picture or frame, one per descriptor signal, and its
+    embedding where a global descriptor model is installed."""
+    return tuple(Features(signal.name, signal.compute_features(luma), timestamp) for signal in (*descriptor_signals(), *embedding_signals()))
 
 
 def _new_digests() -> dict[str, Digest]:

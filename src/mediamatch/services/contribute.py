@@ -18,7 +18,7 @@ from mediamatch.media.hashing import hash_many
 from mediamatch.media.limits import CATALOGUE_LIMITS
 from mediamatch.services.catalogue_changes import catalogue_changed
 from mediamatch.services.identify import note_interest
-from mediamatch.store import features, repo
+from mediamatch.store import embeddings, features, repo
 from mediamatch.store.db import session_scope
 from mediamatch.store.models.catalogue import Agency, Case, Contribution, Series
 
@@ -175,6 +175,7 @@ def _contribute_once(
         return item.id, False, repo.describe_contributions(session, item.id)
     added = repo.add_media(session, record, series=series, agency=agency, case=case, category=request.category, baseline=request.baseline)
     features.add_features(session, added.media_id, record)  # the similarity index's rows (services/similar.py)
+    embeddings.add_embeddings(session, added.media_id, record)  # the embedding index's rows (services/global_similar.py)
     return added.media_id, added.created, added.earlier
 
 

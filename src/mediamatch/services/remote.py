@@ -18,7 +18,7 @@ import httpx
 
 from mediamatch.catalog.hashes import DISPLAYED, HashRecord
 from mediamatch.catalog.records import Match
-from mediamatch.signals.registry import exact_signals, ranked_signals
+from mediamatch.signals.registry import descriptor_signals, exact_signals, ranked_signals
 
 MAX_QUERIES_PER_REQUEST = 1000
 FEATURE_ITEMS_PER_REQUEST = 16  # up to 200 KB of features per picture
@@ -93,13 +93,18 @@ class RemoteCatalogueMatcher:
         """The server's similarity matches of each record, from its local features (none sent
         for a record without features: it gets no match)."""
         found: list[list[Match]] = [[] for _ in records]
-        wanted = [position for position, record in enumerate(records) if record.features]
+        local = {signal.name for signal in descriptor_signals()}  # a global-descriptor embedding is searched locally only
+        wanted = [position for position, record in enumerate(records) if any(f.signal in local for f in record.features)]
         for start in range(0, len(wanted), FEATURE_ITEMS_PER_REQUEST):
             batch = wanted[start : start + FEATURE_ITEMS_PER_REQUEST]
             items = [
                 {
                     "label": records[position].path[:500],
-                    "features": [{"signal": f.signal, "timestamp": f.timestamp, "data": base64.b64encode(f.data).decode()} for f in records[position].features],
+                    "features": [
+                        {"signal": f.signal, "timestamp": f.timestamp, "data": base64.b64encode(f.data).decode()}
+                        for f in records[position].features
+                        if f.signal in local
+                    ],
                 }
                 for position in batch
             ]

@@ -29,6 +29,7 @@ from mediamatch.media.archive import ArchiveError, Entry
 from mediamatch.media.collection import iter_collection
 from mediamatch.media.hashing import hash_many
 from mediamatch.media.limits import DEFAULT_LIMITS, Limits
+from mediamatch.services.global_similar import global_descriptor_off, with_global_descriptor
 from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.services.similar import NO_DESCRIPTORS, SimilarityLookup, SimilarityMatcher, second_pass
 from mediamatch.signals.base import SignalType
@@ -292,6 +293,8 @@ def triage(
         done = state.done()
         matcher = matcher or CatalogueMatcher.open(engine)  # type: ignore[arg-type]
         lookup = _similarity_lookup(matcher, engine) if similar else None
+        if lookup is not None and engine is not None and (off := global_descriptor_off()) is not None:
+            state.set_meta(global_descriptor=off)  # said once per run, not per file
         pending: list[TriageRow] = []
         last_commit = time.monotonic()
         limits = replace(DEFAULT_LIMITS, dihedral=True, video_every_frame=every_frame, local_features=lookup is not None)
@@ -314,7 +317,7 @@ def _similarity_lookup(matcher: CatalogueLookup, engine: Engine | None) -> Simil
     the local catalogue's similarity index; None when there is neither."""
     if isinstance(matcher, SimilarityLookup):
         return matcher
-    return SimilarityMatcher.open(engine) if engine is not None else None
+    return with_global_descriptor(SimilarityMatcher.open(engine), engine) if engine is not None else None
 
 
 def _has_keypoints(data: bytes) -> bool:

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 # "descriptor": a set of local descriptors per picture, searched by nearest neighbours and
 # geometric verification (signals/local_features.py), never a value in a hash list or export.
-IndexKind = Literal["exact", "hamming", "descriptor"]
+# "embedding": one learned vector per picture, searched by cosine similarity
+# (signals/global_descriptor.py), likewise never in a hash list or export.
+IndexKind = Literal["exact", "hamming", "descriptor", "embedding"]
 # What a value describes: a file's bytes, a still picture, or one frame of a video.
 MediaKind = Literal["file", "image", "video_frame"]
 # What the hashing pipeline hands a signal: the file's bytes (streamed through a digest), the

@@ -25,6 +25,7 @@ BUILT_IN: tuple[EntryPoint, ...] = tuple(
         ("pdq", "mediamatch.signals.pdq:PDQSignal"),
         ("vpdq", "mediamatch.signals.vpdq:VPDQSignal"),
         ("local_features", "mediamatch.signals.local_features:LocalFeaturesSignal"),
+        ("global_descriptor", "mediamatch.signals.global_descriptor:GlobalDescriptorSignal"),
     )
 )
 
@@ -63,7 +64,20 @@ def all_signals() -> tuple[type[SignalType], ...]:
     """The hash signals: those whose values records, the catalogue's signal rows, hash lists,
     exports and reports carry. Descriptor signals are not among them (`descriptor_signals`):
     similarity data stay with investigators, so nothing that iterates this can leak them."""
-    return tuple(signal for signal in _signals_by_name().values() if signal.index_kind != "descriptor")
+    return tuple(signal for signal in _signals_by_name().values() if signal.index_kind not in _SIMILARITY_KINDS)
+
+
+_SIMILARITY_KINDS = ("descriptor", "embedding")
+
+
+def embedding_signals() -> tuple[type[SignalType], ...]:
+    """Signals searched by one learned vector per picture (the global descriptor), only while
+    their model can run here (signals/global_descriptor.py `unavailable`)."""
+    from mediamatch.signals.global_descriptor import unavailable
+
+    if unavailable() is not None:
+        return ()
+    return tuple(signal for signal in _signals_by_name().values() if signal.index_kind == "embedding")
 
 
 def descriptor_signals() -> tuple[type[SignalType], ...]:
@@ -87,7 +101,7 @@ def find_signal(name: str) -> type[SignalType] | None:
     """The hash signal called `name`, or None: values named by a descriptor signal (in a hash
     list, an imported record, a query) are refused like those of an unknown signal."""
     signal = _signals_by_name().get(name)
-    return signal if signal is not None and signal.index_kind != "descriptor" else None
+    return signal if signal is not None and signal.index_kind not in _SIMILARITY_KINDS else None
 
 
 @cache
