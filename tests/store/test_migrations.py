@@ -60,7 +60,6 @@ EXPECTED_TABLES = {
     "search_documents",
     "triage_runs",
     "triage_run_rows",
-    "media_features",
     "wellness_settings",
 }
 
