@@ -119,7 +119,9 @@ def list_series(session: Session, search: str = "", identified: bool | None = No
         if key is not None
     }
     return SeriesList(
-        rows=tuple(SeriesSummary(row.name, items.get(row.id, 0), row.n or 0, int(row.identified or 0), agencies.get(row.id, 0), row.created_at) for row in shown),
+        rows=tuple(
+            SeriesSummary(row.name, items.get(row.id, 0), row.n or 0, int(row.identified or 0), agencies.get(row.id, 0), row.created_at) for row in shown
+        ),
         total=total,
         page=page,
         per_page=per_page,
