@@ -33,7 +33,7 @@ import numpy as np
 from mediamatch.signals.base import ComputesFrom, IndexKind, MediaKind, SignalType
 
 # SIFT's cost grows with the pixels it works on (it doubles the picture first): 512 px costs 0.64x
-# of 640 px; the benchmark's photos are at most 512 px, so its recall is unchanged by the step down.
+# of 640 px (recall at both: BENCHMARKS.md, similarity section).
 WORK_SIDE = 512
 # A searched picture keeps more keypoints than a catalogued one: in a picture pasted into another
 # the host's keypoints crowd out the pasted one's (pasted at 40% width: found 27/40 with 800 points,
