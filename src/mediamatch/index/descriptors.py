@@ -43,7 +43,7 @@ EXACT_UP_TO = 5_000
 TRAINED_ENOUGH = 1_000_000  # descriptors: codebooks trained on this many are not retrained
 TRAIN_SAMPLE = 200_000  # descriptors a training run samples (k-means cost grows with it)
 MAX_LISTS = 16_384
-NPROBE = 16  # inverted lists searched per query descriptor (benchmarks/bench_similar.py)
+NPROBE = 8  # inverted lists searched per query descriptor: 16 gave the same recall at twice the cost (BENCHMARKS.md)
 QUANTISER_EF = 64  # HNSW candidates kept while finding a descriptor's NPROBE nearest lists (at least NPROBE)
 DIMENSIONS = 128
 
