@@ -14,8 +14,8 @@ Search cost grows with the descriptors scanned per query: NPROBE lists of the in
 At 1,000,000 pictures (256M descriptors) the index has MAX_LISTS lists of about 15,600
 descriptors; the benchmark builds `--pictures` synthetic pictures with as many lists as keep
 that list length, so each search scans what it would at a million pictures (what does not
-scale the same way, the coarse quantiser's 16,384 centroids, is measured separately and
-added). Brute force (an exact index) is timed on a slice and scaled linearly.
+scale the same way, the coarse quantiser's 16,384 centroids in an HNSW graph, is measured
+separately and added). Brute force (an exact index) is timed on a slice and scaled linearly.
 
     python -m benchmarks.bench_similar_cost [--pictures 20000] [--queries 30] [--triage-files 100]
 """
@@ -34,12 +34,12 @@ import numpy as np
 
 from benchmarks import similar_data
 from benchmarks.report import write_section
-from mediamatch.index.descriptors import MAX_LISTS, DescriptorIndex, _faiss, point_ids
+from mediamatch.index.descriptors import MAX_LISTS, QUANTISER_EF, DescriptorIndex, _faiss, point_ids
 from mediamatch.index.hamming import PDQIndex, hashes_from_hex
 from mediamatch.index.similarity import KnownRow, search
 from mediamatch.media.hashing import hash_bytes
 from mediamatch.media.limits import CATALOGUE_LIMITS, Limits
-from mediamatch.signals.local_features import CATALOGUE_POINTS, FeatureSet
+from mediamatch.signals.local_features import CATALOGUE_POINTS, QUERY_POINTS, WORK_SIDE, FeatureSet
 
 MILLION = 1_000_000
 NOISE = 6.0
@@ -93,7 +93,8 @@ def main() -> None:
     # The synthetic catalogue, with lists as long as a million pictures' index has.
     total = (args.pictures + len(real)) * CATALOGUE_POINTS
     lists = max(16, round(total / (MILLION * CATALOGUE_POINTS / MAX_LISTS)))
-    index = faiss.index_factory(128, f"IVF{lists},PQ32x4fs")
+    factory = f"IVF{lists}_HNSW32,PQ32x4fs"  # as index/descriptors.py factory_for builds it
+    index = faiss.index_factory(128, factory)
     index.by_residual = False
     tick = time.perf_counter()
     index.train(np.concatenate([pool, synthetic(pool, 150_000, rng)]).astype(np.float32))
@@ -117,9 +118,10 @@ def main() -> None:
         catalogue.save(path)
         bytes_per_picture = path.stat().st_size / (args.pictures + len(real))
 
-    # The coarse quantiser of a million-picture index: MAX_LISTS centroids searched per query.
-    quantiser = faiss.IndexFlatL2(128)
+    # The coarse quantiser of a million-picture index: an HNSW graph of MAX_LISTS centroids.
+    quantiser = faiss.IndexHNSWFlat(128, 32)
     quantiser.add(synthetic(pool, MAX_LISTS, rng).astype(np.float32))
+    quantiser.hnsw.efSearch = QUANTISER_EF
 
     # Per query: extract, search + verify, against the synthetic catalogue.
     queries = [(name, jpeg(picture)) for edit in ("crop25", "rotate10", "pasted40") for name, picture in data.queries[edit]]
@@ -160,16 +162,16 @@ def main() -> None:
     build_per_second = 1 / (statistics.median(extract_catalogue) + add_seconds / added)
     body = "\n".join(
         [
-            f"Synthetic catalogue: {args.pictures:,} pictures + {len(real)} real photos, {index.ntotal:,} descriptors, IVF{lists},PQ32x4fs "
+            f"Synthetic catalogue: {args.pictures:,} pictures + {len(real)} real photos, {index.ntotal:,} descriptors, {factory} "
             f"(lists as long as {MAX_LISTS:,} lists over 1,000,000 pictures: {index.ntotal / lists:,.0f} descriptors each); "
             f"{len(queries)} queries (25% crops, 10° rotations, pasted at 40%), {found} found among the synthetic pictures.",
             "",
             "| per picture, one core | median ms | target |",
             "|---|---|---|",
             f"| hashes only (decode, digests, PDQ + 8 variants): today's triage | {ms(plain_hash)} | |",
-            f"| extract: decode + hashes + SIFT (1,500 points at 640 px) | {ms(extract)} | |",
+            f"| extract: decode + hashes + SIFT ({QUERY_POINTS:,} points at {WORK_SIDE} px) | {ms(extract)} | |",
             f"| search + verify, lists of a 1M-picture index | {ms(search_verify)} | |",
-            f"| coarse quantiser of a 1M-picture index ({MAX_LISTS:,} centroids) | {ms(quantise)} | |",
+            f"| coarse quantiser of a 1M-picture index (HNSW over {MAX_LISTS:,} centroids) | {ms(quantise)} | |",
             f"| **extract + search + verify at 1M pictures** | **{ms(per_picture)}** | 150 |",
             f"| brute force: exact scan of the same descriptors, 1M pictures (scaled from 200k descriptors) | {1000 * brute_per_million:,.0f} | |",
             f"| PDQ: 8 dihedral hashes against 1M hashes (radius 31) | {ms(pdq_seconds)} | |",

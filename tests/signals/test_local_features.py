@@ -8,7 +8,7 @@ import pytest
 
 from mediamatch.media.hashing import hash_bytes
 from mediamatch.media.limits import CATALOGUE_LIMITS
-from mediamatch.signals.local_features import FeatureError, FeatureSet, LocalFeaturesSignal
+from mediamatch.signals.local_features import WORK_SIDE, FeatureError, FeatureSet, LocalFeaturesSignal
 from mediamatch.signals.registry import all_signals, descriptor_signals, find_signal, get_signal, signal_names
 from tests.similar_pictures import jpeg_bytes, textured_picture
 
@@ -26,7 +26,7 @@ def test_features_travel_packed_and_stay_out_of_the_record_json() -> None:
     record = hash_bytes(jpeg_bytes(textured_picture(1)), "x.jpg", CATALOGUE_LIMITS)
     [packed] = record.features
     features = FeatureSet.from_bytes(packed.data)
-    assert 300 < len(features) <= 1500 and features.descriptors.dtype == np.uint8 and max(features.width, features.height) == 640
+    assert 300 < len(features) <= 1500 and features.descriptors.dtype == np.uint8 and max(features.width, features.height) == WORK_SIDE
     assert "local_features" not in record.to_json() and "local_features" not in record.signals
     assert FeatureSet.from_bytes(features.to_bytes()).points.tolist() == features.points.tolist()
     assert not hash_bytes(jpeg_bytes(textured_picture(1)), "x.jpg").features  # only when asked
@@ -43,4 +43,4 @@ def test_tiny_and_blank_pictures_have_no_keypoints(shape: tuple[int, int]) -> No
 def test_huge_picture_is_reduced_before_detection() -> None:
     luma = np.tile(np.asarray(textured_picture(2).convert("L"), np.float32), (8, 8))  # 5120x3840
     features = LocalFeaturesSignal.features(luma)
-    assert (features.width, features.height) == (640, 480) and len(features) > 100
+    assert (features.width, features.height) == (WORK_SIDE, WORK_SIDE * 3 // 4) and len(features) > 100

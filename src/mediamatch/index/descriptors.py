@@ -7,7 +7,10 @@ where in it the keypoint lies (services/similar.py verifies the geometry).
 
 Size: a catalogue of more than EXACT_UP_TO descriptors is an inverted file with 4-bit product
 quantisation searched with SIMD lookup tables (`IVF<n>,PQ32x4fs`, FAISS "fast scan", codes not
-relative to their list's centroid so one distance table per query serves every list): 16 bytes
+relative to their list's centroid so one distance table per query serves every list), whose
+coarse quantiser is a graph (HNSW) over the list centroids (`IVF<n>_HNSW32,PQ32x4fs`): an exact
+scan of a million-picture index's 16,384 centroids costs each of a picture's 1,500 keypoints
+about as much as searching its lists, the graph a few hundred distances. 16 bytes
 of code and an 8-byte id per descriptor, so the CATALOGUE_POINTS = 256 keypoints of a picture
 take 6 KiB, under the 8 KiB budget. Measured against 8-bit PQ16 on residuals (the textbook
 IVFADC): nearest-neighbour recall 0.69 against 0.78, but 30x faster to search, and geometric
@@ -32,11 +35,16 @@ from mediamatch.atomic import atomic_write
 
 POINT_BITS = 11  # up to 2048 keypoints per feature row
 PQ_BYTES = 16
-EXACT_UP_TO = 20_000  # descriptors: below this, codebooks would be trained on too little
+# Descriptors: below this, codebooks would be trained on too little (4-bit PQ needs 16 centroids
+# per sub-vector, the coarse quantiser 16-64 lists: a few thousand descriptors train both). Kept
+# low because an exact scan costs each searched keypoint every catalogued descriptor: at 20,000 it
+# was half the time of triage's second pass against a catalogue of 60 photos.
+EXACT_UP_TO = 5_000
 TRAINED_ENOUGH = 1_000_000  # descriptors: codebooks trained on this many are not retrained
 TRAIN_SAMPLE = 200_000  # descriptors a training run samples (k-means cost grows with it)
 MAX_LISTS = 16_384
-NPROBE = 16  # inverted lists searched per query descriptor (benchmarks/bench_similar.py)
+NPROBE = 8  # inverted lists searched per query descriptor: 16 gave the same recall at twice the cost (BENCHMARKS.md)
+QUANTISER_EF = 64  # HNSW candidates kept while finding a descriptor's NPROBE nearest lists (at least NPROBE)
 DIMENSIONS = 128
 
 
@@ -66,7 +74,7 @@ def factory_for(count: int) -> str:
     if count < EXACT_UP_TO:
         return "IDMap2,Flat"
     lists = int(min(MAX_LISTS, max(16, 2 ** round(np.log2(np.sqrt(count))))))
-    return f"IVF{lists},PQ{PQ_BYTES * 2}x4fs"
+    return f"IVF{lists}_HNSW32,PQ{PQ_BYTES * 2}x4fs"
 
 
 class DescriptorIndex:
@@ -126,6 +134,9 @@ class DescriptorIndex:
             return np.zeros((len(descriptors), neighbours), np.float32), np.full((len(descriptors), neighbours), -1, np.int64)
         if hasattr(self.index, "nprobe"):
             self.index.nprobe = NPROBE
+            quantiser = _faiss().downcast_index(self.index.quantizer)
+            if hasattr(quantiser, "hnsw"):
+                quantiser.hnsw.efSearch = QUANTISER_EF
         distances, ids = self.index.search(np.ascontiguousarray(descriptors, np.float32), neighbours)
         return distances, ids
 

@@ -35,7 +35,7 @@ RELATED: Final = "related"
 Relation = Literal["contains", "related"]
 
 MIN_PAIRS = 8
-REPROJECTION_PX = 6.0  # in the reduced pictures (640 px on the long side)
+REPROJECTION_PX = 6.0  # in the reduced pictures (WORK_SIDE on the long side)
 TIGHT_PX = 2.0
 CONTAINS_INLIERS = 12
 TIGHT_SHARE = 0.85

@@ -32,7 +32,9 @@ import numpy as np
 
 from mediamatch.signals.base import ComputesFrom, IndexKind, MediaKind, SignalType
 
-WORK_SIDE = 640
+# SIFT's cost grows with the pixels it works on (it doubles the picture first): 512 px costs 0.64x
+# of 640 px (recall at both: BENCHMARKS.md, similarity section).
+WORK_SIDE = 512
 # A searched picture keeps more keypoints than a catalogued one: in a picture pasted into another
 # the host's keypoints crowd out the pasted one's (pasted at 40% width: found 27/40 with 800 points,
 # 30/40 with 1500; benchmarks/bench_similar.py).
@@ -144,6 +146,7 @@ class LocalFeaturesSignal(SignalType):
         or too plain to have any (a blank picture yields an empty set, not an error)."""
         import cv2
 
+        cv2.setNumThreads(1)  # callers parallelise by process (hashing workers): OpenCV's threads would fight them for cores
         picture = reduced(luma)
         height, width = picture.shape
         if min(height, width) < MIN_SIDE:
