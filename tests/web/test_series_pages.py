@@ -64,7 +64,7 @@ def test_the_series_list_searches_and_filters(live_server: LiveServer, page: Pag
     assert page.locator("main tbody tr td:first-child").all_inner_texts() == ["Kestrel", "Lark"]
     assert_accessible(page)
     page.fill("input[name=q]", "LAR")
-    page.click("text=Search")
+    page.get_by_role("button", name="Search", exact=True).click()  # not the "Region search" link in the navigation
     page.wait_for_url(re.compile(r"q=LAR"))
     assert page.locator("main tbody tr td:first-child").all_inner_texts() == ["Lark"]
     page.goto(f"{live_server.url}/series?identified=yes")

@@ -185,7 +185,11 @@ def test_the_compare_page_frames_the_matched_regions(live_server: LiveServer, pa
     assert re.search(r"Verified by\s+\d+ matching points", main) and "(identical)" not in main  # a similarity match has no hash distance
     overlays = page.locator(".mm-overlaid svg.mm-region")
     expect(overlays).to_have_count(2)
-    page.wait_for_function("[...document.querySelectorAll('.mm-overlaid img')].every(img => img.complete)")
+    # polled from here: wait_for_function evaluates its predicate inside the page, which the CSP forbids
+    for _ in range(100):
+        if page.evaluate("[...document.querySelectorAll('.mm-overlaid img')].every(img => img.complete)"):
+            break
+        page.wait_for_timeout(100)
     page.evaluate("window.dispatchEvent(new Event('resize'))")
     for index in range(2):  # each frame lies over its picture
         picture = page.locator(".mm-overlaid img.mm-content").nth(index).bounding_box()
