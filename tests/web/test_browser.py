@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 import pytest
 from PIL import Image, ImageFilter, ImageStat
@@ -80,6 +81,17 @@ def test_a_form_without_its_csrf_token_is_refused(live_server: LiveServer, page:
     assert "Unit FR" not in page.locator("#agencies-title + table").inner_text()
 
 
+def wait_for_revealed(live_server: LiveServer, before: int, timeout: float = 20.0) -> list[dict]:
+    """The audited revealed views of hit comparisons since `before`, once the first has arrived:
+    the browser loads the revealed picture after the click, so its audit row comes a moment later."""
+    deadline = time.monotonic() + timeout
+    while True:
+        revealed = [detail for detail in audit_since(live_server, before, AuditAction.VIEW_HIT_COMPARISON) if detail["revealed"]]
+        if revealed or time.monotonic() > deadline:
+            return revealed
+        time.sleep(0.1)
+
+
 def test_the_review_queue_works_by_keyboard_alone_and_every_view_is_audited(live_server: LiveServer, hits: list[int], page: Page) -> None:
     live_server.sign_in(page, Role.REVIEWER, "/review")
     first = page.locator(f"article[aria-labelledby='hit-{hits[0]}-title']")
@@ -92,9 +104,9 @@ def test_the_review_queue_works_by_keyboard_alone_and_every_view_is_audited(live
     tab_to(page, reveal)
     page.keyboard.press("Space")
     expect(first.locator("img.mm-content").first).to_have_class("mm-content mm-revealed")
+    revealed = wait_for_revealed(live_server, before)  # the revealed picture's request, audited by the server
     page.keyboard.press("Escape")
     expect(first.locator("img.mm-content").first).to_have_class("mm-content")
-    revealed = [detail for detail in audit_since(live_server, before, AuditAction.VIEW_HIT_COMPARISON) if detail["revealed"]]
     assert [(detail["side"], detail["via"]) for detail in revealed] == [("upload", "web")]
 
     # Decide: confirm with the keyboard (radio, text, submit with Enter).
