@@ -20,7 +20,6 @@ catalogue). Each catalogued picture or frame at cosine >= CANDIDATE_COSINE is th
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,11 +32,12 @@ from sqlalchemy.orm import Session
 from mediamatch.atomic import atomic_write
 from mediamatch.catalog.hashes import HashRecord
 from mediamatch.catalog.records import Match, MatchDetail
+from mediamatch.config import index_file_for, url_key
 from mediamatch.index.embeddings import EmbeddingIndex, EmbeddingIndexError
 from mediamatch.index.similarity import MAX_DISTANCE
 from mediamatch.index.verify import CONTAINS, MIN_PAIRS, Alignment, verify
 from mediamatch.services.catalogue_changes import follow_changes
-from mediamatch.services.similar import SimilarityLookup, similar_index_path
+from mediamatch.services.similar import SimilarityLookup
 from mediamatch.signals.global_descriptor import EmbeddingError, GlobalDescriptorSignal, from_bytes, unavailable
 from mediamatch.signals.local_features import FeatureError, FeatureSet, LocalFeaturesSignal
 from mediamatch.signals.registry import embedding_signals
@@ -51,11 +51,6 @@ CANDIDATE_COSINE = GlobalDescriptorSignal.default_threshold / 100
 GLOBAL_ONLY_COSINE = 0.75
 NEIGHBOURS = 10
 GLOBAL_ONLY = "global descriptor only"
-
-
-def embedding_index_path(url: str) -> Path:
-    """Where the embedding index of the catalogue at `url` is kept, beside its descriptor index."""
-    return similar_index_path(url).with_suffix(".embedding-index")
 
 
 class SavedEmbeddingIndex:
@@ -72,7 +67,7 @@ class SavedEmbeddingIndex:
 
     @classmethod
     def open(cls, engine: Engine, path: Path) -> SavedEmbeddingIndex:
-        key = hashlib.sha256(engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+        key = url_key(engine.url.render_as_string(hide_password=True))
         saved = cls(path, key, EmbeddingIndex.empty(), 0)
         try:
             state = json.loads(saved.state_path.read_text(encoding="utf-8"))
@@ -123,7 +118,7 @@ class GlobalDescriptorMatcher:
 
     @classmethod
     def open(cls, engine: Engine, path: Path | None = None) -> GlobalDescriptorMatcher:
-        path = path or embedding_index_path(engine.url.render_as_string(hide_password=False))
+        path = path or index_file_for(engine.url.render_as_string(hide_password=False), ".embedding-index")
         matcher = cls(engine, SavedEmbeddingIndex.open(engine, path))
         follow_changes(engine, matcher)
         return matcher

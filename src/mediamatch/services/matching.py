@@ -13,7 +13,6 @@ up in the database, whose unique index already answers them in one query per bat
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from mediamatch.catalog.hashes import DISPLAYED, HashRecord
 from mediamatch.catalog.records import Match, MatchDetail
-from mediamatch.config import data_dir
+from mediamatch.config import index_file_for, url_key
 from mediamatch.index.cache import IndexCache
 from mediamatch.index.hamming import PDQIndex, hashes_from_hex
 from mediamatch.services.catalogue_changes import ChangeWatch, follow_changes
@@ -38,14 +37,6 @@ from mediamatch.signals.vpdq import VARIANT_FAMILIES, variant_family, variant_si
 from mediamatch.store import repo
 
 DETAILS_CACHE_LIMIT = 1_000_000
-
-
-def index_cache_path(url: str) -> Path:
-    """Where the PDQ index of the catalogue at `url` is kept between runs."""
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        return Path(url.removeprefix("sqlite:///") + ".pdq-index")
-    key = hashlib.sha256(url.encode()).hexdigest()[:16]
-    return data_dir() / "index-cache" / f"{key}.pdq-index"
 
 
 class SavedIndex:
@@ -69,7 +60,7 @@ class SavedIndex:
         rows stored since (and saved again in the background when it changed); else built from
         the catalogue."""
         cache = IndexCache(cache_path)
-        key = {"url_key": _url_key(engine), "signals": list(signals)}
+        key = {"url_key": url_key(engine.url.render_as_string(hide_password=True)), "signals": list(signals)}
         saved = cls(signals, cache, PDQIndex(), 0, by_row=by_row)
         loaded = cache.load(key)
         if loaded is not None and isinstance(last_row := loaded[1].get("last_row"), int):
@@ -141,7 +132,7 @@ class CatalogueMatcher:
     @classmethod
     def open(cls, engine: Engine, cache: Path | None = None) -> CatalogueMatcher:
         """The matcher for the catalogue behind `engine`, from the saved indexes when there are."""
-        cache = cache or index_cache_path(engine.url.render_as_string(hide_password=False))
+        cache = cache or index_file_for(engine.url.render_as_string(hide_password=False), ".pdq-index")
         frame_signal = hamming_signal("video_frame").name
         frames = {
             family: SavedIndex.open(
@@ -338,10 +329,6 @@ def _as_match(detail: MatchDetail, evidence: Evidence, query_frames: int, known_
         known_share=None if known_share is None else round(known_share, 3),
         investigations=detail.investigations,
     )
-
-
-def _url_key(engine: Engine) -> str:
-    return hashlib.sha256(engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
 
 
 def _rows_after(engine: Engine, signals: tuple[str, ...], last_row: int, by_row: bool) -> tuple[np.ndarray, np.ndarray, int] | None:

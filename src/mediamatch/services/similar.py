@@ -15,7 +15,6 @@ Used by triage as a second pass on files that matched nothing exact or by PDQ
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,7 +30,7 @@ from sqlalchemy.orm import Session
 from mediamatch.atomic import atomic_write
 from mediamatch.catalog.hashes import Features, HashRecord
 from mediamatch.catalog.records import Match, MatchDetail
-from mediamatch.config import data_dir
+from mediamatch.config import index_file_for, url_key
 from mediamatch.index.descriptors import DescriptorIndex, DescriptorIndexError, point_ids
 from mediamatch.index.similarity import Hit, KnownRow, search
 from mediamatch.index.verify import CONTAINS
@@ -46,14 +45,6 @@ from mediamatch.store import repo
 ROW_CACHE_LIMIT = 100_000  # known feature rows kept in memory (2-40 KB each)
 DEFAULT_LIMIT = 20
 NO_DESCRIPTORS = "no descriptors: the picture is too small or too plain for similarity search"
-
-
-def similar_index_path(url: str) -> Path:
-    """Where the descriptor index of the catalogue at `url` is kept between runs."""
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        return Path(url.removeprefix("sqlite:///") + ".similar-index")
-    key = hashlib.sha256(url.encode()).hexdigest()[:16]
-    return data_dir() / "index-cache" / f"{key}.similar-index"
 
 
 class SavedDescriptorIndex:
@@ -72,7 +63,7 @@ class SavedDescriptorIndex:
     @classmethod
     def open(cls, engine: Engine, path: Path) -> SavedDescriptorIndex:
         """The saved index when it is this catalogue's, caught up; else built from the catalogue."""
-        key = _url_key(engine)
+        key = url_key(engine.url.render_as_string(hide_password=True))
         saved = cls(path, key, DescriptorIndex.empty(), 0)
         try:
             state = json.loads(saved.state_path.read_text(encoding="utf-8"))
@@ -140,7 +131,7 @@ class SimilarityMatcher:
 
     @classmethod
     def open(cls, engine: Engine, path: Path | None = None) -> SimilarityMatcher:
-        path = path or similar_index_path(engine.url.render_as_string(hide_password=False))
+        path = path or index_file_for(engine.url.render_as_string(hide_password=False), ".similar-index")
         matcher = cls(engine, SavedDescriptorIndex.open(engine, path))
         follow_changes(engine, matcher)
         return matcher
@@ -298,7 +289,3 @@ class SimilarityLookup(Protocol):
     (`RemoteCatalogueMatcher.similar`, which receives features only)."""
 
     def similar(self, records: Sequence[HashRecord]) -> list[list[Match]]: ...
-
-
-def _url_key(engine: Engine) -> str:
-    return hashlib.sha256(engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
