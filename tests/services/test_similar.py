@@ -167,3 +167,21 @@ def test_a_still_of_a_known_video_frame_finds_the_video_with_its_time(engine, tm
         frame = next(f for f in container.decode(video=0) if f.time is not None and f.time >= 2.0).to_image()
     answer = search_picture(SimilarityMatcher.open(engine, tmp_path / "similar-index"), jpeg_bytes(frame))
     assert [(match.series, match.relation, match.known_seconds) for match in answer.matches] == [(("Clip",), "contains", ((2.0, 2.0),))]
+
+
+def test_a_video_showing_a_known_picture_is_known_with_the_time_it_shows_it(catalogue, tmp_path: Path) -> None:
+    """A seized video's sampled frames are searched too: two seconds of another scene, then two
+    seconds with the known picture pasted into it."""
+    pytest.importorskip("av", reason="video support is the [video] extra")
+    from mediamatch.services.samples import video_of_pictures
+
+    host = textured_picture(43)
+    showing = pasted_into(textured_picture(1), host, share=0.6)
+    (tmp_path / "seized").mkdir()
+    video_of_pictures(tmp_path / "seized" / "clip.mp4", [host] * 10 + [showing] * 10, fps=5)
+    triage(tmp_path / "seized", tmp_path / "out", catalogue, workers=1)
+    row = rows_of(tmp_path / "out")["clip.mp4"]
+    assert row.status == "known_identified"
+    match = row.matches[0]
+    assert (match.signal, match.relation, match.series) == ("local_features", "contains", ("Harbour",))
+    assert match.query_seconds and all(2.0 <= start <= end < 4.0 for start, end in match.query_seconds)
