@@ -170,18 +170,18 @@ def test_a_still_of_a_known_video_frame_finds_the_video_with_its_time(engine, tm
 
 
 def test_a_video_showing_a_known_picture_is_known_with_the_time_it_shows_it(catalogue, tmp_path: Path) -> None:
-    """A seized video's sampled frames are searched too: two seconds of another scene, then two
-    seconds with the known picture pasted into it."""
+    """A seized video's sampled frames are searched too (one every SEARCH_FEATURE_SECONDS): four
+    seconds of another scene, then four seconds with the known picture pasted into it."""
     pytest.importorskip("av", reason="video support is the [video] extra")
     from mediamatch.services.samples import video_of_pictures
 
     host = textured_picture(43)
     showing = pasted_into(textured_picture(1), host, share=0.6)
     (tmp_path / "seized").mkdir()
-    video_of_pictures(tmp_path / "seized" / "clip.mp4", [host] * 10 + [showing] * 10, fps=5)
+    video_of_pictures(tmp_path / "seized" / "clip.mp4", [host] * 20 + [showing] * 20, fps=5)
     triage(tmp_path / "seized", tmp_path / "out", catalogue, workers=1)
     row = rows_of(tmp_path / "out")["clip.mp4"]
     assert row.status == "known_identified"
     match = row.matches[0]
     assert (match.signal, match.relation, match.series) == ("local_features", "contains", ("Harbour",))
-    assert match.query_seconds and all(2.0 <= start <= end < 4.0 for start, end in match.query_seconds)
+    assert match.query_seconds and all(4.0 <= start <= end < 8.0 for start, end in match.query_seconds)

@@ -33,7 +33,7 @@ class Limits:
     video_threads: int = 1  # decoder threads per file: a batch already keeps every core busy
     local_features: bool = False  # also compute descriptor signals (similarity search: signals/local_features.py)
     features_for_catalogue: bool = False  # ... as the catalogue stores them (coarser than a search's: signals/local_features.py)
-    video_feature_seconds: float = 2.0  # a video's frames get local features this many seconds apart
+    video_feature_seconds: float = 2.0  # a video's frames get local features this many seconds apart (the catalogue's; SEARCH_FEATURE_SECONDS)
 
 
 DEFAULT_LIMITS = Limits()
@@ -48,3 +48,10 @@ DEFAULT_LIMITS = Limits()
 # one kept, so a triaged frame within 15 bits of the dropped one is still within 31 of the kept.
 # Contributing also computes local features, as the catalogue stores them, for similarity search.
 CATALOGUE_LIMITS = Limits(video_every_frame=True, video_collapse_distance=16, local_features=True, features_for_catalogue=True)
+
+# A triaged video's frames get local features this far apart: sparser than the catalogue's 2 s,
+# where SIFT is paid once per known video, because triage pays it on every seized video (at 2 s
+# the second pass made video triage 1.23x slower than before similarity search; at 4 s 1.16x:
+# benchmarks/bench_video_variants.py --speed-only). A known picture shown for 4 s or more is
+# always in a searched frame.
+SEARCH_FEATURE_SECONDS = 4.0

@@ -28,7 +28,7 @@ from mediamatch.catalog.records import Match
 from mediamatch.media.archive import ArchiveError, Entry
 from mediamatch.media.collection import iter_collection
 from mediamatch.media.hashing import hash_many
-from mediamatch.media.limits import DEFAULT_LIMITS, Limits
+from mediamatch.media.limits import DEFAULT_LIMITS, SEARCH_FEATURE_SECONDS, Limits
 from mediamatch.services.global_similar import global_descriptor_off, with_global_descriptor
 from mediamatch.services.matching import CatalogueMatcher
 from mediamatch.services.similar import NO_DESCRIPTORS, SimilarityLookup, SimilarityMatcher, second_pass
@@ -297,7 +297,9 @@ def triage(
             state.set_meta(global_descriptor=off)  # said once per run, not per file
         pending: list[TriageRow] = []
         last_commit = time.monotonic()
-        limits = replace(DEFAULT_LIMITS, dihedral=True, video_every_frame=every_frame, local_features=lookup is not None)
+        limits = replace(
+            DEFAULT_LIMITS, dihedral=True, video_every_frame=every_frame, local_features=lookup is not None, video_feature_seconds=SEARCH_FEATURE_SECONDS
+        )
         for row in _rows(source, done, matcher, workers, limits, lookup):
             pending.append(row)
             if on_row:
