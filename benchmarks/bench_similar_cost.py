@@ -237,10 +237,10 @@ def triage_speed(data: similar_data.Dataset, photos: dict[str, bytes], files: in
         for number, picture in enumerate(data.negatives[: files - len(known)]):
             (root / "drive" / f"unknown-{number}.jpg").write_bytes(camera_jpeg(picture, 1000 + number) if camera else jpeg(picture))
         seconds: dict[bool, float] = {False: float("inf"), True: float("inf")}
-        for _ in range(2):  # alternate, best of two: a busy moment of the machine hits both
+        for attempt in range(2):  # alternate, best of two: a busy moment of the machine hits both
             for similar in (False, True):
                 tick = time.perf_counter()
-                triage(root / "drive", root / f"out-{similar}", engine, workers=1, similar=similar)
+                triage(root / "drive", root / f"out-{similar}-{attempt}", engine, workers=1, similar=similar)
                 seconds[similar] = min(seconds[similar], time.perf_counter() - tick)
         engine.dispose()
     count = len(list(data.negatives[: files - len(known)])) + len(known)
