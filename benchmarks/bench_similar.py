@@ -32,6 +32,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 from PIL import Image
@@ -53,10 +54,12 @@ from mediamatch.signals.pdq import MATCH_THRESHOLD, MIN_QUALITY
 LIMITS = Limits(dihedral=True, local_features=True)
 
 
-def record_of(picture: Image.Image, name: str) -> HashRecord:
+def record_of(picture: Image.Image, name: str, *, catalogue: bool = False) -> HashRecord:
+    """The record of a searched picture, or with `catalogue` of a catalogued one (its features
+    described as `db add` stores them)."""
     out = io.BytesIO()
     picture.save(out, "JPEG", quality=95)  # already JPEG-encoded once by similar_data: keep it close
-    return hash_bytes(out.getvalue(), name, LIMITS)
+    return hash_bytes(out.getvalue(), name, replace(LIMITS, features_for_catalogue=catalogue))
 
 
 def features_of(record: HashRecord) -> FeatureSet:
@@ -107,7 +110,7 @@ def main() -> None:
     started = time.perf_counter()
     data = similar_data.build(per_edit=args.per_edit, scenes=args.scenes, negatives=args.negatives)
     names = list(data.catalogue)
-    known = {name: record_of(picture, name) for name, picture in data.catalogue.items()}
+    known = {name: record_of(picture, name, catalogue=True) for name, picture in data.catalogue.items()}
     rows = {row: KnownRow(row, None, features_of(known[name]).strongest(CATALOGUE_POINTS)) for row, name in enumerate(names)}
     descriptors = np.concatenate([row.features.descriptors for row in rows.values()])
     ids = np.concatenate([point_ids(np.array([row]), np.array([len(known_row.features)])) for row, known_row in rows.items()])

@@ -39,7 +39,7 @@ from mediamatch.index.hamming import PDQIndex, hashes_from_hex
 from mediamatch.index.similarity import KnownRow, search
 from mediamatch.media.hashing import hash_bytes
 from mediamatch.media.limits import CATALOGUE_LIMITS, Limits
-from mediamatch.signals.local_features import CATALOGUE_POINTS, QUERY_POINTS, WORK_SIDE, FeatureSet
+from mediamatch.signals.local_features import CATALOGUE_POINTS, CATALOGUE_SIDE, QUERY_POINTS, QUERY_SIDE, FeatureSet
 
 MILLION = 1_000_000
 NOISE = 6.0
@@ -157,7 +157,8 @@ def main() -> None:
         pdq.search_many(variants, radius=31)
         pdq_seconds.append(time.perf_counter() - tick)
 
-    triage_line = triage_speed(data, dict(list(photos.items())[: args.triage_files]), args.triage_files)
+    drive = dict(list(photos.items())[: args.triage_files])
+    triage_lines = [triage_speed(data, drive, args.triage_files), triage_speed(data, drive, args.triage_files, camera=True)]
     per_picture = [e + s + q for e, s, q in zip(extract, search_verify, quantise)]
     build_per_second = 1 / (statistics.median(extract_catalogue) + add_seconds / added)
     body = "\n".join(
@@ -169,7 +170,7 @@ def main() -> None:
             "| per picture, one core | median ms | target |",
             "|---|---|---|",
             f"| hashes only (decode, digests, PDQ + 8 variants): today's triage | {ms(plain_hash)} | |",
-            f"| extract: decode + hashes + SIFT ({QUERY_POINTS:,} points at {WORK_SIDE} px) | {ms(extract)} | |",
+            f"| extract: decode + hashes + SIFT ({QUERY_POINTS:,} points at {QUERY_SIDE} px) | {ms(extract)} | |",
             f"| search + verify, lists of a 1M-picture index | {ms(search_verify)} | |",
             f"| coarse quantiser of a 1M-picture index (HNSW over {MAX_LISTS:,} centroids) | {ms(quantise)} | |",
             f"| **extract + search + verify at 1M pictures** | **{ms(per_picture)}** | 150 |",
@@ -177,22 +178,46 @@ def main() -> None:
             f"| PDQ: 8 dihedral hashes against 1M hashes (radius 31) | {ms(pdq_seconds)} | |",
             "",
             f"Index size: {bytes_per_picture:,.0f} bytes per catalogued picture ({CATALOGUE_POINTS} descriptors x (16-byte code + 8-byte id) + lists) (target 8,192).",
-            f"Build: {build_per_second:.1f} pictures/s/core (extract {ms(extract_catalogue)} ms + index add {1000 * add_seconds / added:.2f} ms per picture; "
+            f"Build: {build_per_second:.1f} pictures/s/core (extract: decode + hashes + SIFT ({CATALOGUE_POINTS} points at {CATALOGUE_SIDE} px) {ms(extract_catalogue)} ms + index add {1000 * add_seconds / added:.2f} ms per picture; "
             f"training the codebooks once: {train_seconds:.0f} s) (target 30).",
-            triage_line,
+            "",
+            "Triage of a drive, 90% of its files unknown, one worker, against a catalogue of the same number of photos (best of two runs each):",
+            "",
+            "| drive | files/s without the second pass | with it | ratio | target |",
+            "|---|---|---|---|---|",
+            *triage_lines,
         ]
     )
     print(body)
     write_section("similar-cost", "python -m benchmarks.bench_similar_cost " + " ".join(sys.argv[1:]), "### Similarity search: cost\n\n" + body)
 
 
-def triage_speed(data: similar_data.Dataset, photos: dict[str, bytes], files: int) -> str:
+CAMERA = (4032, 3024)  # a phone camera's 12 MP
+
+
+def camera_jpeg(picture: object, seed: int) -> bytes:
+    """`picture` as a phone camera would store it: 12 MP with sensor noise, JPEG quality 92 (its
+    decoding costs what a real one's does; an upscaled picture without noise decodes faster)."""
+    from PIL import Image
+
+    big = np.asarray(picture.convert("RGB").resize(CAMERA, Image.Resampling.BILINEAR), np.float32)  # type: ignore[attr-defined]
+    noisy = np.clip(big + np.random.default_rng(seed).normal(0, 3, (*big.shape[:2], 1)), 0, 255).astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(noisy).save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+def triage_speed(data: similar_data.Dataset, photos: dict[str, bytes], files: int, *, camera: bool = False) -> str:
     """Triage (one worker) of a drive where 90% of the files are unknown, with and without the
-    second pass, against a catalogue of the photos."""
+    second pass, against a catalogue of the photos; `camera`: every file a 12 MP camera JPEG."""
     from mediamatch.services.contribute import ContributionRequest, contribute
     from mediamatch.services.triage import triage
     from mediamatch.store.db import migrate, open_engine
 
+    if camera:
+        from PIL import Image
+
+        photos = {name: camera_jpeg(Image.open(io.BytesIO(data_bytes)), number) for number, (name, data_bytes) in enumerate(photos.items())}
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         (root / "known").mkdir()
@@ -206,18 +231,17 @@ def triage_speed(data: similar_data.Dataset, photos: dict[str, bytes], files: in
         for name, data_bytes in known:
             (root / "drive" / f"known-{name}.jpg").write_bytes(data_bytes)
         for number, picture in enumerate(data.negatives[: files - len(known)]):
-            (root / "drive" / f"unknown-{number}.jpg").write_bytes(jpeg(picture))
-        seconds = {}
-        for similar in (False, True):
-            tick = time.perf_counter()
-            triage(root / "drive", root / f"out-{similar}", engine, workers=1, similar=similar)
-            seconds[similar] = time.perf_counter() - tick
+            (root / "drive" / f"unknown-{number}.jpg").write_bytes(camera_jpeg(picture, 1000 + number) if camera else jpeg(picture))
+        seconds: dict[bool, float] = {False: float("inf"), True: float("inf")}
+        for _ in range(2):  # alternate, best of two: a busy moment of the machine hits both
+            for similar in (False, True):
+                tick = time.perf_counter()
+                triage(root / "drive", root / f"out-{similar}", engine, workers=1, similar=similar)
+                seconds[similar] = min(seconds[similar], time.perf_counter() - tick)
         engine.dispose()
     count = len(list(data.negatives[: files - len(known)])) + len(known)
-    return (
-        f"Triage of {count} pictures, 90% unknown, one worker, against {len(photos)} catalogued photos: {count / seconds[False]:.1f} files/s without the "
-        f"second pass, {count / seconds[True]:.1f} with it ({seconds[False] / seconds[True]:.2f} of the speed; target at least 0.33)."
-    )
+    kind = "12 MP camera JPEGs" if camera else "pictures of at most 1024 px"
+    return f"| {count} {kind} | {count / seconds[False]:.1f} | {count / seconds[True]:.1f} | **{seconds[False] / seconds[True]:.2f}** | 0.33 |"
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ def test_verification_calls_a_turned_copy_contains_and_a_perspective_view_relate
     alignment = verify(copied, known, (640, 480), (640, 480))
     assert alignment is not None and alignment.relation == CONTAINS and alignment.inliers >= 75
     assert alignment.rotation == pytest.approx(10, abs=0.5) and alignment.scale == pytest.approx(0.6, abs=0.01)
-    assert "rotated 10°, scaled 0.60x" in alignment.transform
+    assert "rotated 10°, 60% of the picture's width" in alignment.transform
     side = np.array([[1.0, 0.08, 10], [0.05, 1.0, 5], [0.0004, 0.0002, 1.0]])
     viewed = cv2.perspectiveTransform(known[None], side)[0]
     other = verify(viewed, known, (640, 480), (640, 480))

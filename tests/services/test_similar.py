@@ -75,7 +75,7 @@ def test_triage_finds_copies_and_related_pictures(catalogue, seized, tmp_path: P
     rotated = rows["meadow-rotated.jpg"].matches[0]
     assert "rotated 10°" in rotated.transform
     pasted = rows["harbour-pasted.jpg"].matches[0]
-    assert pasted.known_area_share == pytest.approx(1.0, abs=0.05) and "scaled 0.40x" in pasted.transform
+    assert pasted.known_area_share == pytest.approx(1.0, abs=0.05) and "40% of the picture's width" in pasted.transform
     xs = [x for x, _ in pasted.query_region]
     assert min(xs) == pytest.approx(1 / 3, abs=0.03) and max(xs) == pytest.approx(1 / 3 + 0.4, abs=0.03)
     related = rows["room-right.jpg"].matches[0]
@@ -125,7 +125,9 @@ def test_region_search_finds_the_box_and_refuses_bad_input(catalogue, tmp_path: 
     whole = search_picture(matcher, jpeg_bytes(scene))
     boxed = search_picture(matcher, jpeg_bytes(scene), box=(213, 120, 320, 240))
     assert [match.series for match in boxed.matches] == [("Meadow",)] and boxed.matches[0].relation == "contains"
-    assert boxed.matches[0].inliers <= whole.matches[0].inliers
+    assert whole.matches[0].series == ("Meadow",)
+    x, y, w, h = 213 / 640, 120 / 480, 320 / 640, 240 / 480  # the box, in shares of the picture: where the known picture was pasted
+    assert all(x - 0.02 <= px <= x + w + 0.02 and y - 0.02 <= py <= y + h + 0.02 for px, py in boxed.matches[0].query_region)
     elsewhere = search_picture(matcher, jpeg_bytes(scene), box=(0, 0, 200, 110))
     assert elsewhere.matches == ()
     assert "not inside" in (search_picture(matcher, jpeg_bytes(scene), box=(600, 400, 100, 100)).error or "")
@@ -166,6 +168,24 @@ def test_a_still_of_a_known_video_frame_finds_the_video_with_its_time(engine, tm
         frame = next(f for f in container.decode(video=0) if f.time is not None and f.time >= 2.0).to_image()
     answer = search_picture(SimilarityMatcher.open(engine, tmp_path / "similar-index"), jpeg_bytes(frame))
     assert [(match.series, match.relation, match.known_seconds) for match in answer.matches] == [(("Clip",), "contains", ((2.0, 2.0),))]
+
+
+def test_a_video_showing_a_known_picture_is_known_with_the_time_it_shows_it(catalogue, tmp_path: Path) -> None:
+    """A seized video's sampled frames are searched too: two seconds of another scene, then two
+    seconds with the known picture pasted into it."""
+    pytest.importorskip("av", reason="video support is the [video] extra")
+    from mediamatch.services.samples import video_of_pictures
+
+    host = textured_picture(43)
+    showing = pasted_into(textured_picture(1), host, share=0.6)
+    (tmp_path / "seized").mkdir()
+    video_of_pictures(tmp_path / "seized" / "clip.mp4", [host] * 10 + [showing] * 10, fps=5)
+    triage(tmp_path / "seized", tmp_path / "out", catalogue, workers=1)
+    row = rows_of(tmp_path / "out")["clip.mp4"]
+    assert row.status == "known_identified"
+    match = row.matches[0]
+    assert (match.signal, match.relation, match.series) == ("local_features", "contains", ("Harbour",))
+    assert match.query_seconds and all(2.0 <= start <= end < 4.0 for start, end in match.query_seconds)
 
 
 def test_a_copy_of_a_low_detail_picture_is_known_by_its_miniature(engine, tmp_path: Path) -> None:

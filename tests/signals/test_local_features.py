@@ -9,8 +9,18 @@ import numpy as np
 import pytest
 
 from mediamatch.media.hashing import hash_bytes
-from mediamatch.media.limits import CATALOGUE_LIMITS
-from mediamatch.signals.local_features import MINIATURE_SIDE, WORK_SIDE, FeatureError, FeatureSet, LocalFeaturesSignal, empty_features
+from mediamatch.media.limits import CATALOGUE_LIMITS, Limits
+from mediamatch.signals.local_features import (
+    CATALOGUE_POINTS,
+    CATALOGUE_SIDE,
+    MINIATURE_SIDE,
+    QUERY_POINTS,
+    QUERY_SIDE,
+    FeatureError,
+    FeatureSet,
+    LocalFeaturesSignal,
+    empty_features,
+)
 from mediamatch.signals.registry import all_signals, descriptor_signals, find_signal, get_signal, signal_names
 from tests.similar_pictures import jpeg_bytes, smooth_picture, textured_picture
 
@@ -25,16 +35,22 @@ def test_registered_as_a_descriptor_signal_and_never_a_hash_signal() -> None:
 
 
 def test_features_travel_packed_and_stay_out_of_the_record_json() -> None:
-    record = hash_bytes(jpeg_bytes(textured_picture(1)), "x.jpg", CATALOGUE_LIMITS)
+    record = hash_bytes(jpeg_bytes(textured_picture(1)), "x.jpg", Limits(local_features=True))
     [packed] = record.features
     features = FeatureSet.from_bytes(packed.data)
-    assert 300 < len(features) <= 1500 and features.descriptors.dtype == np.uint8 and max(features.width, features.height) == WORK_SIDE
+    assert 300 < len(features) <= QUERY_POINTS and features.descriptors.dtype == np.uint8 and max(features.width, features.height) == QUERY_SIDE
     assert "local_features" not in record.to_json() and "local_features" not in record.signals
     assert FeatureSet.from_bytes(features.to_bytes()).points.tolist() == features.points.tolist()
     assert not hash_bytes(jpeg_bytes(textured_picture(1)), "x.jpg").features  # only when asked
     for damaged in (b"", b"MMLF", packed.data[:-1], b"XXXX" + packed.data[4:]):
         with pytest.raises(FeatureError):
             FeatureSet.from_bytes(damaged)
+
+
+def test_the_catalogue_keeps_fewer_coarser_keypoints_than_a_search() -> None:
+    [packed] = hash_bytes(jpeg_bytes(textured_picture(1)), "x.jpg", CATALOGUE_LIMITS).features
+    catalogued = FeatureSet.from_bytes(packed.data)
+    assert 100 < len(catalogued) <= CATALOGUE_POINTS and max(catalogued.width, catalogued.height) == CATALOGUE_SIDE
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (8, 300), (300, 300)])
@@ -45,7 +61,7 @@ def test_tiny_and_blank_pictures_have_no_keypoints(shape: tuple[int, int]) -> No
 def test_huge_picture_is_reduced_before_detection() -> None:
     luma = np.tile(np.asarray(textured_picture(2).convert("L"), np.float32), (8, 8))  # 5120x3840
     features = LocalFeaturesSignal.features(luma)
-    assert (features.width, features.height) == (WORK_SIDE, WORK_SIDE * 3 // 4) and len(features) > 100
+    assert (features.width, features.height) == (QUERY_SIDE, QUERY_SIDE * 3 // 4) and len(features) > 100
 
 
 def test_low_detail_pictures_carry_a_miniature_and_detailed_or_plain_ones_do_not() -> None:

@@ -151,6 +151,6 @@ def whole_picture(query: FeatureSet, known: FeatureSet, found: Resemblance) -> W
         query_region=WHOLE,
         known_region=WHOLE,
         rotation=0.0,
-        scale=round(query.width / known.width, 3),
+        scale=1.0,  # the whole known picture spans the whole searched one
         rms=found.rms,
     )

@@ -35,12 +35,12 @@ RELATED: Final = "related"
 Relation = Literal["contains", "related"]
 
 MIN_PAIRS = 8
-REPROJECTION_PX = 6.0  # in the reduced pictures (WORK_SIDE on the long side)
+REPROJECTION_PX = 6.0  # in the searched picture as reduced (QUERY_SIDE on the long side)
 TIGHT_PX = 2.0
 CONTAINS_INLIERS = 12
 TIGHT_SHARE = 0.85
 RELATED_INLIERS = 12
-MIN_SCALE, MAX_SCALE = 0.15, 8.0  # a copy shown between 15% and 800% of its size
+MIN_SCALE, MAX_SCALE = 0.15, 8.0  # a copy shown between 15% and 800% of the searched picture's width (Alignment.scale)
 MIN_SPREAD = 0.02  # inliers covering under 2% of the known picture are one patch, not a picture
 RANSAC_ITERATIONS = 2000
 Polygon = tuple[tuple[float, float], ...]
@@ -56,16 +56,21 @@ class Alignment:
     query_region: Polygon  # the known picture's part, in the searched picture
     known_region: Polygon  # the part of the known picture present
     rotation: float  # degrees, counter-clockwise as seen
-    scale: float  # size in the searched picture / size in the known one
+    # The known picture's width as shown in the searched picture, as a share of the searched
+    # picture's width: 0.4 for a picture pasted at 40% of a host's width, over 1 for a crop. In
+    # shares, not pixels, because the two pictures were reduced to different sizes
+    # (signals/local_features.py) and neither original size travels with its keypoints.
+    scale: float
 
     @property
     def transform(self) -> str:
-        """The alignment in words, e.g. "rotated 10°, scaled 0.62x, 48% of the known picture"."""
+        """The alignment in words, e.g. "rotated 10°, 40% of the picture's width, 100% of the
+        known picture" (the width only where the known picture is shown smaller than the frame)."""
         parts = []
         if abs(self.rotation) >= 1:
             parts.append(f"rotated {self.rotation:.0f}°")
-        if abs(self.scale - 1) >= 0.05:
-            parts.append(f"scaled {self.scale:.2f}x")
+        if self.scale <= 0.95:
+            parts.append(f"{self.scale:.0%} of the picture's width")
         parts.append(f"{self.known_share:.0%} of the known picture")
         return ", ".join(parts)
 
@@ -92,7 +97,7 @@ def verify(query_points: np.ndarray, known_points: np.ndarray, query_size: tuple
         return None
     inliers = hmask.ravel().astype(bool)
     count = int(inliers.sum())
-    if count < RELATED_INLIERS or _spread(known[inliers], known_size) < MIN_SPREAD or not _plausible_homography(homography, known_size):
+    if count < RELATED_INLIERS or _spread(known[inliers], known_size) < MIN_SPREAD or not _plausible_homography(homography, known_size, query_size):
         return None
     return _alignment(RELATED, count, homography, known_size, query_size)
 
@@ -102,7 +107,7 @@ def _aligned(similarity: np.ndarray, known: np.ndarray, query: np.ndarray, known
     import cv2
 
     count = len(known)
-    scale = math.hypot(similarity[0, 0], similarity[1, 0])
+    scale = _width_share(math.hypot(similarity[0, 0], similarity[1, 0]), known_size, query_size)
     if count < CONTAINS_INLIERS or not MIN_SCALE <= scale <= MAX_SCALE or _spread(known, known_size) < MIN_SPREAD:
         return None
     _, tight = cv2.estimateAffinePartial2D(known, query, method=cv2.RANSAC, ransacReprojThreshold=TIGHT_PX, maxIters=RANSAC_ITERATIONS, confidence=0.995)
@@ -127,7 +132,7 @@ def _alignment(relation: Relation, inliers: int, homography: np.ndarray, known_s
     if not present or not shown:
         return None
     rotation = -math.degrees(math.atan2(homography[1, 0], homography[0, 0]))
-    scale = math.sqrt(abs(np.linalg.det(homography[:2, :2])))
+    scale = _width_share(math.sqrt(abs(np.linalg.det(homography[:2, :2]))), known_size, query_size)
     return Alignment(
         relation=relation,
         inliers=inliers,
@@ -137,6 +142,11 @@ def _alignment(relation: Relation, inliers: int, homography: np.ndarray, known_s
         rotation=round(rotation, 1),
         scale=round(scale, 3),
     )
+
+
+def _width_share(scale: float, known_size: tuple[int, int], query_size: tuple[int, int]) -> float:
+    """A scale between the reduced pictures as a share of the searched picture's width (Alignment.scale)."""
+    return scale * known_size[0] / query_size[0]
 
 
 def _box(size: tuple[int, int]) -> np.ndarray:
@@ -167,7 +177,7 @@ def _spread(points: np.ndarray, size: tuple[int, int]) -> float:
     return float(span[0] * span[1]) / (size[0] * size[1])
 
 
-def _plausible_homography(homography: np.ndarray, known_size: tuple[int, int]) -> bool:
+def _plausible_homography(homography: np.ndarray, known_size: tuple[int, int], query_size: tuple[int, int]) -> bool:
     """A view a camera could take: the known rectangle stays convex, keeps its orientation and is
     neither crushed nor blown up."""
     import cv2
@@ -177,5 +187,5 @@ def _plausible_homography(homography: np.ndarray, known_size: tuple[int, int]) -
         return False
     if np.linalg.det(homography[:2, :2]) <= 0:
         return False
-    scale = math.sqrt(abs(cv2.contourArea(corners)) / (known_size[0] * known_size[1]))
+    scale = _width_share(math.sqrt(abs(cv2.contourArea(corners)) / (known_size[0] * known_size[1])), known_size, query_size)
     return MIN_SCALE <= scale <= MAX_SCALE

@@ -123,7 +123,7 @@ def hash_bytes(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> HashR
             qualities[signal.name] = quality
         if turned is not None and (shown := signal.compute_luma(turned))[0] != signals[signal.name]:
             displayed[signal.name] = shown
-    features = _features(image.luma, None) if limits.local_features else ()
+    features = _features(image.luma, None, limits) if limits.local_features else ()
     return replace(
         record,
         signals=signals,
@@ -137,10 +137,13 @@ def hash_bytes(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> HashR
     )
 
 
-def _features(luma: np.ndarray, timestamp: float | None) -> tuple[Features, ...]:
+def _features(luma: np.ndarray, timestamp: float | None, limits: Limits) -> tuple[Features, ...]:
     """The packed local features of a picture or frame, one per descriptor signal, and its
     embedding where a global descriptor model is installed."""
-    return tuple(Features(signal.name, signal.compute_features(luma), timestamp) for signal in (*descriptor_signals(), *embedding_signals()))
+    catalogue = limits.features_for_catalogue
+    return tuple(
+        Features(signal.name, signal.compute_features(luma, catalogue=catalogue), timestamp) for signal in (*descriptor_signals(), *embedding_signals())
+    )
 
 
 def _new_digests() -> dict[str, Digest]:
@@ -178,7 +181,7 @@ def hash_video(data: bytes | Path, record: HashRecord, limits: Limits = DEFAULT_
                 frames.append(FrameHash(number, round(seconds, 6), value, quality or 0, variants))
                 shape = luma.shape
                 if limits.local_features and (not features or seconds - (features[-1].timestamp or 0.0) >= limits.video_feature_seconds):
-                    features.extend(_features(luma, round(seconds, 6)))
+                    features.extend(_features(luma, round(seconds, 6), limits))
     except VideoError as exc:
         error = str(exc)
     if video is None:

@@ -32,6 +32,7 @@ class Limits:
     video_collapse_distance: int = COLLAPSE_DISTANCE  # what "near-identical" is, in PDQ bits
     video_threads: int = 1  # decoder threads per file: a batch already keeps every core busy
     local_features: bool = False  # also compute descriptor signals (similarity search: signals/local_features.py)
+    features_for_catalogue: bool = False  # ... as the catalogue stores them (coarser than a search's: signals/local_features.py)
     video_feature_seconds: float = 2.0  # a video's frames get local features this many seconds apart
 
 
@@ -45,5 +46,5 @@ DEFAULT_LIMITS = Limits()
 # frames every frame, 3 of 8 at 10 frames/s: one frame apart its hashes differ by 40+ bits).
 # Near-repeats are collapsed at half the match radius: a dropped known frame is within 16 bits of
 # one kept, so a triaged frame within 15 bits of the dropped one is still within 31 of the kept.
-# Contributing also computes local features, for similarity search.
-CATALOGUE_LIMITS = Limits(video_every_frame=True, video_collapse_distance=16, local_features=True)
+# Contributing also computes local features, as the catalogue stores them, for similarity search.
+CATALOGUE_LIMITS = Limits(video_every_frame=True, video_collapse_distance=16, local_features=True, features_for_catalogue=True)

@@ -165,6 +165,14 @@ def restyled_video(
     return _write_video(Path(path), (restyled(frame) for frame in _clip_frames(source, fps, inner)), fps, size, 0)
 
 
+def video_of_pictures(path: str | Path, pictures: Iterable[Image.Image], fps: int) -> Path:
+    """A video showing `pictures` one frame each (all of the first one's size), e.g. a known
+    picture appearing in footage."""
+    frames = [np.asarray(picture.convert("RGB")) for picture in pictures]
+    height, width = frames[0].shape[:2]
+    return _write_video(Path(path), frames, fps, (width, height), 0)
+
+
 def _write_video(path: Path, frames: Iterable[np.ndarray], fps: int, size: tuple[int, int], rotation: int) -> Path:
     """H.264 (else MPEG-4 Part 2) of RGB frames, in the container the suffix names."""
     import av

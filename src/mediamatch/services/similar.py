@@ -252,9 +252,14 @@ class PictureSearch:
     note: str | None = None
 
 
+# A searched video is sampled as densely as a catalogued one (every frame, near-repeats dropped),
+# its features described as a search's.
+SEARCH_LIMITS = replace(CATALOGUE_LIMITS, features_for_catalogue=False)
+
+
 def features_of(data: bytes, name: str = "query") -> tuple[list[Features], HashRecord]:
     """The local features of a picture or video given as bytes (and its record: size, error)."""
-    record = hash_bytes(data, name, CATALOGUE_LIMITS)
+    record = hash_bytes(data, name, SEARCH_LIMITS)
     return list(record.features), record
 
 

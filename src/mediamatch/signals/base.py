@@ -106,9 +106,10 @@ class SignalType:
         raise NotImplementedError(f"{cls.name} is not computed from pictures")
 
     @classmethod
-    def compute_features(cls, luma: np.ndarray) -> bytes:
+    def compute_features(cls, luma: np.ndarray, *, catalogue: bool = False) -> bytes:
         """For "features" (descriptor signals): the packed local features of a float32 luma
-        plane (a picture, or a video frame)."""
+        plane (a picture, or a video frame); `catalogue`: as the catalogue stores them (a signal
+        may describe catalogued and searched pictures differently), else as a search asks."""
         raise NotImplementedError(f"{cls.name} is not a descriptor signal")
 
     @classmethod

@@ -145,8 +145,8 @@ class GlobalDescriptorSignal(SignalType):
         return []
 
     @classmethod
-    def compute_features(cls, luma: np.ndarray) -> bytes:
-        return to_bytes(cls.embedding(luma))
+    def compute_features(cls, luma: np.ndarray, *, catalogue: bool = False) -> bytes:
+        return to_bytes(cls.embedding(luma))  # the same embedding for catalogued and searched pictures
 
     @classmethod
     def embedding(cls, luma: np.ndarray) -> np.ndarray:

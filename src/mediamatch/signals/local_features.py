@@ -6,11 +6,15 @@ another changes it past its radius. Local features describe small patches around
 surrounded by something else, still shares keypoints with it; geometric verification (RANSAC,
 services/similar.py) then says how the two align and which share of the known picture is there.
 
-A picture is reduced to WORK_SIDE pixels on its longest side before detection (the keypoints'
-coordinates are in that reduced picture, with its size kept beside them), QUERY_POINTS keypoints
-are kept for a searched picture and the CATALOGUE_POINTS strongest of them for a catalogued one
-(the index's size budget, 8 KiB per picture: index/descriptors.py). Keypoint numbers must fit
-the index's ids (index/descriptors.py POINT_BITS: at most 2048).
+A picture is reduced before detection (the keypoints' coordinates are in that reduced picture,
+with its size kept beside them): a searched picture to QUERY_SIDE pixels on its longest side,
+keeping QUERY_POINTS keypoints, a catalogued one to CATALOGUE_SIDE, keeping its CATALOGUE_POINTS
+strongest (the index's size budget, 8 KiB per picture: index/descriptors.py). The two sides
+differ on purpose: a copy is usually no larger than its original and often much smaller (a
+picture pasted at 40% of a host's width, a thumbnail), so the catalogue is described at coarse
+scales and the searched picture at fine ones; and a catalogued picture is described once, a
+searched one every time a drive is triaged. Keypoint numbers must fit the index's ids
+(index/descriptors.py POINT_BITS: at most 2048).
 
 These are not hash values: a feature set has no string form, no Hamming distance, and it never
 travels in a hash list or an exchange export (local descriptors can be inverted into a rough
@@ -42,13 +46,17 @@ import numpy as np
 
 from mediamatch.signals.base import ComputesFrom, IndexKind, MediaKind, SignalType
 
-# SIFT's cost grows with the pixels it works on (it doubles the picture first): 512 px costs 0.64x
-# of 640 px (recall at both: BENCHMARKS.md, similarity section).
-WORK_SIDE = 512
+# SIFT's cost grows with the pixels it works on (it doubles the picture first): at 320 px a picture
+# costs 14 ms, at 512 px 37 ms (one core). Catalogue at 320 and queries at 512 against both at 512
+# (benchmarks/bench_similar.py, 40 queries per edit): pasted at 40% 33/40 against 27/40, crops and
+# rotations within one query of each other, building 1.8x faster (BENCHMARKS.md, similarity).
+QUERY_SIDE = 512
+CATALOGUE_SIDE = 320
 # A searched picture keeps more keypoints than a catalogued one: in a picture pasted into another
 # the host's keypoints crowd out the pasted one's (pasted at 40% width: found 27/40 with 800 points,
 # 30/40 with 1500; benchmarks/bench_similar.py).
 QUERY_POINTS = 1500
+FEW_POINTS = 64  # a catalogued picture with fewer keypoints at CATALOGUE_SIDE is described at QUERY_SIDE
 CATALOGUE_POINTS = 256  # 256 PQ codes of 24 bytes (code + id) = 6 KiB, under the 8 KiB budget per picture
 DESCRIPTOR_BYTES = 128
 MIN_SIDE = 16  # smaller pictures have no room for a keypoint's 16x16 patch
@@ -139,12 +147,13 @@ def empty_features(width: int = 1, height: int = 1) -> FeatureSet:
     return FeatureSet(width, height, np.zeros((0, 2), np.float32), np.zeros((0, DESCRIPTOR_BYTES), np.uint8))
 
 
-def reduced(luma: np.ndarray) -> np.ndarray:
-    """The uint8 picture keypoints are found in: `luma` shrunk (area-averaged) to WORK_SIDE."""
+def reduced(luma: np.ndarray, side: int = QUERY_SIDE) -> np.ndarray:
+    """The uint8 picture keypoints are found in: `luma` shrunk (area-averaged) to `side` pixels
+    on its longest side."""
     import cv2
 
     height, width = luma.shape
-    scale = min(1.0, WORK_SIDE / max(height, width))
+    scale = min(1.0, side / max(height, width))
     picture = np.clip(luma, 0, 255).astype(np.uint8)
     if scale < 1.0:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -215,18 +224,28 @@ class LocalFeaturesSignal(SignalType):
         return []
 
     @classmethod
-    def compute_features(cls, luma: np.ndarray) -> bytes:
-        return cls.features(luma).to_bytes()
+    def compute_features(cls, luma: np.ndarray, *, catalogue: bool = False) -> bytes:
+        return (cls.catalogue_features(luma) if catalogue else cls.features(luma)).to_bytes()
 
     @classmethod
-    def features(cls, luma: np.ndarray, max_points: int = QUERY_POINTS) -> FeatureSet:
-        """The keypoints of a float32 luma plane, strongest first, and its miniature when it is
-        low-detail; none for a picture too small or too plain to have any (a blank picture
-        yields an empty set, not an error)."""
+    def catalogue_features(cls, luma: np.ndarray) -> FeatureSet:
+        """The keypoints a catalogued picture or frame is stored with (see the module docstring);
+        a picture with few keypoints at CATALOGUE_SIDE is described at QUERY_SIDE instead, where
+        it has a few more and its copies' keypoints are at the scales of its own."""
+        features = cls.features(luma, CATALOGUE_POINTS, CATALOGUE_SIDE)
+        if len(features) < FEW_POINTS and max(luma.shape) > CATALOGUE_SIDE:
+            return cls.features(luma, CATALOGUE_POINTS, QUERY_SIDE)
+        return features
+
+    @classmethod
+    def features(cls, luma: np.ndarray, max_points: int = QUERY_POINTS, side: int = QUERY_SIDE) -> FeatureSet:
+        """The keypoints of a float32 luma plane reduced to `side`, strongest first, and its
+        miniature when it is low-detail; none for a picture too small or too plain to have any (a
+        blank picture yields an empty set, not an error)."""
         import cv2
 
         cv2.setNumThreads(1)  # callers parallelise by process (hashing workers): OpenCV's threads would fight them for cores
-        picture = reduced(luma)
+        picture = reduced(luma, side)
         height, width = picture.shape
         if min(height, width) < MIN_SIDE:
             return empty_features(width, height)
