@@ -5,7 +5,10 @@ catalogue, and the sources of every copy), SCENES (each gives a catalogued left 
 searched right view; the photo itself is never catalogued, so the right view cannot be a crop
 of a catalogued picture) and NEGATIVES (never catalogued: each is searched against the whole
 catalogue, and every verified hit is a false match). Low-detail pictures (PDQ quality under 50)
-are generated: smooth gradients with soft blobs, like skies and walls.
+are generated (smooth gradients with soft blobs, like skies and walls) or made from photos
+(`dimmed`: blurred, darkened or flattened until PDQ's quality is under 50); LOW NEGATIVES are
+low-detail pictures never catalogued (generated ones, and dimmed negative photos), searched like
+the negatives, so the false-match count covers low-detail queries too.
 
 Edits (each from a different catalogued photo, random but seeded):
 - crop p%: a window with p% of the area removed (the window keeps sqrt(1 - p) of each side),
@@ -14,6 +17,7 @@ Edits (each from a different catalogued photo, random but seeded):
 - pasted at 40%: the photo shrunk to 40% of a host's width and pasted at a random place into a
   negative photo;
 - low-detail: a generated low-detail picture at 60% size, re-encoded as JPEG quality 70;
+- low-detail photo: a catalogued dimmed photo at 60% size, re-encoded as JPEG quality 70;
 - other view: the right 2/3 of a scene photo (overlapping the catalogued left 2/3 by half), with a
   slight perspective change (corners moved by up to 4% of the sides) and brightness x1.15.
 """
@@ -31,7 +35,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "photos"
 MAX_SIDE = 1024
-EDITS = ("crop10", "crop25", "crop50", "rotate10", "pasted40", "lowdetail", "otherview")
+EDITS = ("crop10", "crop25", "crop50", "rotate10", "pasted40", "lowdetail", "lowdetail-photo", "otherview")
 
 
 @dataclass
@@ -39,6 +43,7 @@ class Dataset:
     catalogue: dict[str, Image.Image] = field(default_factory=dict)  # name -> picture
     queries: dict[str, list[tuple[str, Image.Image]]] = field(default_factory=dict)  # edit -> (expected catalogue name, picture)
     negatives: list[Image.Image] = field(default_factory=list)
+    low_negatives: list[Image.Image] = field(default_factory=list)  # low-detail, never catalogued
 
 
 def load_photos() -> list[Image.Image]:
@@ -82,6 +87,32 @@ def low_detail_picture(rng: random.Random, size: tuple[int, int] = (800, 600)) -
     noise = np.random.default_rng(rng.randint(0, 2**31)).normal(0, 2.0, (height, width, 1))
     image = Image.fromarray(np.clip(picture + noise, 0, 255).astype(np.uint8))
     return image.filter(ImageFilter.GaussianBlur(1.5))
+
+
+def pdq_quality(image: Image.Image) -> int:
+    from mediamatch.media.image import decode_luma
+    from mediamatch.signals.pdq import pdq_from_luma
+
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "JPEG", quality=90)
+    return pdq_from_luma(decode_luma(out.getvalue()).luma)[1]
+
+
+def dimmed(photo: Image.Image, rng: random.Random) -> Image.Image | None:
+    """The photo made low-detail as a dark, blurred or soft-light one would be (PDQ quality under
+    50), stronger each try; None when no try brings it under 50."""
+    kind = rng.choice(("blur", "dark", "soft"))
+    for strength in (1.0, 2.0, 4.0, 8.0):
+        side = max(photo.size)
+        if kind == "blur":
+            picture = photo.filter(ImageFilter.GaussianBlur(side * strength / rng.uniform(40, 70)))
+        elif kind == "dark":
+            picture = ImageEnhance.Brightness(photo.filter(ImageFilter.GaussianBlur(side * strength / 200))).enhance(rng.uniform(0.12, 0.3) / strength)
+        else:
+            picture = ImageEnhance.Contrast(photo.filter(ImageFilter.GaussianBlur(side * strength / 120))).enhance(rng.uniform(0.35, 0.6))
+        if pdq_quality(picture) < 50:
+            return picture
+    return None
 
 
 def crop(image: Image.Image, removed: float, rng: random.Random) -> Image.Image:
@@ -153,4 +184,13 @@ def build(per_edit: int = 40, scenes: int = 30, negatives: int = 80, low_detail:
         (f"low-{number}", jpeg(data.catalogue[f"low-{number}"].resize((480, 360), Image.Resampling.BILINEAR), 70)) for number in range(low_detail)
     ]
     data.queries["otherview"] = [(f"scene-{number}", jpeg(right)) for number, (_, right) in enumerate(views)]
+    dim = [picture for name in sources() if (picture := dimmed(data.catalogue[name], rng)) is not None]
+    for number, picture in enumerate(dim):
+        data.catalogue[f"dim-{number}"] = jpeg(picture)
+    data.queries["lowdetail-photo"] = [
+        (f"dim-{number}", jpeg(picture.resize((round(picture.width * 0.6), round(picture.height * 0.6)), Image.Resampling.BILINEAR), 70))
+        for number, picture in enumerate(dim)
+    ]
+    data.low_negatives = [jpeg(low_detail_picture(rng)) for _ in range(max(1, negatives // 4))]
+    data.low_negatives += [jpeg(picture) for photo in negative_photos[: max(1, negatives // 4)] if (picture := dimmed(photo, rng)) is not None]
     return data

@@ -1,5 +1,6 @@
 """Benign pictures for similarity tests: textured generated scenes (hundreds of SIFT keypoints,
-unlike the demo's smooth scenes) and the edits the similarity search must see through."""
+unlike the demo's smooth scenes), smooth low-detail ones (PDQ quality under 50, few keypoints)
+and the edits the similarity search must see through."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageEnhance
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
 
 def textured_picture(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
@@ -28,6 +29,24 @@ def textured_picture(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Ima
         else:
             draw.polygon([(x + rng.uniform(0, side), y + rng.uniform(0, side)) for _ in range(3)], fill=colour)
     return picture
+
+
+def smooth_picture(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
+    """A sky-like gradient under a few soft blobs, blurred: low detail, different for every seed."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    ramp = (x * rng.uniform(-1, 1) + y * rng.uniform(-1, 1)) / (width + height)
+    picture = rng.uniform(60, 180) + 60 * ramp
+    for _ in range(5):
+        cx, cy, radius = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(50, 150)
+        picture = picture + rng.uniform(-50, 50) * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * radius**2))
+    grey = Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(2))
+    return Image.merge("RGB", (grey, grey, grey))
+
+
+def resized(picture: Image.Image, share: float) -> Image.Image:
+    return picture.resize((round(picture.width * share), round(picture.height * share)), Image.Resampling.BILINEAR)
 
 
 def crop_area(picture: Image.Image, keep: float) -> Image.Image:

@@ -12,7 +12,7 @@ from mediamatch.auth.permissions import Role
 from mediamatch.services.remote import RemoteCatalogueMatcher
 from mediamatch.services.triage import STATE_FILE, TriageState, triage
 from mediamatch.store.models.audit import AuditEventRow
-from tests.similar_pictures import crop_area, jpeg_bytes, pasted_into, textured_picture, views
+from tests.similar_pictures import crop_area, jpeg_bytes, pasted_into, resized, smooth_picture, textured_picture, views
 
 
 def contribute(server, pictures: dict[str, bytes], series: str) -> None:
@@ -56,13 +56,18 @@ def test_feature_search_refuses_malformed_features(server) -> None:
 
 
 def test_remote_triage_second_pass_sends_features_only(server, tmp_path: Path) -> None:
-    known = {"heron.jpg": jpeg_bytes(textured_picture(8)), "hall-left.jpg": jpeg_bytes(views(textured_picture(9))[0])}
+    known = {
+        "heron.jpg": jpeg_bytes(textured_picture(8)),
+        "hall-left.jpg": jpeg_bytes(views(textured_picture(9))[0]),
+        "dusk.jpg": jpeg_bytes(smooth_picture(5)),
+    }
     contribute(server, known, "Heron")
     seized = tmp_path / "seized"
     seized.mkdir()
     (seized / "heron-crop.jpg").write_bytes(jpeg_bytes(crop_area(textured_picture(8), 0.5)))
     (seized / "hall-right.jpg").write_bytes(jpeg_bytes(views(textured_picture(9))[1]))
     (seized / "unrelated.jpg").write_bytes(jpeg_bytes(textured_picture(51)))
+    (seized / "dusk-small.jpg").write_bytes(jpeg_bytes(resized(smooth_picture(5), 0.6), 70))  # low detail: found by its miniature
     sent: list[bytes] = []
     server.client.event_hooks["request"].append(lambda request: sent.append(request.read()))
     matcher = RemoteCatalogueMatcher("http://testserver", server.tokens[(next(iter(server.tokens))[0], Role.INVESTIGATOR)], client=server.client)
@@ -72,10 +77,16 @@ def test_remote_triage_second_pass_sends_features_only(server, tmp_path: Path) -
         rows = {row.path: row for row in state.rows()}
     finally:
         state.close()
-    assert {path: row.status for path, row in rows.items()} == {"heron-crop.jpg": "known_unidentified", "hall-right.jpg": "related", "unrelated.jpg": "new"}
+    assert {path: row.status for path, row in rows.items()} == {
+        "heron-crop.jpg": "known_unidentified",
+        "hall-right.jpg": "related",
+        "unrelated.jpg": "new",
+        "dusk-small.jpg": "known_unidentified",
+    }
     assert rows["heron-crop.jpg"].matches[0].relation == "contains" and rows["heron-crop.jpg"].matches[0].known_area_share > 0.4
     assert any(set(json.loads(body)) == {"items"} for body in sent)
-    for data in [(seized / name).read_bytes() for name in ("heron-crop.jpg", "hall-right.jpg", "unrelated.jpg")]:
+    assert "whole picture, low detail" in rows["dusk-small.jpg"].matches[0].transform
+    for data in [(seized / name).read_bytes() for name in ("heron-crop.jpg", "hall-right.jpg", "unrelated.jpg", "dusk-small.jpg")]:
         window = data[len(data) // 2 : len(data) // 2 + 32]
         assert all(window not in body for body in sent)  # no picture left the machine
 

@@ -1,6 +1,6 @@
 """The global descriptor end to end on SQLite and PostgreSQL, with a tiny stand-in model
-(tests/signals/tiny_sscd.py): a low-detail picture local features cannot describe is found by
-its embedding alone and says so; an unrelated low-detail picture is not; a textured candidate is
+(tests/signals/tiny_sscd.py): a low-detail copy local features cannot find (too few keypoints,
+and brightened past what its miniature allows) is found by its embedding alone and says so; an unrelated low-detail picture is not; a textured candidate is
 verified by local features; the embedding index persists beside the catalogue and catches up;
 without a model triage says once that the global descriptor is off, and nothing else changes."""
 
@@ -39,6 +39,12 @@ def glow(horizontal: bool) -> Image.Image:
     return Image.fromarray(np.clip(plane, 0, 255).astype(np.uint8)).convert("RGB")
 
 
+def brightened_copy(picture: Image.Image) -> Image.Image:
+    """A small copy 12 grey levels brighter: its miniature is too far for index/miniatures.py,
+    the stand-in model takes the mean away."""
+    return Image.eval(picture.resize((160, 120)), lambda value: min(255, value + 12))
+
+
 @pytest.fixture
 def model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = write_tiny_model(tmp_path / "tiny.onnx")
@@ -68,7 +74,7 @@ def record_of(picture: Image.Image) -> HashRecord:
 
 def test_low_detail_copies_are_found_by_the_global_descriptor_only(catalogue, tmp_path: Path) -> None:
     seized = tmp_path / "seized"
-    save(glow(True).resize((160, 120)), seized / "glow-small.jpg")
+    save(brightened_copy(glow(True)), seized / "glow-small.jpg")
     save(glow(False), seized / "other-glow.png")
     triage(seized, tmp_path / "out", catalogue, workers=1)
     found = rows(tmp_path / "out")
@@ -100,7 +106,7 @@ def test_the_index_persists_beside_the_catalogue_and_catches_up(catalogue, tmp_p
 def test_without_a_model_triage_says_so_once(tmp_path: Path, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(MODEL_ENV, str(tmp_path / "no-model.onnx"))
     contribute(engine, [save(glow(True), tmp_path / "known" / "glow.png")], ContributionRequest(series="Glow"), workers=1)
-    save(glow(True).resize((160, 120)), tmp_path / "seized" / "glow-small.jpg")
+    save(brightened_copy(glow(True)), tmp_path / "seized" / "glow-small.jpg")
     triage(tmp_path / "seized", tmp_path / "out", engine, workers=1)
     state = TriageState(tmp_path / "out" / STATE_FILE)
     try:

@@ -1,7 +1,8 @@
 """Similarity search end to end on SQLite and PostgreSQL: contributed pictures are found by
 triage's second pass when cropped, turned, pasted into another picture (known) or seen from
 another side (related); unrelated, blank, tiny and corrupt files are what they were; the index
-persists beside the catalogue and catches up; region search finds a box of a picture."""
+persists beside the catalogue and catches up; region search finds a box of a picture; copies of
+low-detail pictures are known by their miniatures."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from mediamatch.services.similar import NO_DESCRIPTORS, SimilarityMatcher, searc
 from mediamatch.services.triage import STATE_FILE, TriageRow, TriageState, triage
 from mediamatch.services.triage_report import write_reports
 from mediamatch.store.db import open_engine
-from tests.similar_pictures import crop_area, jpeg_bytes, pasted_into, save, textured_picture, views
+from tests.similar_pictures import crop_area, jpeg_bytes, pasted_into, resized, save, smooth_picture, textured_picture, views
 
 
 @pytest.fixture
@@ -185,3 +186,45 @@ def test_a_video_showing_a_known_picture_is_known_with_the_time_it_shows_it(cata
     match = row.matches[0]
     assert (match.signal, match.relation, match.series) == ("local_features", "contains", ("Harbour",))
     assert match.query_seconds and all(4.0 <= start <= end < 8.0 for start, end in match.query_seconds)
+
+
+def test_a_copy_of_a_low_detail_picture_is_known_by_its_miniature(engine, tmp_path: Path) -> None:
+    known = tmp_path / "known"
+    contribute(engine, [save(smooth_picture(11), known / "dusk.jpg")], ContributionRequest(series="Dusk", victim_identified=True), workers=1)
+    contribute(engine, [save(smooth_picture(12), known / "fog.jpg")], ContributionRequest(series="Fog"), workers=1)
+    seized = tmp_path / "seized"
+    seized.mkdir()
+    (seized / "dusk-small.jpg").write_bytes(jpeg_bytes(resized(smooth_picture(11), 0.6), 70))
+    (seized / "other-sky.jpg").write_bytes(jpeg_bytes(smooth_picture(13)))
+    Image.new("L", (400, 300), 20).save(seized / "dark.png")
+    triage(seized, tmp_path / "out", engine, workers=1)
+    rows = rows_of(tmp_path / "out")
+    assert {path: row.status for path, row in rows.items()} == {"dusk-small.jpg": "known_identified", "other-sky.jpg": "new", "dark.png": "new"}
+    [match] = rows["dusk-small.jpg"].matches
+    assert (match.series, match.signal, match.relation, match.inliers, match.known_area_share) == (("Dusk",), "local_features", "contains", None, 1.0)
+    assert match.transform.startswith("whole picture, low detail: miniatures differ by")
+    assert NO_DESCRIPTORS in (rows["dark.png"].note or "") and NO_DESCRIPTORS not in (rows["other-sky.jpg"].note or "")
+    state = TriageState(tmp_path / "out" / STATE_FILE)
+    try:
+        html = write_reports(state, tmp_path / "out")["html"].read_text()
+    finally:
+        state.close()
+    assert "whole picture, low detail" in html and "None keypoints" not in html
+
+
+def test_miniature_index_persists_beside_the_catalogue_and_catches_up(engine, tmp_path: Path) -> None:
+    contribute(engine, [save(smooth_picture(21), tmp_path / "a" / "dawn.jpg")], ContributionRequest(series="Dawn"), workers=1)
+    path = tmp_path / "index" / "similar-index"
+    first = SimilarityMatcher.open(engine, path)
+    assert len(first.saved.miniatures) == 1 and first.saved.miniatures_path.exists()
+    assert json.loads(first.saved.state_path.read_text())["miniatures"] == 1
+    contribute(engine, [save(smooth_picture(22), tmp_path / "b" / "haze.jpg")], ContributionRequest(series="Haze"), workers=1)
+    reopened = SimilarityMatcher.open(engine, path)  # reads the saved miniatures, then the one new row
+    assert len(reopened.saved.miniatures) == 2 and reopened.saved.last_row == first.saved.last_row + 1
+    assert [match.series for match in search_picture(reopened, jpeg_bytes(resized(smooth_picture(22), 0.5), 75)).matches] == [("Haze",)]
+    first.refresh()  # a long-lived matcher catches up too
+    assert len(first.saved.miniatures) == 2
+    first.saved.miniatures_path.write_bytes(b"damaged")
+    rebuilt = SimilarityMatcher.open(engine, path)  # an unreadable file: built again from the catalogue
+    assert len(rebuilt.saved.miniatures) == 2
+    assert [match.series for match in search_picture(rebuilt, jpeg_bytes(resized(smooth_picture(21), 0.7), 60)).matches] == [("Dawn",)]

@@ -11,7 +11,7 @@ import binascii
 from pydantic import BaseModel, Field, field_validator
 
 from mediamatch.catalog.records import Match
-from mediamatch.signals.local_features import QUERY_POINTS, FeatureError, FeatureSet
+from mediamatch.signals.local_features import MINIATURE_BYTES, QUERY_POINTS, FeatureError, FeatureSet
 
 MAX_ITEMS_PER_REQUEST = 64
 MAX_FRAMES_PER_ITEM = 600  # a 20-minute video at one feature set per 2 s
@@ -20,7 +20,7 @@ MAX_FRAMES_PER_ITEM = 600  # a 20-minute video at one feature set per 2 s
 class FeatureSetIn(BaseModel):
     signal: str = Field(max_length=32)
     timestamp: float | None = Field(default=None, ge=0, le=10**6)  # seconds into a video; None for a still
-    data: str = Field(max_length=4 * (QUERY_POINTS * 136 + 64) // 3 + 8, description="FeatureSet.to_bytes(), base64")
+    data: str = Field(max_length=4 * (QUERY_POINTS * 136 + MINIATURE_BYTES + 64) // 3 + 8, description="FeatureSet.to_bytes(), base64")
 
     @field_validator("data")
     @classmethod

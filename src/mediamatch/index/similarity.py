@@ -6,6 +6,11 @@ keypoints closer than MAX_DISTANCE; each neighbour votes for the feature row (pi
 frame) it belongs to. The CANDIDATES rows with most votes are verified (index/verify.py) with
 the pairs that voted for them, each keypoint of either picture used once (its closest pair),
 so a repeated pattern cannot count one keypoint many times.
+
+A low-detail picture is also searched by its miniature (`low_detail_hits`, index/miniatures.py):
+the nearest catalogued miniatures, decided by `resemblance`. Only the nearest that passes is a
+hit (low-detail pictures resemble one another: the nearest is the one most likely right), with
+any others within DUPLICATE_RMS of it (the same picture catalogued twice).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mediamatch.index.descriptors import DescriptorIndex, split_ids
+from mediamatch.index.miniatures import DUPLICATE_RMS, MiniatureIndex, resemblance, whole_picture
 from mediamatch.index.verify import CONTAINS, MIN_PAIRS, Alignment, verify
 from mediamatch.signals.local_features import FeatureSet
 
@@ -40,9 +46,36 @@ class Hit:
     alignment: Alignment
 
 
-def search(index: DescriptorIndex, query: FeatureSet, known_rows: Callable[[set[int]], Mapping[int, KnownRow]]) -> list[Hit]:
+def search(
+    index: DescriptorIndex, query: FeatureSet, known_rows: Callable[[set[int]], Mapping[int, KnownRow]], miniatures: MiniatureIndex | None = None
+) -> list[Hit]:
     """Verified hits of `query`, copies (`contains`) first, then by inliers; `known_rows` gives
-    the stored keypoints of the candidate rows."""
+    the stored features of the candidate rows. With `miniatures`, a low-detail query is also
+    searched by its miniature (a row found both ways keeps its keypoints' hit)."""
+    hits = keypoint_hits(index, query, known_rows)
+    if miniatures is not None:
+        found = {hit.row for hit in hits}
+        hits += [hit for hit in low_detail_hits(miniatures, query, known_rows) if hit.row not in found]
+    return sorted(hits, key=lambda hit: (hit.alignment.relation != CONTAINS, -hit.alignment.inliers, hit.row))
+
+
+def low_detail_hits(miniatures: MiniatureIndex, query: FeatureSet, known_rows: Callable[[set[int]], Mapping[int, KnownRow]]) -> list[Hit]:
+    """The catalogued low-detail pictures `query` is a copy of, by their miniatures (see the
+    module's docstring)."""
+    if query.miniature is None:
+        return []
+    candidates = miniatures.nearest(query.miniature)
+    known = known_rows({row for row, _ in candidates}) if candidates else {}
+    passed = []
+    for row, _ in candidates:
+        if (stored := known.get(row)) is not None and (found := resemblance(query, stored.features)) is not None:
+            passed.append((found, row, stored))
+    passed.sort(key=lambda item: (item[0].rms, item[1]))
+    return [Hit(row, stored, whole_picture(query, stored.features, found)) for found, row, stored in passed if found.rms <= passed[0][0].rms + DUPLICATE_RMS]
+
+
+def keypoint_hits(index: DescriptorIndex, query: FeatureSet, known_rows: Callable[[set[int]], Mapping[int, KnownRow]]) -> list[Hit]:
+    """Hits by shared keypoints, verified geometrically (see the module's docstring)."""
     if len(query) < MIN_PAIRS or not len(index):
         return []
     distances, ids = index.search(query.descriptors, NEIGHBOURS)
@@ -80,4 +113,4 @@ def search(index: DescriptorIndex, query: FeatureSet, known_rows: Callable[[set[
         )
         if alignment is not None:
             hits.append(Hit(row, stored, alignment))
-    return sorted(hits, key=lambda hit: (hit.alignment.relation != CONTAINS, -hit.alignment.inliers, hit.row))
+    return hits

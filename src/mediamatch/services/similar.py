@@ -6,7 +6,9 @@ index, with the last feature row it holds: the next start maps the file and read
 stored since. A search finds the candidate rows whose keypoints a picture shares and verifies
 each geometrically (index/similarity.py, index/verify.py); a verified hit becomes a `Match`
 whose `relation` says "contains" (a crop, a rotated, resized or pasted copy: the file is known)
-or "related" (the same scene or object, not a copy), with the regions that match.
+or "related" (the same scene or object, not a copy), with the regions that match. Low-detail
+pictures, which have too few keypoints, are also found whole by their miniatures (an exact
+index saved beside the descriptor index: index/miniatures.py).
 
 Used by triage as a second pass on files that matched nothing exact or by PDQ
 (`second_pass`), by `mediamatch similar` and `POST /api/v1/query/similar` (region search:
@@ -32,6 +34,7 @@ from mediamatch.catalog.hashes import Features, HashRecord
 from mediamatch.catalog.records import Match, MatchDetail
 from mediamatch.config import index_file_for, url_key
 from mediamatch.index.descriptors import DescriptorIndex, DescriptorIndexError, point_ids
+from mediamatch.index.miniatures import MiniatureIndex, MiniatureIndexError
 from mediamatch.index.similarity import Hit, KnownRow, search
 from mediamatch.index.verify import CONTAINS
 from mediamatch.media.hashing import hash_bytes
@@ -44,20 +47,23 @@ from mediamatch.store import repo
 
 ROW_CACHE_LIMIT = 100_000  # known feature rows kept in memory (2-40 KB each)
 DEFAULT_LIMIT = 20
-NO_DESCRIPTORS = "no descriptors: the picture is too small or too plain for similarity search"
+NO_DESCRIPTORS = "no descriptors: the picture is too small or too plain for similarity search (a near-uniform picture resembles every other)"
 
 
 class SavedDescriptorIndex:
-    """The descriptor index of one catalogue, in a file beside it (FAISS format) with a state
-    file `<file>.json`: which catalogue, the last feature row held, how many descriptors, and
-    how many the codebooks were trained on. The state is removed before the index file is
-    replaced and written after, so a state never describes another index file."""
+    """The descriptor index of one catalogue, in a file beside it (FAISS format), the index of
+    its low-detail pictures' miniatures in `<file>.miniatures`, and a state file `<file>.json`:
+    which catalogue, the last feature row held, how many descriptors and miniatures, and how
+    many descriptors the codebooks were trained on. The state is removed before the index files
+    are replaced and written after, so a state never describes other index files."""
 
-    def __init__(self, path: Path, key: str, index: DescriptorIndex, last_row: int) -> None:
+    def __init__(self, path: Path, key: str, index: DescriptorIndex, last_row: int, miniatures: MiniatureIndex | None = None) -> None:
         self.path = path
         self.state_path = path.with_name(path.name + ".json")
+        self.miniatures_path = path.with_name(path.name + ".miniatures")
         self.key = key
         self.index = index
+        self.miniatures = miniatures or MiniatureIndex.empty()
         self.last_row = last_row
 
     @classmethod
@@ -69,16 +75,17 @@ class SavedDescriptorIndex:
             state = json.loads(saved.state_path.read_text(encoding="utf-8"))
             if state.get("key") == key and isinstance(state.get("last_row"), int) and isinstance(state.get("trained_on"), int):
                 index = DescriptorIndex.load(path, state["trained_on"])
-                if len(index) == state.get("count"):
-                    saved.index, saved.last_row = index, state["last_row"]
-        except (OSError, ValueError, DescriptorIndexError):
+                miniatures = MiniatureIndex.load(saved.miniatures_path)
+                if len(index) == state.get("count") and len(miniatures) == state.get("miniatures"):
+                    saved.index, saved.miniatures, saved.last_row = index, miniatures, state["last_row"]
+        except (OSError, ValueError, DescriptorIndexError, MiniatureIndexError):
             pass  # no usable saved index: built from the catalogue below
         saved.refresh(engine)
         return saved
 
     def refresh(self, engine: Engine) -> int:
-        """Add the feature rows stored since (rebuilding when the codebooks need training, see
-        `DescriptorIndex.needs_training`) and save; returns how many rows were added."""
+        """Add the feature rows stored since (rebuilding both indexes when the codebooks need
+        training, see `DescriptorIndex.needs_training`) and save; returns how many rows were added."""
         with Session(engine) as session:
             last = feature_store.last_feature_row(session)
             if last <= self.last_row:
@@ -88,10 +95,12 @@ class SavedDescriptorIndex:
             if self.index.needs_training(total):
                 rows = list(feature_store.iter_feature_rows(session, 0, last))
                 self.index = DescriptorIndex.build(*_arrays(rows))
+                self.miniatures = MiniatureIndex.empty()
             else:
                 if self.index.mapped:
                     self.index = DescriptorIndex.load(self.path, self.index.trained_on, writable=True)
                 self.index.add(*_arrays(rows))
+            self.miniatures.add([(row.row_id, row.features) for row in rows])
         self.last_row = last
         self._save()
         return len(rows)
@@ -101,7 +110,14 @@ class SavedDescriptorIndex:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.state_path.unlink(missing_ok=True)
             self.index.save(self.path)
-            state = {"key": self.key, "last_row": self.last_row, "count": len(self.index), "trained_on": self.index.trained_on}
+            self.miniatures.save(self.miniatures_path)
+            state = {
+                "key": self.key,
+                "last_row": self.last_row,
+                "count": len(self.index),
+                "miniatures": len(self.miniatures),
+                "trained_on": self.index.trained_on,
+            }
             atomic_write(self.state_path, json.dumps(state))
         except OSError:
             pass  # e.g. a read-only folder: the next start builds again
@@ -150,7 +166,7 @@ class SimilarityMatcher:
         if self._stale:
             self.refresh()
         with nullcontext(session) if session is not None else Session(self.engine) as session:
-            hits = search(self.saved.index, features, lambda rows: self._known_rows(session, rows))
+            hits = search(self.saved.index, features, lambda rows: self._known_rows(session, rows), self.saved.miniatures)
             media_ids = {hit.known.media_id for hit in hits}
             missing = media_ids - self._details.keys()
             if missing:
@@ -216,7 +232,7 @@ def as_match(hit: Hit, detail: MatchDetail) -> Match:
         distance=0,
         transform=alignment.transform,
         relation=alignment.relation,
-        inliers=alignment.inliers,
+        inliers=alignment.inliers or None,  # None: found whole by its miniature, no keypoints to count
         known_area_share=alignment.known_share,
         query_region=alignment.query_region,
         known_region=alignment.known_region,
@@ -263,7 +279,7 @@ def search_picture(matcher: SimilarityMatcher, data: bytes, box: tuple[int, int,
         if shares is None:
             return PictureSearch(error=f"the box {box} is not inside the {record.width}x{record.height} picture")
         feature_sets = [replace(packed, data=FeatureSet.from_bytes(packed.data).within(shares).to_bytes()) for packed in feature_sets]
-    if all(len(FeatureSet.from_bytes(packed.data)) == 0 for packed in feature_sets):
+    if not any(FeatureSet.from_bytes(packed.data).searchable for packed in feature_sets):
         return PictureSearch(note=NO_DESCRIPTORS)
     return PictureSearch(matches=tuple(matcher.matches(feature_sets)[:limit]))
 

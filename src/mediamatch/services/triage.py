@@ -109,7 +109,7 @@ def row_from(seq: int, name: str, record: HashRecord, matches: list[Match]) -> T
         quality = record.quality(signal.name)
         if record.value(signal.name) and quality is not None and quality < signal.min_quality and not matches:
             note = "; ".join(filter(None, [note, f"low {signal.name.upper()} quality ({quality}): near-duplicate search skipped"]))
-    if record.features and not matches and not any(_has_keypoints(features.data) for features in record.features):
+    if record.features and not matches and not any(_searchable(features.data) for features in record.features):
         note = "; ".join(filter(None, [note, NO_DESCRIPTORS]))
     return TriageRow(
         seq=seq,
@@ -322,11 +322,11 @@ def _similarity_lookup(matcher: CatalogueLookup, engine: Engine | None) -> Simil
     return with_global_descriptor(SimilarityMatcher.open(engine), engine) if engine is not None else None
 
 
-def _has_keypoints(data: bytes) -> bool:
+def _searchable(data: bytes) -> bool:
     from mediamatch.signals.local_features import FeatureError, FeatureSet
 
     try:
-        return len(FeatureSet.from_bytes(data)) > 0
+        return FeatureSet.from_bytes(data).searchable
     except FeatureError:
         return False
 

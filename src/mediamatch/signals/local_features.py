@@ -21,15 +21,25 @@ travels in a hash list or an exchange export (local descriptors can be inverted 
 picture), which is why the registry keeps "descriptor" signals apart from the hash signals every
 list and export iterates (`registry.all_signals`).
 
-Packed form (`FeatureSet.to_bytes`), little-endian: magic b"MMLF", version (uint16) = 1, the
+A low-detail picture (smooth gradients, dark skies, soft light, blur) has few stable keypoints,
+and PDQ's bits are noise under its quality 50: it is described by its miniature instead, the whole
+picture area-averaged to MINIATURE_SIDE x MINIATURE_SIDE grey levels (aspect ratio ignored: the
+reduced picture's size says it). A resized, re-encoded copy keeps nearly the same miniature (the
+decision: index/miniatures.py). Only pictures under LOW_DETAIL get one (`detail`, PDQ's
+gradient-sum quality measured on the reduced picture), and none that is a plain ramp
+(`structure` under MIN_STRUCTURE: a black frame, a blank wall, a cloudless sky look alike).
+
+Packed form (`FeatureSet.to_bytes`), little-endian: magic b"MMLF", version (uint16) = 2, the
 reduced picture's width and height (uint16 each), the point count n (uint32), then n points as
-float32 (x, y) pairs, then n descriptors of 128 uint8.
+float32 (x, y) pairs, then n descriptors of 128 uint8, then the miniature's side m (uint16, 0 for
+none) and m * m grey levels as float16, row by row. Version 1 (stored by earlier releases) ends
+after the descriptors: it reads as a feature set without a miniature.
 """
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -50,9 +60,26 @@ FEW_POINTS = 64  # a catalogued picture with fewer keypoints at CATALOGUE_SIDE i
 CATALOGUE_POINTS = 256  # 256 PQ codes of 24 bytes (code + id) = 6 KiB, under the 8 KiB budget per picture
 DESCRIPTOR_BYTES = 128
 MIN_SIDE = 16  # smaller pictures have no room for a keypoint's 16x16 patch
+# Low-detail pictures: `detail` is PDQ's quality measure (gradient sum of a 64x64 reduction / 90),
+# read on the reduced picture; it stays within a few points of PDQ's own (measured on 450 generated,
+# blurred, darkened and flattened photos and their copies). A copy often reads lower than its
+# original (a 40% resize + JPEG 50 dropped an original of 63 to PDQ 49), so the cut-off sits well
+# above PDQ's 50: every original whose copy fell under 50 read under 64 here.
+LOW_DETAIL = 80
+DETAIL_GRID = 64
+MINIATURE_SIDE = 16  # copies within 1.0 grey levels (RMS), the nearest unrelated picture 1.6 away (8x8: 1.1; 24x24: 1.7, copies 1.1)
+# Grey levels of structure beyond a plane (`structure`): under it a picture is a uniform field or a
+# ramp, which every other uniform field or ramp of similar brightness resembles (of 300 generated
+# cloudless skies, whose structure measured 0.05-0.7, 62 of 53,592 pairs passed a decision that
+# looked at brightness and ramp alone). Of 450 blurred, darkened or flattened photos and generated
+# pictures under LOW_DETAIL, 6 of 366 measured under it.
+MIN_STRUCTURE = 1.5
+MINIATURE_BYTES = 2 + 2 * MINIATURE_SIDE * MINIATURE_SIDE  # the packed miniature: its side, then float16 values
 _HEADER = struct.Struct("<4sHHHI")
+_SIDE = struct.Struct("<H")
 _MAGIC = b"MMLF"
-_VERSION = 1
+_VERSION = 2
+_VERSIONS = (1, 2)
 
 
 class FeatureError(ValueError):
@@ -62,22 +89,30 @@ class FeatureError(ValueError):
 @dataclass(frozen=True, slots=True, eq=False)
 class FeatureSet:
     """The keypoints of one picture: where (`points`, float32 (n, 2) in the reduced picture of
-    `width` x `height`) and what they look like (`descriptors`, uint8 (n, 128))."""
+    `width` x `height`) and what they look like (`descriptors`, uint8 (n, 128)); for a
+    low-detail picture also its `miniature` (float32 grey levels, MINIATURE_SIDE square)."""
 
     width: int
     height: int
     points: np.ndarray
     descriptors: np.ndarray
+    miniature: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.points)
 
+    @property
+    def searchable(self) -> bool:
+        """Whether similarity search has anything to go on: keypoints or a miniature."""
+        return len(self) > 0 or self.miniature is not None
+
     def strongest(self, count: int) -> FeatureSet:
-        """The first `count` keypoints (they are kept strongest first)."""
-        return FeatureSet(self.width, self.height, self.points[:count], self.descriptors[:count])
+        """The first `count` keypoints (they are kept strongest first), and the miniature."""
+        return FeatureSet(self.width, self.height, self.points[:count], self.descriptors[:count], self.miniature)
 
     def within(self, box: tuple[float, float, float, float]) -> FeatureSet:
-        """The keypoints inside `box` (x, y, w, h as shares 0-1 of the picture's sides)."""
+        """The keypoints inside `box` (x, y, w, h as shares 0-1 of the picture's sides); no
+        miniature, which describes the whole picture."""
         x, y, w, h = box
         px, py = self.points[:, 0] / self.width, self.points[:, 1] / self.height
         inside = (px >= x) & (px <= x + w) & (py >= y) & (py <= y + h)
@@ -85,21 +120,27 @@ class FeatureSet:
 
     def to_bytes(self) -> bytes:
         header = _HEADER.pack(_MAGIC, _VERSION, self.width, self.height, len(self))
-        return header + np.ascontiguousarray(self.points, "<f4").tobytes() + np.ascontiguousarray(self.descriptors, np.uint8).tobytes()
+        keypoints = np.ascontiguousarray(self.points, "<f4").tobytes() + np.ascontiguousarray(self.descriptors, np.uint8).tobytes()
+        if self.miniature is None:
+            return header + keypoints + _SIDE.pack(0)
+        return header + keypoints + _SIDE.pack(len(self.miniature)) + np.ascontiguousarray(self.miniature, "<f2").tobytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FeatureSet:
         if len(data) < _HEADER.size:
             raise FeatureError("too short to be a feature set")
         magic, version, width, height, count = _HEADER.unpack_from(data)
-        if magic != _MAGIC or version != _VERSION:
-            raise FeatureError(f"not a version-{_VERSION} feature set (magic {magic!r}, version {version})")
-        expected = _HEADER.size + count * (8 + DESCRIPTOR_BYTES)
+        if magic != _MAGIC or version not in _VERSIONS:
+            raise FeatureError(f"not a feature set of version {' or '.join(map(str, _VERSIONS))} (magic {magic!r}, version {version})")
+        keypoints_end = _HEADER.size + count * (8 + DESCRIPTOR_BYTES)
+        side = _SIDE.unpack_from(data, keypoints_end)[0] if version >= 2 and len(data) >= keypoints_end + _SIDE.size else 0
+        expected = keypoints_end + (_SIDE.size + 2 * side * side if version >= 2 else 0)
         if len(data) != expected or not width or not height:
             raise FeatureError(f"damaged feature set ({len(data)} bytes, header says {expected})")
         points = np.frombuffer(data, "<f4", count * 2, _HEADER.size).reshape(count, 2)
         descriptors = np.frombuffer(data, np.uint8, count * DESCRIPTOR_BYTES, _HEADER.size + count * 8).reshape(count, DESCRIPTOR_BYTES)
-        return cls(width, height, points, descriptors)
+        miniature = np.frombuffer(data, "<f2", side * side, keypoints_end + _SIDE.size).reshape(side, side).astype(np.float32) if side else None
+        return cls(width, height, points, descriptors, miniature)
 
 
 def empty_features(width: int = 1, height: int = 1) -> FeatureSet:
@@ -118,6 +159,43 @@ def reduced(luma: np.ndarray, side: int = QUERY_SIDE) -> np.ndarray:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         picture = cv2.resize(picture, size, interpolation=cv2.INTER_AREA)
     return picture
+
+
+def detail(picture: np.ndarray) -> int:
+    """How much detail a picture has, on PDQ's quality scale: the sum of the grey-level steps
+    between neighbours of its 64x64 area-averaged reduction (in hundredths of the full range) / 90."""
+    import cv2
+
+    grid = cv2.resize(picture.astype(np.float32), (DETAIL_GRID, DETAIL_GRID), interpolation=cv2.INTER_AREA)
+    steps = np.trunc(np.abs(np.diff(grid, axis=0)) * 100 / 255).sum() + np.trunc(np.abs(np.diff(grid, axis=1)) * 100 / 255).sum()
+    return int(steps // 90)
+
+
+def miniature_of(picture: np.ndarray) -> np.ndarray:
+    """The whole picture area-averaged to MINIATURE_SIDE square (float32 grey levels, rounded to
+    float16 as it is packed, so a computed miniature and a stored one are the same)."""
+    import cv2
+
+    return cv2.resize(picture.astype(np.float32), (MINIATURE_SIDE, MINIATURE_SIDE), interpolation=cv2.INTER_AREA).astype(np.float16).astype(np.float32)
+
+
+def structure(miniature: np.ndarray) -> np.ndarray:
+    """The miniature less its best-fitting plane (brightness and a linear ramp), flattened: what
+    tells one smooth picture from another of the same brightness and gradient."""
+    side = len(miniature)
+    y, x = np.mgrid[0:side, 0:side]
+    plane = np.stack([np.ones(side * side), x.ravel(), y.ravel()], axis=1)
+    values = miniature.astype(np.float64).ravel()
+    coefficients, *_ = np.linalg.lstsq(plane, values, rcond=None)
+    return values - plane @ coefficients
+
+
+def low_detail_miniature(picture: np.ndarray) -> np.ndarray | None:
+    """The miniature of a low-detail picture that is not a plain ramp; None otherwise."""
+    if detail(picture) >= LOW_DETAIL:
+        return None
+    miniature = miniature_of(picture)
+    return miniature if structure(miniature).std() >= MIN_STRUCTURE else None
 
 
 class LocalFeaturesSignal(SignalType):
@@ -161,9 +239,9 @@ class LocalFeaturesSignal(SignalType):
 
     @classmethod
     def features(cls, luma: np.ndarray, max_points: int = QUERY_POINTS, side: int = QUERY_SIDE) -> FeatureSet:
-        """The keypoints of a float32 luma plane reduced to `side`, strongest first; none for a
-        picture too small or too plain to have any (a blank picture yields an empty set, not an
-        error)."""
+        """The keypoints of a float32 luma plane reduced to `side`, strongest first, and its
+        miniature when it is low-detail; none for a picture too small or too plain to have any (a
+        blank picture yields an empty set, not an error)."""
         import cv2
 
         cv2.setNumThreads(1)  # callers parallelise by process (hashing workers): OpenCV's threads would fight them for cores
@@ -171,10 +249,11 @@ class LocalFeaturesSignal(SignalType):
         height, width = picture.shape
         if min(height, width) < MIN_SIDE:
             return empty_features(width, height)
+        miniature = low_detail_miniature(picture)
         keypoints, descriptors = cv2.SIFT.create(nfeatures=max_points).detectAndCompute(picture, None)
         if descriptors is None or not keypoints:
-            return empty_features(width, height)
+            return replace(empty_features(width, height), miniature=miniature)
         order = np.argsort([-keypoint.response for keypoint in keypoints], kind="stable")[:max_points]
         points = np.array([keypoints[i].pt for i in order], np.float32).reshape(-1, 2)
         packed = np.clip(np.rint(descriptors[order]), 0, 255).astype(np.uint8)  # OpenCV's SIFT values are whole numbers 0-255
-        return FeatureSet(width, height, points, packed)
+        return FeatureSet(width, height, points, packed, miniature)

@@ -26,8 +26,9 @@ class FeatureRow:
 
 def add_features(session: Session, media_id: int, record: HashRecord) -> int:
     """Store the record's features (the CATALOGUE_POINTS strongest keypoints of each picture or
-    frame) for a media item that has none yet; returns how many rows were added. Feature sets
-    without keypoints (blank pictures) are not stored: they can never be found."""
+    frame), and the miniature of a low-detail one, for a media item that has none yet; returns
+    how many rows were added. Feature sets with neither (blank pictures) are not stored: they
+    can never be found."""
     if not record.features or session.scalar(select(MediaFeatures.id).where(MediaFeatures.media_id == media_id).limit(1)) is not None:
         return 0
     added = 0
@@ -36,7 +37,7 @@ def add_features(session: Session, media_id: int, record: HashRecord) -> int:
             kept = FeatureSet.from_bytes(features.data).strongest(CATALOGUE_POINTS)
         except FeatureError:
             continue
-        if len(kept):
+        if kept.searchable:
             session.add(MediaFeatures(media_id=media_id, signal=features.signal, timestamp=features.timestamp, data=kept.to_bytes()))
             added += 1
     return added
