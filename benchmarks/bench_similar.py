@@ -86,7 +86,10 @@ def pdq_found(query: HashRecord, known: HashRecord) -> bool:
 
 
 def cell(found: Counter[str], split: bool = False) -> str:
-    """Recall of one method on one edit, how it was found, and its false matches."""
+    """Recall of one method on one edit, how it was found, and its false matches ("-" where the
+    method searched nothing, e.g. `--brute-force 0`)."""
+    if not found["total"]:
+        return "-"
     text = f"{found['found'] / found['total']:.2f}"
     if split:
         text += f" ({found['contains']} / {found['related']})"
