@@ -41,7 +41,8 @@ from benchmarks import similar_data
 from benchmarks.report import write_section
 from mediamatch.catalog.hashes import HashRecord
 from mediamatch.catalog.records import MatchDetail
-from mediamatch.index.descriptors import DescriptorIndex, _faiss, point_ids
+from mediamatch.index.descriptors import DescriptorIndex, point_ids
+from mediamatch.index.faiss_files import faiss as faiss_module
 from mediamatch.index.miniatures import MiniatureIndex
 from mediamatch.index.similarity import Hit, KnownRow, search
 from mediamatch.media.hashing import hash_bytes
@@ -97,7 +98,7 @@ def cell(found: Counter[str], split: bool = False) -> str:
 
 
 def exact_index(descriptors: np.ndarray, ids: np.ndarray) -> DescriptorIndex:
-    faiss = _faiss()
+    faiss = faiss_module()
     index = DescriptorIndex(faiss.IndexIDMap2(faiss.IndexFlatL2(128)), 0)
     index.add(descriptors, ids)
     return index

@@ -34,7 +34,8 @@ import numpy as np
 
 from benchmarks import similar_data
 from benchmarks.report import write_section
-from mediamatch.index.descriptors import MAX_LISTS, QUANTISER_EF, DescriptorIndex, _faiss, point_ids
+from mediamatch.index.descriptors import MAX_LISTS, QUANTISER_EF, DescriptorIndex, point_ids
+from mediamatch.index.faiss_files import faiss as faiss_module
 from mediamatch.index.hamming import PDQIndex, hashes_from_hex
 from mediamatch.index.similarity import KnownRow, search
 from mediamatch.media.hashing import hash_bytes
@@ -72,7 +73,7 @@ def main() -> None:
     import cv2
 
     cv2.setNumThreads(1)  # one core, as a triage worker runs
-    faiss = _faiss()
+    faiss = faiss_module()
     rng = np.random.default_rng(7)
     data = similar_data.build(per_edit=args.queries, scenes=10, negatives=args.triage_files, low_detail=5)
     photos = {name: jpeg(picture) for name, picture in data.catalogue.items() if name.startswith("photo-")}

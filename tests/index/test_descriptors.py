@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from mediamatch.index import descriptors
-from mediamatch.index.descriptors import EXACT_UP_TO, DescriptorIndex, DescriptorIndexError, point_ids, split_ids
+from mediamatch.index.descriptors import EXACT_UP_TO, DescriptorIndex, point_ids, split_ids
+from mediamatch.index.faiss_files import IndexFileError
 from mediamatch.index.verify import CONTAINS, RELATED, verify
 
 
@@ -42,13 +43,13 @@ def test_saved_index_is_mapped_read_only_and_reloaded_to_grow(tmp_path: Path) ->
     DescriptorIndex.build(vectors, np.arange(len(vectors))).save(path)
     mapped = DescriptorIndex.load(path, len(vectors))
     assert mapped.mapped and len(mapped) == len(vectors)
-    with pytest.raises(DescriptorIndexError, match="read-only"):
+    with pytest.raises(IndexFileError, match="read-only"):
         mapped.add(vectors[:1], np.array([10**6]))
     writable = DescriptorIndex.load(path, len(vectors), writable=True)
     writable.add(vectors[:1], np.array([10**6]))
     assert len(writable) == len(vectors) + 1
     (tmp_path / "junk").write_bytes(b"not an index")
-    with pytest.raises(DescriptorIndexError):
+    with pytest.raises(IndexFileError):
         DescriptorIndex.load(tmp_path / "junk", 0)
 
 

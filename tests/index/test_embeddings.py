@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mediamatch.index.embeddings import EmbeddingIndex, EmbeddingIndexError
+from mediamatch.index.embeddings import EmbeddingIndex
+from mediamatch.index.faiss_files import IndexFileError
 
 
 def unit_vectors(count: int, seed: int = 0) -> np.ndarray:
@@ -30,5 +31,5 @@ def test_nearest_rows_by_cosine_survive_a_save(tmp_path: Path) -> None:
 
 def test_a_file_that_is_not_an_index_is_refused(tmp_path: Path) -> None:
     (tmp_path / "junk").write_bytes(b"not an index")
-    with pytest.raises(EmbeddingIndexError, match="not a readable embedding index"):
+    with pytest.raises(IndexFileError, match="not a readable embedding index"):
         EmbeddingIndex.load(tmp_path / "junk")

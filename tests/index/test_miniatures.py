@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from mediamatch.index.descriptors import DescriptorIndex
-from mediamatch.index.miniatures import WHOLE, MiniatureIndex, MiniatureIndexError, resemblance
+from mediamatch.index.faiss_files import IndexFileError
+from mediamatch.index.miniatures import WHOLE, MiniatureIndex, resemblance
 from mediamatch.index.similarity import KnownRow, search
 from mediamatch.media.image import decode_luma
 from mediamatch.signals.local_features import FeatureSet, LocalFeaturesSignal
@@ -72,5 +73,5 @@ def test_the_index_saves_and_loads_and_refuses_other_files(known, tmp_path: Path
     loaded = MiniatureIndex.load(path)
     assert len(loaded) == 3 and loaded.nearest(known[12].features.miniature)[0] == (12, 0.0)
     path.write_bytes(b"not an index")
-    with pytest.raises(MiniatureIndexError):
+    with pytest.raises(IndexFileError):
         MiniatureIndex.load(path)

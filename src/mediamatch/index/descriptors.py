@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from mediamatch.atomic import atomic_write
+from mediamatch.index.faiss_files import IndexFileError, faiss, read_index, save_index
 
 POINT_BITS = 11  # up to 2048 keypoints per feature row
 PQ_BYTES = 16
@@ -46,17 +46,6 @@ MAX_LISTS = 16_384
 NPROBE = 8  # inverted lists searched per query descriptor: 16 gave the same recall at twice the cost (BENCHMARKS.md)
 QUANTISER_EF = 64  # HNSW candidates kept while finding a descriptor's NPROBE nearest lists (at least NPROBE)
 DIMENSIONS = 128
-
-
-class DescriptorIndexError(ValueError):
-    """A file that is not a readable descriptor index."""
-
-
-def _faiss() -> Any:
-    import faiss
-
-    faiss.omp_set_num_threads(1)  # callers parallelise by process; FAISS's threads fight them for cores
-    return faiss
 
 
 def point_ids(rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -88,9 +77,8 @@ class DescriptorIndex:
     @classmethod
     def build(cls, descriptors: np.ndarray, ids: np.ndarray, seed: int = 0) -> DescriptorIndex:
         """An index of `descriptors` (uint8 (n, 128)) with their `ids`, trained on a sample of them."""
-        faiss = _faiss()
         vectors = np.ascontiguousarray(descriptors, np.float32)
-        index = faiss.index_factory(DIMENSIONS, factory_for(len(vectors)))
+        index = faiss().index_factory(DIMENSIONS, factory_for(len(vectors)))
         trained_on = 0
         if not index.is_trained:
             index.by_residual = False
@@ -105,7 +93,7 @@ class DescriptorIndex:
 
     @classmethod
     def empty(cls) -> DescriptorIndex:
-        return cls(_faiss().index_factory(DIMENSIONS, "IDMap2,Flat"), 0)
+        return cls(faiss().index_factory(DIMENSIONS, "IDMap2,Flat"), 0)
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
@@ -124,7 +112,7 @@ class DescriptorIndex:
 
     def add(self, descriptors: np.ndarray, ids: np.ndarray) -> None:
         if self.mapped:
-            raise DescriptorIndexError("a memory-mapped index is read-only: load it writable to add to it")
+            raise IndexFileError("a memory-mapped index is read-only: load it writable to add to it")
         if len(ids):
             self.index.add_with_ids(np.ascontiguousarray(descriptors, np.float32), np.ascontiguousarray(ids, np.int64))
 
@@ -134,26 +122,17 @@ class DescriptorIndex:
             return np.zeros((len(descriptors), neighbours), np.float32), np.full((len(descriptors), neighbours), -1, np.int64)
         if hasattr(self.index, "nprobe"):
             self.index.nprobe = NPROBE
-            quantiser = _faiss().downcast_index(self.index.quantizer)
+            quantiser = faiss().downcast_index(self.index.quantizer)
             if hasattr(quantiser, "hnsw"):
                 quantiser.hnsw.efSearch = QUANTISER_EF
         distances, ids = self.index.search(np.ascontiguousarray(descriptors, np.float32), neighbours)
         return distances, ids
 
     def save(self, path: Path) -> None:
-        """Write the index to `path` atomically, in FAISS's format."""
-        atomic_write(path, _faiss().serialize_index(self.index).tobytes())
+        save_index(self.index, path)
 
     @classmethod
     def load(cls, path: Path, trained_on: int, *, writable: bool = False) -> DescriptorIndex:
         """The index saved at `path`: memory-mapped read-only, or read into memory when it is to
         be added to (FAISS aborts the process on an addition to a read-only mapping)."""
-        faiss = _faiss()
-        flags = 0 if writable else faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY
-        try:
-            index = faiss.read_index(str(path), flags)
-        except RuntimeError as exc:
-            raise DescriptorIndexError(f"{path}: not a readable descriptor index ({str(exc).splitlines()[0][:200]})") from None
-        if index.d != DIMENSIONS:
-            raise DescriptorIndexError(f"{path}: descriptors of {index.d} dimensions, expected {DIMENSIONS}")
-        return cls(index, trained_on, mapped=not writable)
+        return cls(read_index(path, "descriptor index", DIMENSIONS, mapped=not writable), trained_on, mapped=not writable)

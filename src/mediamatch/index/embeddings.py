@@ -16,19 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from mediamatch.atomic import atomic_write
+from mediamatch.index.faiss_files import faiss, read_index, save_index
 from mediamatch.signals.global_descriptor import DIMENSIONS
-
-
-class EmbeddingIndexError(ValueError):
-    """A saved file that is not an embedding index of the expected shape."""
-
-
-def _faiss() -> Any:
-    import faiss
-
-    faiss.omp_set_num_threads(1)  # callers parallelise by process
-    return faiss
 
 
 class EmbeddingIndex:
@@ -37,8 +26,8 @@ class EmbeddingIndex:
 
     @classmethod
     def empty(cls) -> EmbeddingIndex:
-        faiss = _faiss()
-        return cls(faiss.IndexIDMap2(faiss.IndexScalarQuantizer(DIMENSIONS, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)))
+        module = faiss()
+        return cls(module.IndexIDMap2(module.IndexScalarQuantizer(DIMENSIONS, module.ScalarQuantizer.QT_fp16, module.METRIC_INNER_PRODUCT)))
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
@@ -55,14 +44,8 @@ class EmbeddingIndex:
         return [(int(row), float(score)) for row, score in zip(ids[0], scores[0]) if row >= 0]
 
     def save(self, path: Path) -> None:
-        atomic_write(path, _faiss().serialize_index(self.index).tobytes())
+        save_index(self.index, path)
 
     @classmethod
     def load(cls, path: Path) -> EmbeddingIndex:
-        try:
-            index = _faiss().read_index(str(path))
-        except RuntimeError as exc:
-            raise EmbeddingIndexError(f"{path}: not a readable embedding index ({str(exc).splitlines()[0][:200]})") from None
-        if index.d != DIMENSIONS or index.metric_type != _faiss().METRIC_INNER_PRODUCT:
-            raise EmbeddingIndexError(f"{path}: not an inner-product index of {DIMENSIONS} dimensions")
-        return cls(index)
+        return cls(read_index(path, "embedding index", DIMENSIONS, faiss().METRIC_INNER_PRODUCT))

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from mediamatch.atomic import atomic_write
+from mediamatch.index.faiss_files import faiss, read_index, save_index
 from mediamatch.index.verify import CONTAINS, Alignment
 from mediamatch.signals.local_features import MINIATURE_SIDE, FeatureSet, structure
 
@@ -53,17 +53,6 @@ NEIGHBOURS = 5
 WHOLE: tuple[tuple[float, float], ...] = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
 
 
-class MiniatureIndexError(ValueError):
-    """A file that is not a readable miniature index."""
-
-
-def _faiss() -> Any:
-    import faiss
-
-    faiss.omp_set_num_threads(1)  # callers parallelise by process
-    return faiss
-
-
 class MiniatureIndex:
     """Miniatures by feature row id, searched exactly by L2."""
 
@@ -72,8 +61,8 @@ class MiniatureIndex:
 
     @classmethod
     def empty(cls) -> MiniatureIndex:
-        faiss = _faiss()
-        return cls(faiss.IndexIDMap2(faiss.IndexFlatL2(DIMENSIONS)))
+        module = faiss()
+        return cls(module.IndexIDMap2(module.IndexFlatL2(DIMENSIONS)))
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
@@ -94,17 +83,11 @@ class MiniatureIndex:
         return [(int(row), math.sqrt(max(0.0, float(total)) / DIMENSIONS)) for row, total in zip(ids[0], squared[0]) if row >= 0]
 
     def save(self, path: Path) -> None:
-        atomic_write(path, _faiss().serialize_index(self.index).tobytes())
+        save_index(self.index, path)
 
     @classmethod
     def load(cls, path: Path) -> MiniatureIndex:
-        try:
-            index = _faiss().read_index(str(path))
-        except RuntimeError as exc:
-            raise MiniatureIndexError(f"{path}: not a readable miniature index ({str(exc).splitlines()[0][:200]})") from None
-        if index.d != DIMENSIONS or index.metric_type != _faiss().METRIC_L2:
-            raise MiniatureIndexError(f"{path}: not an L2 index of {DIMENSIONS} dimensions")
-        return cls(index)
+        return cls(read_index(path, "miniature index", DIMENSIONS, faiss().METRIC_L2))
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,8 @@ from mediamatch.atomic import atomic_write
 from mediamatch.catalog.hashes import HashRecord
 from mediamatch.catalog.records import Match, MatchDetail
 from mediamatch.config import index_file_for, url_key
-from mediamatch.index.embeddings import EmbeddingIndex, EmbeddingIndexError
+from mediamatch.index.embeddings import EmbeddingIndex
+from mediamatch.index.faiss_files import IndexFileError
 from mediamatch.index.similarity import MAX_DISTANCE
 from mediamatch.index.verify import CONTAINS, MIN_PAIRS, Alignment, verify
 from mediamatch.services.catalogue_changes import follow_changes
@@ -75,7 +76,7 @@ class SavedEmbeddingIndex:
                 index = EmbeddingIndex.load(path)
                 if len(index) == state.get("count"):
                     saved.index, saved.last_row = index, state["last_row"]
-        except (OSError, ValueError, EmbeddingIndexError):
+        except (OSError, ValueError, IndexFileError):
             pass  # no usable saved index: built from the catalogue below
         saved.refresh(engine)
         return saved

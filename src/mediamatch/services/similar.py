@@ -33,8 +33,9 @@ from mediamatch.atomic import atomic_write
 from mediamatch.catalog.hashes import Features, HashRecord
 from mediamatch.catalog.records import Match, MatchDetail
 from mediamatch.config import index_file_for, url_key
-from mediamatch.index.descriptors import DescriptorIndex, DescriptorIndexError, point_ids
-from mediamatch.index.miniatures import MiniatureIndex, MiniatureIndexError
+from mediamatch.index.descriptors import DescriptorIndex, point_ids
+from mediamatch.index.faiss_files import IndexFileError
+from mediamatch.index.miniatures import MiniatureIndex
 from mediamatch.index.similarity import Hit, KnownRow, search
 from mediamatch.index.verify import CONTAINS
 from mediamatch.media.hashing import hash_bytes
@@ -78,7 +79,7 @@ class SavedDescriptorIndex:
                 miniatures = MiniatureIndex.load(saved.miniatures_path)
                 if len(index) == state.get("count") and len(miniatures) == state.get("miniatures"):
                     saved.index, saved.miniatures, saved.last_row = index, miniatures, state["last_row"]
-        except (OSError, ValueError, DescriptorIndexError, MiniatureIndexError):
+        except (OSError, ValueError, IndexFileError):
             pass  # no usable saved index: built from the catalogue below
         saved.refresh(engine)
         return saved
