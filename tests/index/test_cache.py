@@ -55,9 +55,9 @@ def test_a_missing_corrupt_or_mismatched_cache_is_not_used(tmp_path: Path, index
     assert cache.load({"source": "a"}) is None
     save_index(PDQIndex.from_arrays(index.ids[:10], index.hashes[:10]), cache.path)  # replaced under its state
     assert cache.load({"source": "a"}) is None
-    cache.state_path.write_text("not json")
+    cache.state.path.write_text("not json")
     assert cache.load({"source": "a"}) is None
-    cache.state_path.write_text(json.dumps(["a", "list"]))
+    cache.state.path.write_text(json.dumps(["a", "list"]))
     assert cache.load({"source": "a"}) is None
 
 

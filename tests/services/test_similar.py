@@ -217,7 +217,7 @@ def test_miniature_index_persists_beside_the_catalogue_and_catches_up(engine, tm
     path = tmp_path / "index" / "similar-index"
     first = SimilarityMatcher.open(engine, path)
     assert len(first.saved.miniatures) == 1 and first.saved.miniatures_path.exists()
-    assert json.loads(first.saved.state_path.read_text())["miniatures"] == 1
+    assert json.loads(first.saved.state.path.read_text())["miniatures"] == 1
     contribute(engine, [save(smooth_picture(22), tmp_path / "b" / "haze.jpg")], ContributionRequest(series="Haze"), workers=1)
     reopened = SimilarityMatcher.open(engine, path)  # reads the saved miniatures, then the one new row
     assert len(reopened.saved.miniatures) == 2 and reopened.saved.last_row == first.saved.last_row + 1

@@ -3,30 +3,27 @@ building it again.
 
 Both long-lived matchers need this: the catalogue matcher (an index of millions of catalogue
 rows: reading them all takes minutes) and the hash-list matcher (16 table sorts of every
-hash: seconds at 10M). The file is the index/persist.py format; beside it, `<file>.json`
-says what the index was built from (`key`: e.g. which catalogue, or which list's SHA-256)
-plus whatever the owner needs to catch up (e.g. the last catalogue row it holds), and the
-number of hashes, which must agree with the index file.
+hash: seconds at 10M). The file is the index/persist.py format; beside it, its state file
+(index/state_file.py) says what the index was built from (`key`: e.g. which catalogue, or
+which list's SHA-256) plus whatever the owner needs to catch up (e.g. the last catalogue row it
+holds), and the number of hashes, which must agree with the index file.
 
 How a cache is used: `load(key)` gives the saved index when it was built from `key` (else
 None: missing, built from something else, damaged or half replaced); the owner then catches
 it up (adds what is newer) or builds it anew, and `save()`s it. Saving runs in a background
 thread, because writing the tables (640 MB at 10M hashes) takes as long as building them and
-the matcher can answer meanwhile. The state file is removed first and written last, and the
-index file is replaced atomically, so a crash or a concurrent reader never pairs a state with
-another index; a failed save (read-only folder) only costs the next start a rebuild.
+the matcher can answer meanwhile.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from mediamatch.atomic import atomic_write
 from mediamatch.index.hamming import PDQIndex
 from mediamatch.index.persist import IndexFileError, load_index, save_index
+from mediamatch.index.state_file import StateFile
 
 SAVER_THREAD = "save-index-cache"
 _COUNT = "count"
@@ -35,19 +32,19 @@ _saving_guard = threading.Lock()
 
 
 class IndexCache:
-    """The saved index at `path` and its state file `<path>.json`."""
+    """The saved index at `path` and its state file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.state_path = path.with_name(path.name + ".json")
+        self.state = StateFile(path)
 
     def load(self, key: Mapping[str, object]) -> tuple[PDQIndex, dict[str, object]] | None:
         """(index, state) when the saved index was built from `key` (every item of `key` is in
         its state) and holds the number of hashes its state says; else None."""
+        state = self.state.read(key)
+        if state is None:
+            return None
         try:
-            state = json.loads(self.state_path.read_text(encoding="utf-8"))
-            if not isinstance(state, dict) or any(state.get(name) != value for name, value in key.items()):
-                return None
             index = load_index(self.path)
         except (OSError, ValueError, IndexFileError):
             return None  # no usable saved index: the owner builds one
@@ -71,13 +68,7 @@ class IndexCache:
 
     def _write(self, index: PDQIndex, state: dict[str, object]) -> None:
         with _lock_for(self.path):  # two saves of one file in this process: one after the other
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.state_path.unlink(missing_ok=True)  # never a state that describes another index file
-                save_index(index, self.path)
-                atomic_write(self.state_path, json.dumps(state))
-            except OSError:
-                pass  # e.g. a read-only folder: the next start builds again
+            self.state.replace(lambda: save_index(index, self.path), state)
 
 
 def wait_for_saves() -> None:

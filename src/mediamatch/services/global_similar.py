@@ -20,7 +20,6 @@ catalogue). Each catalogued picture or frame at cosine >= CANDIDATE_COSINE is th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +28,13 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from mediamatch.atomic import atomic_write
 from mediamatch.catalog.hashes import HashRecord
 from mediamatch.catalog.records import Match, MatchDetail
 from mediamatch.config import index_file_for, url_key
 from mediamatch.index.embeddings import EmbeddingIndex
 from mediamatch.index.faiss_files import IndexFileError
 from mediamatch.index.similarity import MAX_DISTANCE
+from mediamatch.index.state_file import StateFile
 from mediamatch.index.verify import CONTAINS, MIN_PAIRS, Alignment, verify
 from mediamatch.services.catalogue_changes import follow_changes
 from mediamatch.services.similar import SimilarityLookup
@@ -55,13 +54,12 @@ GLOBAL_ONLY = "global descriptor only"
 
 
 class SavedEmbeddingIndex:
-    """The embedding index of one catalogue in a file beside it, with a state file `<file>.json`
-    (which catalogue, the last row held, how many vectors); the state is removed before the
-    index is replaced and written after, so it never describes another index file."""
+    """The embedding index of one catalogue in a file beside it, with its state file
+    (index/state_file.py: which catalogue, the last row held, how many vectors)."""
 
     def __init__(self, path: Path, key: str, index: EmbeddingIndex, last_row: int) -> None:
         self.path = path
-        self.state_path = path.with_name(path.name + ".json")
+        self.state = StateFile(path)
         self.key = key
         self.index = index
         self.last_row = last_row
@@ -70,13 +68,13 @@ class SavedEmbeddingIndex:
     def open(cls, engine: Engine, path: Path) -> SavedEmbeddingIndex:
         key = url_key(engine.url.render_as_string(hide_password=True))
         saved = cls(path, key, EmbeddingIndex.empty(), 0)
+        state = saved.state.read({"key": key})
         try:
-            state = json.loads(saved.state_path.read_text(encoding="utf-8"))
-            if state.get("key") == key and isinstance(state.get("last_row"), int):
+            if state and isinstance(last_row := state.get("last_row"), int):
                 index = EmbeddingIndex.load(path)
                 if len(index) == state.get("count"):
-                    saved.index, saved.last_row = index, state["last_row"]
-        except (OSError, ValueError, IndexFileError):
+                    saved.index, saved.last_row = index, last_row
+        except (OSError, IndexFileError):
             pass  # no usable saved index: built from the catalogue below
         saved.refresh(engine)
         return saved
@@ -91,13 +89,7 @@ class SavedEmbeddingIndex:
         if rows:
             self.index.add(np.stack([row.vector for row in rows]), np.array([row.row_id for row in rows], np.int64))
         self.last_row = last
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.state_path.unlink(missing_ok=True)
-            self.index.save(self.path)
-            atomic_write(self.state_path, json.dumps({"key": self.key, "last_row": self.last_row, "count": len(self.index)}))
-        except OSError:
-            pass  # e.g. a read-only folder: the next start builds again
+        self.state.replace(lambda: self.index.save(self.path), {"key": self.key, "last_row": self.last_row, "count": len(self.index)})
         return len(rows)
 
 

@@ -17,7 +17,6 @@ Used by triage as a second pass on files that matched nothing exact or by PDQ
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
@@ -29,7 +28,6 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from mediamatch.atomic import atomic_write
 from mediamatch.catalog.hashes import Features, HashRecord
 from mediamatch.catalog.records import Match, MatchDetail
 from mediamatch.config import index_file_for, url_key
@@ -37,6 +35,7 @@ from mediamatch.index.descriptors import DescriptorIndex, point_ids
 from mediamatch.index.faiss_files import IndexFileError
 from mediamatch.index.miniatures import MiniatureIndex
 from mediamatch.index.similarity import Hit, KnownRow, search
+from mediamatch.index.state_file import StateFile
 from mediamatch.index.verify import CONTAINS
 from mediamatch.media.hashing import hash_bytes
 from mediamatch.media.limits import CATALOGUE_LIMITS
@@ -53,14 +52,13 @@ NO_DESCRIPTORS = "no descriptors: the picture is too small or too plain for simi
 
 class SavedDescriptorIndex:
     """The descriptor index of one catalogue, in a file beside it (FAISS format), the index of
-    its low-detail pictures' miniatures in `<file>.miniatures`, and a state file `<file>.json`:
-    which catalogue, the last feature row held, how many descriptors and miniatures, and how
-    many descriptors the codebooks were trained on. The state is removed before the index files
-    are replaced and written after, so a state never describes other index files."""
+    its low-detail pictures' miniatures in `<file>.miniatures`, and their state file
+    (index/state_file.py): which catalogue, the last feature row held, how many descriptors and
+    miniatures, and how many descriptors the codebooks were trained on."""
 
     def __init__(self, path: Path, key: str, index: DescriptorIndex, last_row: int, miniatures: MiniatureIndex | None = None) -> None:
         self.path = path
-        self.state_path = path.with_name(path.name + ".json")
+        self.state = StateFile(path)
         self.miniatures_path = path.with_name(path.name + ".miniatures")
         self.key = key
         self.index = index
@@ -72,14 +70,14 @@ class SavedDescriptorIndex:
         """The saved index when it is this catalogue's, caught up; else built from the catalogue."""
         key = url_key(engine.url.render_as_string(hide_password=True))
         saved = cls(path, key, DescriptorIndex.empty(), 0)
+        state = saved.state.read({"key": key})
         try:
-            state = json.loads(saved.state_path.read_text(encoding="utf-8"))
-            if state.get("key") == key and isinstance(state.get("last_row"), int) and isinstance(state.get("trained_on"), int):
-                index = DescriptorIndex.load(path, state["trained_on"])
+            if state and isinstance(last_row := state.get("last_row"), int) and isinstance(trained_on := state.get("trained_on"), int):
+                index = DescriptorIndex.load(path, trained_on)
                 miniatures = MiniatureIndex.load(saved.miniatures_path)
                 if len(index) == state.get("count") and len(miniatures) == state.get("miniatures"):
-                    saved.index, saved.miniatures, saved.last_row = index, miniatures, state["last_row"]
-        except (OSError, ValueError, IndexFileError):
+                    saved.index, saved.miniatures, saved.last_row = index, miniatures, last_row
+        except (OSError, IndexFileError):
             pass  # no usable saved index: built from the catalogue below
         saved.refresh(engine)
         return saved
@@ -107,21 +105,12 @@ class SavedDescriptorIndex:
         return len(rows)
 
     def _save(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.state_path.unlink(missing_ok=True)
+        def write_files() -> None:
             self.index.save(self.path)
             self.miniatures.save(self.miniatures_path)
-            state = {
-                "key": self.key,
-                "last_row": self.last_row,
-                "count": len(self.index),
-                "miniatures": len(self.miniatures),
-                "trained_on": self.index.trained_on,
-            }
-            atomic_write(self.state_path, json.dumps(state))
-        except OSError:
-            pass  # e.g. a read-only folder: the next start builds again
+
+        state = {"key": self.key, "last_row": self.last_row, "count": len(self.index), "miniatures": len(self.miniatures), "trained_on": self.index.trained_on}
+        self.state.replace(write_files, state)
 
 
 def _arrays(rows: Sequence[feature_store.FeatureRow]) -> tuple[np.ndarray, np.ndarray]:
