@@ -136,10 +136,10 @@ def main() -> None:
             return local
         cosines = embeddings @ embedding_of(record)
         found = []
-        for rank, row in enumerate(np.argsort(-cosines)[:10]):
+        for row in np.argsort(-cosines)[:10]:
             if cosines[row] < CANDIDATE_COSINE:
                 break
-            match = decide(Candidate(int(row), None, float(cosines[row])), features, rows[int(row)].features, ANY_ITEM, nearest=rank == 0)
+            match = decide(Candidate(int(row), None, float(cosines[row])), features, rows[int(row)].features, ANY_ITEM)
             if match is not None:
                 found.append((int(row), match.relation))
         return found

@@ -19,9 +19,9 @@ from mediamatch.catalog.records import MatchDetail
 from mediamatch.media.hashing import hash_bytes
 from mediamatch.media.limits import CATALOGUE_LIMITS
 from mediamatch.services.contribute import ContributionRequest, contribute
-from mediamatch.services.global_similar import GLOBAL_ONLY, Candidate, GlobalDescriptorMatcher, decide
+from mediamatch.services.global_similar import Candidate, GlobalDescriptorMatcher, decide
 from mediamatch.services.triage import STATE_FILE, TriageState, triage
-from mediamatch.signals.global_descriptor import MODEL_ENV
+from mediamatch.signals.global_descriptor import MODEL_ENV, from_bytes
 from mediamatch.signals.local_features import FeatureSet, empty_features
 from mediamatch.signals.registry import all_signals
 from tests.signals.tiny_sscd import write_tiny_model
@@ -72,16 +72,19 @@ def record_of(picture: Image.Image) -> HashRecord:
     return hash_bytes(jpeg_bytes(picture), "query.jpg", CATALOGUE_LIMITS)
 
 
-def test_low_detail_copies_are_found_by_the_global_descriptor_only(catalogue, tmp_path: Path) -> None:
+def test_a_cosine_alone_never_makes_a_picture_known(catalogue, tmp_path: Path) -> None:
+    """The stand-in model puts the brightened copy of a low-detail picture next to it, but
+    nothing verifies it (too few keypoints; its miniature is too far): the copy stays new,
+    as every unrelated low-detail picture the nearest embedding would otherwise call known."""
     seized = tmp_path / "seized"
     save(brightened_copy(glow(True)), seized / "glow-small.jpg")
     save(glow(False), seized / "other-glow.png")
     triage(seized, tmp_path / "out", catalogue, workers=1)
     found = rows(tmp_path / "out")
-    assert {path: row.status for path, row in found.items()} == {"glow-small.jpg": "known_identified", "other-glow.png": "new"}
-    [match] = found["glow-small.jpg"].matches
-    assert (match.signal, match.relation, match.series) == ("global_descriptor", "contains", ("Glow",))
-    assert GLOBAL_ONLY in match.transform and "cosine" in match.transform
+    assert {path: row.status for path, row in found.items()} == {"glow-small.jpg": "new", "other-glow.png": "new"}
+    matcher = GlobalDescriptorMatcher.open(catalogue)
+    vector = from_bytes(next(p.data for p in record_of(brightened_copy(glow(True))).features if p.signal == "global_descriptor"))
+    assert matcher.saved.index.search(vector, 1)[0][1] >= 0.75  # the embedding did find it
     assert "global_descriptor" not in found["glow-small.jpg"].signals  # never a hash value
 
 
@@ -122,8 +125,7 @@ def test_decisions_without_the_index() -> None:
     textured = [FeatureSet.from_bytes(record_of(textured_picture(seed)).features[0].data) for seed in (3, 4)]
     plain = empty_features(640, 480)
     close = Candidate(1, None, 0.9)
-    assert decide(close, textured[0], textured[1], detail, nearest=True) is None  # keypoints that do not align outweigh the cosine
-    verdict = decide(close, plain, textured[1], detail, nearest=True)
-    assert verdict is not None and verdict.relation == "contains" and GLOBAL_ONLY in verdict.transform
-    assert decide(close, plain, textured[1], detail, nearest=False) is None  # only the nearest decides by cosine alone
-    assert decide(Candidate(1, None, 0.6), plain, textured[1], detail, nearest=True) is None
+    assert decide(close, textured[0], textured[1], detail) is None  # keypoints that do not align outweigh the cosine
+    assert decide(close, plain, textured[1], detail) is None  # nothing to verify: no verdict, however close
+    same = decide(close, textured[0], textured[0], detail)
+    assert same is not None and same.relation == "contains" and "verified by local features" in same.transform

@@ -1,5 +1,5 @@
-"""The global descriptor's part of similarity search: candidates by a learned embedding,
-verified by local features where they can be, decided by a stricter cosine where they cannot.
+"""The global descriptor's part of similarity search: candidates by a learned embedding, each
+verified by local features before anything is called known.
 
 Triage's second pass asks local features first (services/similar.py). A file they found
 nothing for, and that has an embedding (signals/global_descriptor.py: only where the model is
@@ -9,13 +9,13 @@ catalogue). Each catalogued picture or frame at cosine >= CANDIDATE_COSINE is th
 - verified geometrically against its stored local features (index/verify.py): a verified
   candidate is a match with the alignment's relation ("contains": the file is known), the
   evidence naming the global descriptor that found it;
-- where either side has too few keypoints for verification (a low-detail picture), a match
-  only for the picture's nearest candidate and only at cosine >= GLOBAL_ONLY_COSINE, its
-  evidence saying "global descriptor only" (low-detail pictures resemble one another: the
-  nearest is the one most likely right);
-- otherwise (both have keypoints, and they do not align) no match: on benign photos, SSCD fed
-  the luma plane puts a few unrelated photos above 0.5 (benchmarks/bench_similar.py), and
-  local features already report what shares a scene ("related").
+- otherwise no match: where the keypoints do not align, or either side has too few to verify.
+  On benign photos SSCD fed the luma plane puts a few unrelated photos above 0.5, and on
+  low-detail pictures a cosine alone is no proof: the nearest unrelated low-detail picture at
+  cosine 0.75 or more was taken for a copy 12 times over 12,285 unrelated pairs
+  (benchmarks/bench_similar.py) when an unverified nearest candidate counted. Low-detail copies
+  are found by their miniatures instead (index/miniatures.py), and what shares a scene by local
+  features ("related").
 """
 
 from __future__ import annotations
@@ -45,12 +45,7 @@ from mediamatch.store import embeddings as embedding_store
 from mediamatch.store import repo
 
 CANDIDATE_COSINE = GlobalDescriptorSignal.default_threshold / 100
-# Without geometric verification only a near-certain copy is called known. Stricter than the
-# measured 0.5 by choice, not by measurement: SSCD's copies in the issue's benchmark sat well
-# above 0.7, unrelated pictures well under 0.5.
-GLOBAL_ONLY_COSINE = 0.75
 NEIGHBOURS = 10
-GLOBAL_ONLY = "global descriptor only"
 
 
 class SavedEmbeddingIndex:
@@ -125,7 +120,7 @@ class GlobalDescriptorMatcher:
             self._stale = False
             self.saved.refresh(self.engine)
         local = {packed.timestamp: packed.data for packed in record.features if packed.signal == LocalFeaturesSignal.name}
-        candidates: list[tuple[float | None, Candidate, bool]] = []
+        candidates: list[tuple[float | None, Candidate]] = []
         for packed in record.features:
             if packed.signal != GlobalDescriptorSignal.name:
                 continue
@@ -135,35 +130,32 @@ class GlobalDescriptorMatcher:
                 continue
             found = [(row, cosine) for row, cosine in self.saved.index.search(vector, NEIGHBOURS) if cosine >= CANDIDATE_COSINE]
             owners = embedding_store.embedding_owners(session, [row for row, _ in found])
-            candidates.extend((packed.timestamp, Candidate(*owners[row], cosine), rank == 0) for rank, (row, cosine) in enumerate(found) if row in owners)
+            candidates.extend((packed.timestamp, Candidate(*owners[row], cosine)) for row, cosine in found if row in owners)
         if not candidates:
             return []
-        media_ids = {candidate.media_id for _, candidate, _ in candidates}
+        media_ids = {candidate.media_id for _, candidate in candidates}
         known = embedding_store.known_features(session, media_ids)
         details = repo.match_details(session, media_ids)
         best: dict[int, Match] = {}
-        for timestamp, candidate, nearest in candidates:
+        for timestamp, candidate in candidates:
             if candidate.media_id not in details:
                 continue
             query, stored = _features(local.get(timestamp)), known.get((candidate.media_id, candidate.timestamp))
-            match = decide(candidate, query, stored, details[candidate.media_id], nearest=nearest)
+            match = decide(candidate, query, stored, details[candidate.media_id])
             if match is not None and (candidate.media_id not in best or _strength(match) > _strength(best[candidate.media_id])):
                 best[candidate.media_id] = match
         return sorted(best.values(), key=lambda match: (_strength(match), -match.media_id), reverse=True)
 
 
-def decide(candidate: Candidate, query: FeatureSet | None, known: FeatureSet | None, detail: MatchDetail, *, nearest: bool) -> Match | None:
-    """One candidate's verdict (see the module's docstring), or None; `nearest`: whether it is
-    the searched picture's nearest candidate."""
-    evidence = f"global descriptor, cosine {candidate.cosine:.2f}"
+def decide(candidate: Candidate, query: FeatureSet | None, known: FeatureSet | None, detail: MatchDetail) -> Match | None:
+    """One candidate's verdict (see the module's docstring), or None."""
     if query is None or known is None or len(query) < MIN_PAIRS or len(known) < MIN_PAIRS:
-        if not nearest or candidate.cosine < GLOBAL_ONLY_COSINE:
-            return None
-        return _match(candidate, detail, CONTAINS, f"{GLOBAL_ONLY}: too little detail to verify geometrically ({evidence})")
+        return None
     alignment = verify_pair(query, known)
     if alignment is None:
         return None
-    return _match(candidate, detail, alignment.relation, f"{alignment.transform} ({evidence}, verified by local features)", alignment)
+    evidence = f"global descriptor, cosine {candidate.cosine:.2f}, verified by local features"
+    return _match(candidate, detail, alignment, f"{alignment.transform} ({evidence})")
 
 
 def verify_pair(query: FeatureSet, known: FeatureSet) -> Alignment | None:
@@ -189,7 +181,7 @@ def _features(data: bytes | None) -> FeatureSet | None:
         return None
 
 
-def _match(candidate: Candidate, detail: MatchDetail, relation: str, evidence: str, alignment: Alignment | None = None) -> Match:
+def _match(candidate: Candidate, detail: MatchDetail, alignment: Alignment, evidence: str) -> Match:
     return Match(
         media_id=detail.media_id,
         series=detail.series,
@@ -199,11 +191,11 @@ def _match(candidate: Candidate, detail: MatchDetail, relation: str, evidence: s
         signal=GlobalDescriptorSignal.name,
         distance=round((1 - candidate.cosine) * 100),
         transform=evidence,
-        relation=relation,
-        inliers=alignment.inliers if alignment else None,
-        known_area_share=alignment.known_share if alignment else None,
-        query_region=alignment.query_region if alignment else (),
-        known_region=alignment.known_region if alignment else (),
+        relation=alignment.relation,
+        inliers=alignment.inliers,
+        known_area_share=alignment.known_share,
+        query_region=alignment.query_region,
+        known_region=alignment.known_region,
     )
 
 
