@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from mediamatch.index.faiss_files import IndexFileError, faiss, read_index, save_index
+from mediamatch.index.faiss_files import FaissFile, IndexFileError, faiss, read_index
 
 POINT_BITS = 11  # up to 2048 keypoints per feature row
 PQ_BYTES = 16
@@ -66,11 +66,11 @@ def factory_for(count: int) -> str:
     return f"IVF{lists}_HNSW32,PQ{PQ_BYTES * 2}x4fs"
 
 
-class DescriptorIndex:
+class DescriptorIndex(FaissFile):
     """Descriptors by id, searched for nearest neighbours (squared L2 on SIFT's 0-255 values)."""
 
     def __init__(self, index: Any, trained_on: int, *, mapped: bool = False) -> None:
-        self.index = index
+        super().__init__(index)
         self.trained_on = trained_on  # descriptors the codebooks were trained on (0: exact index)
         self.mapped = mapped  # memory-mapped read-only: `load` it again writable before adding
 
@@ -94,9 +94,6 @@ class DescriptorIndex:
     @classmethod
     def empty(cls) -> DescriptorIndex:
         return cls(faiss().index_factory(DIMENSIONS, "IDMap2,Flat"), 0)
-
-    def __len__(self) -> int:
-        return int(self.index.ntotal)
 
     @property
     def bytes_per_descriptor(self) -> int:
@@ -127,9 +124,6 @@ class DescriptorIndex:
                 quantiser.hnsw.efSearch = QUANTISER_EF
         distances, ids = self.index.search(np.ascontiguousarray(descriptors, np.float32), neighbours)
         return distances, ids
-
-    def save(self, path: Path) -> None:
-        save_index(self.index, path)
 
     @classmethod
     def load(cls, path: Path, trained_on: int, *, writable: bool = False) -> DescriptorIndex:

@@ -12,25 +12,18 @@ the descriptor index (services/global_similar.py).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from mediamatch.index.faiss_files import faiss, read_index, save_index
+from mediamatch.index.faiss_files import FaissFile, faiss, read_index
 from mediamatch.signals.global_descriptor import DIMENSIONS
 
 
-class EmbeddingIndex:
-    def __init__(self, index: Any) -> None:
-        self.index = index
-
+class EmbeddingIndex(FaissFile):
     @classmethod
     def empty(cls) -> EmbeddingIndex:
         module = faiss()
         return cls(module.IndexIDMap2(module.IndexScalarQuantizer(DIMENSIONS, module.ScalarQuantizer.QT_fp16, module.METRIC_INNER_PRODUCT)))
-
-    def __len__(self) -> int:
-        return int(self.index.ntotal)
 
     def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
         if len(ids):
@@ -42,9 +35,6 @@ class EmbeddingIndex:
             return []
         scores, ids = self.index.search(np.ascontiguousarray(vector, np.float32).reshape(1, DIMENSIONS), neighbours)
         return [(int(row), float(score)) for row, score in zip(ids[0], scores[0]) if row >= 0]
-
-    def save(self, path: Path) -> None:
-        save_index(self.index, path)
 
     @classmethod
     def load(cls, path: Path) -> EmbeddingIndex:

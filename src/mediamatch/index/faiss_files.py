@@ -26,6 +26,19 @@ def faiss() -> Any:
     return module
 
 
+class FaissFile:
+    """What every index kept in such a file has: the FAISS index, its size, and saving it."""
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def save(self, path: Path) -> None:
+        save_index(self.index, path)
+
+
 def save_index(index: Any, path: Path) -> None:
     """Write `index` to `path` atomically, in FAISS's format."""
     atomic_write(path, faiss().serialize_index(index).tobytes())

@@ -36,11 +36,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from mediamatch.index.faiss_files import faiss, read_index, save_index
+from mediamatch.index.faiss_files import FaissFile, faiss, read_index
 from mediamatch.index.verify import CONTAINS, Alignment
 from mediamatch.signals.local_features import MINIATURE_SIDE, FeatureSet, structure
 
@@ -53,19 +52,13 @@ NEIGHBOURS = 5
 WHOLE: tuple[tuple[float, float], ...] = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
 
 
-class MiniatureIndex:
+class MiniatureIndex(FaissFile):
     """Miniatures by feature row id, searched exactly by L2."""
-
-    def __init__(self, index: Any) -> None:
-        self.index = index
 
     @classmethod
     def empty(cls) -> MiniatureIndex:
         module = faiss()
         return cls(module.IndexIDMap2(module.IndexFlatL2(DIMENSIONS)))
-
-    def __len__(self) -> int:
-        return int(self.index.ntotal)
 
     def add(self, rows: list[tuple[int, FeatureSet]]) -> int:
         """Add the miniatures of those (row id, features) that have one; returns how many."""
@@ -81,9 +74,6 @@ class MiniatureIndex:
             return []
         squared, ids = self.index.search(np.ascontiguousarray(miniature, np.float32).reshape(1, DIMENSIONS), neighbours)
         return [(int(row), math.sqrt(max(0.0, float(total)) / DIMENSIONS)) for row, total in zip(ids[0], squared[0]) if row >= 0]
-
-    def save(self, path: Path) -> None:
-        save_index(self.index, path)
 
     @classmethod
     def load(cls, path: Path) -> MiniatureIndex:
