@@ -18,6 +18,9 @@ Edits (each from a different catalogued photo, random but seeded):
   negative photo;
 - low-detail: a generated low-detail picture at 60% size, re-encoded as JPEG quality 70;
 - low-detail photo: a catalogued dimmed photo at 60% size, re-encoded as JPEG quality 70;
+- screenshot: the photo shown at 55-75% of a 1280x800 window's width, under a title bar and
+  beside a side panel, with a caption bar and text drawn over it (drawn with its own seeded
+  random source, so the other edits' data do not change);
 - other view: the right 2/3 of a scene photo (overlapping the catalogued left 2/3 by half), with a
   slight perspective change (corners moved by up to 4% of the sides) and brightness x1.15.
 """
@@ -35,7 +38,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "photos"
 MAX_SIDE = 1024
-EDITS = ("crop10", "crop25", "crop50", "rotate10", "pasted40", "lowdetail", "lowdetail-photo", "otherview")
+EDITS = ("crop10", "crop25", "crop50", "rotate10", "pasted40", "lowdetail", "lowdetail-photo", "otherview", "screenshot")
 
 
 @dataclass
@@ -133,6 +136,36 @@ def pasted(image: Image.Image, host: Image.Image, share: float, rng: random.Rand
     return host
 
 
+def screenshot(image: Image.Image, rng: random.Random) -> Image.Image:
+    """`image` as a screen capture of a viewer shows it: window chrome around it, overlays on it."""
+    from PIL import ImageDraw, ImageFont
+
+    window = Image.new("RGB", (1280, 800), (238, 238, 238))
+    draw = ImageDraw.Draw(window)
+    draw.rectangle((0, 0, 1280, 40), fill=(40, 44, 52))
+    draw.rectangle((0, 40, 220, 800), fill=(250, 250, 250))
+    font = ImageFont.load_default(size=18)
+    for row in range(12):
+        draw.text((16, 60 + 52 * row), f"folder {rng.randint(100, 999)}", fill=(60, 60, 60), font=font)
+    width = round(1280 * rng.uniform(0.55, 0.75))
+    shown = image.resize((width, round(image.height * width / image.width)), Image.Resampling.BILINEAR)
+    if shown.height > 740:
+        shown = shown.resize((round(shown.width * 740 / shown.height), 740), Image.Resampling.BILINEAR)
+    left, top = rng.randint(230, 1280 - shown.width), rng.randint(45, 800 - shown.height)
+    window.paste(shown, (left, top))
+    overlay = Image.new("RGBA", window.size, (0, 0, 0, 0))
+    layer = ImageDraw.Draw(overlay)
+    layer.rectangle((left, top + shown.height - 36, left + shown.width, top + shown.height), fill=(0, 0, 0, 150))
+    layer.text(
+        (left + 12, top + shown.height - 30),
+        f"IMG_{rng.randint(1000, 9999)}.jpg  {rng.randint(1, 12)}:{rng.randint(10, 59)}",
+        fill=(255, 255, 255, 255),
+        font=font,
+    )
+    layer.text((left + 12, top + 10), "shared with you", fill=(255, 255, 255, 230), font=font)
+    return Image.alpha_composite(window.convert("RGBA"), overlay).convert("RGB")
+
+
 def other_view(image: Image.Image, rng: random.Random) -> tuple[Image.Image, Image.Image]:
     """(catalogued left view, searched right view) of one scene, overlapping by half."""
     width, height = image.size
@@ -193,4 +226,6 @@ def build(per_edit: int = 40, scenes: int = 30, negatives: int = 80, low_detail:
     ]
     data.low_negatives = [jpeg(low_detail_picture(rng)) for _ in range(max(1, negatives // 4))]
     data.low_negatives += [jpeg(picture) for photo in negative_photos[: max(1, negatives // 4)] if (picture := dimmed(photo, rng)) is not None]
+    own = random.Random(seed + 1)
+    data.queries["screenshot"] = [(name, jpeg(screenshot(data.catalogue[name], own))) for name in own.sample(names, min(per_edit, len(names)))]
     return data
