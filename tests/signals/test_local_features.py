@@ -20,6 +20,7 @@ from mediamatch.signals.local_features import (
     FeatureSet,
     LocalFeaturesSignal,
     empty_features,
+    kept,
 )
 from mediamatch.signals.registry import all_signals, descriptor_signals, find_signal, get_signal, signal_names
 from tests.similar_pictures import jpeg_bytes, smooth_picture, textured_picture
@@ -89,3 +90,16 @@ def test_packed_form_version_2_carries_the_miniature_and_version_1_still_reads()
     version_1 = struct.pack("<4sHHHI", b"MMLF", 1, detailed.width, detailed.height, len(detailed)) + detailed.points.tobytes() + detailed.descriptors.tobytes()
     stored = FeatureSet.from_bytes(version_1)  # as catalogues stored them before miniatures
     assert stored.miniature is None and stored.descriptors.tolist() == detailed.descriptors.tolist()
+
+
+def test_a_catalogued_picture_keeps_few_keypoints_from_the_finest_octave() -> None:
+    import cv2
+
+    def keypoint(response: float, octave: int) -> cv2.KeyPoint:
+        return cv2.KeyPoint(x=1.0, y=1.0, size=2.0, response=response, octave=octave & 0xFF)  # packed as OpenCV packs it
+
+    fine, coarse = [keypoint(10.0 - i, -1) for i in range(6)], [keypoint(3.0 - i / 10, 0) for i in range(6)]
+    chosen = kept([*coarse, *fine], 4, 0.25)
+    assert chosen.tolist() == [6, 0, 1, 2]  # the strongest fine one, then the coarse ones, strongest first
+    assert kept([*coarse[:1], *fine], 4, 0.25).tolist() == [1, 2, 3, 0]  # too few coarse ones: filled from the finest octave
+    assert kept([*coarse, *fine], 4, 1.0).tolist() == [6, 7, 8, 9]  # a searched picture keeps the strongest, whatever their octave

@@ -39,12 +39,16 @@ after the descriptors: it reads as a feature set without a miniature.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from mediamatch.signals.base import ComputesFrom, IndexKind, MediaKind, SignalType
+
+if TYPE_CHECKING:
+    import cv2
 
 # SIFT's cost grows with the pixels it works on (it doubles the picture first): at 320 px a picture
 # costs 14 ms, at 512 px 37 ms (one core). Catalogue at 320 and queries at 512 against both at 512
@@ -56,6 +60,12 @@ CATALOGUE_SIDE = 320
 # the host's keypoints crowd out the pasted one's (pasted at 40% width: found 27/40 with 800 points,
 # 30/40 with 1500; benchmarks/bench_similar.py).
 QUERY_POINTS = 1500
+# A catalogued picture keeps at most this share of its keypoints from SIFT's finest octave, chosen
+# among its CANDIDATE_POINTS strongest: by response alone most come from there, and a copy shown
+# smaller than its original (pasted at 40%) has lost those details. Pasted at 40% found 35/40 at
+# 0.25 and 0.5, 33/40 by response alone; crops and rotations unchanged (BENCHMARKS.md).
+FINE_SHARE = 0.25
+CANDIDATE_POINTS = 1000
 FEW_POINTS = 64  # a catalogued picture with fewer keypoints at CATALOGUE_SIDE is described at QUERY_SIDE
 CATALOGUE_POINTS = 256  # 256 PQ codes of 24 bytes (code + id) = 6 KiB, under the 8 KiB budget per picture
 DESCRIPTOR_BYTES = 128
@@ -198,6 +208,20 @@ def low_detail_miniature(picture: np.ndarray) -> np.ndarray | None:
     return miniature if structure(miniature).std() >= MIN_STRUCTURE else None
 
 
+def kept(keypoints: Sequence[cv2.KeyPoint], count: int, fine_share: float) -> np.ndarray:
+    """The numbers of the `count` keypoints kept, strongest first, at most `fine_share` of them
+    from SIFT's finest octave (the picture doubled: OpenCV's octave -1), filled from it where the
+    coarser octaves have too few."""
+    order = np.argsort([-keypoint.response for keypoint in keypoints], kind="stable")
+    if fine_share >= 1 or len(order) <= count:
+        return order[:count]
+    fine = np.array([(keypoints[i].octave & 0xFF) >= 0x80 for i in order])  # OpenCV packs the octave, signed, in the low byte: -1 is 0xFF
+    coarse = order[~fine]
+    finest = order[fine][: max(round(count * fine_share), count - len(coarse))]
+    chosen = np.concatenate([finest, coarse[: count - len(finest)]])
+    return order[np.isin(order, chosen)]
+
+
 class LocalFeaturesSignal(SignalType):
     """SIFT keypoints of a still or a video frame, searched in the descriptor index."""
 
@@ -232,16 +256,17 @@ class LocalFeaturesSignal(SignalType):
         """The keypoints a catalogued picture or frame is stored with (see the module docstring);
         a picture with few keypoints at CATALOGUE_SIDE is described at QUERY_SIDE instead, where
         it has a few more and its copies' keypoints are at the scales of its own."""
-        features = cls.features(luma, CATALOGUE_POINTS, CATALOGUE_SIDE)
+        features = cls.features(luma, CATALOGUE_POINTS, CATALOGUE_SIDE, fine_share=FINE_SHARE)
         if len(features) < FEW_POINTS and max(luma.shape) > CATALOGUE_SIDE:
             return cls.features(luma, CATALOGUE_POINTS, QUERY_SIDE)
         return features
 
     @classmethod
-    def features(cls, luma: np.ndarray, max_points: int = QUERY_POINTS, side: int = QUERY_SIDE) -> FeatureSet:
+    def features(cls, luma: np.ndarray, max_points: int = QUERY_POINTS, side: int = QUERY_SIDE, *, fine_share: float = 1.0) -> FeatureSet:
         """The keypoints of a float32 luma plane reduced to `side`, strongest first, and its
         miniature when it is low-detail; none for a picture too small or too plain to have any (a
-        blank picture yields an empty set, not an error)."""
+        blank picture yields an empty set, not an error). At most `fine_share` of the keypoints
+        come from SIFT's finest octave (`kept`), unless the others are too few."""
         import cv2
 
         cv2.setNumThreads(1)  # callers parallelise by process (hashing workers): OpenCV's threads would fight them for cores
@@ -250,10 +275,11 @@ class LocalFeaturesSignal(SignalType):
         if min(height, width) < MIN_SIDE:
             return empty_features(width, height)
         miniature = low_detail_miniature(picture)
-        keypoints, descriptors = cv2.SIFT.create(nfeatures=max_points).detectAndCompute(picture, None)
+        candidates = max_points if fine_share >= 1 else max(max_points, CANDIDATE_POINTS)
+        keypoints, descriptors = cv2.SIFT.create(nfeatures=candidates).detectAndCompute(picture, None)
         if descriptors is None or not keypoints:
             return replace(empty_features(width, height), miniature=miniature)
-        order = np.argsort([-keypoint.response for keypoint in keypoints], kind="stable")[:max_points]
+        order = kept(keypoints, max_points, fine_share)
         points = np.array([keypoints[i].pt for i in order], np.float32).reshape(-1, 2)
         packed = np.clip(np.rint(descriptors[order]), 0, 255).astype(np.uint8)  # OpenCV's SIFT values are whole numbers 0-255
         return FeatureSet(width, height, points, packed, miniature)
