@@ -97,6 +97,7 @@ def watch_command(
         console.print("[red]error:[/] --hashlist needs --public-key, and its alerts are reported to the list's publisher, not recorded with --record-hits")
         raise typer.Exit(code=2)
     _log_to_console()
+    _ctrl_c_stops()
     if hashlist is not None and public_key is not None:  # --hashlist without --public-key was refused above
         try:
             matcher: StreamFrameMatcher = HashListFrameMatcher(HashListMatcher.from_hashlist(hashlist, public_key))
@@ -144,6 +145,17 @@ def watch_command(
     _summary(final, interrupted)
     if any(status.state == "failed" for status in final):
         raise typer.Exit(code=1)
+
+
+def _ctrl_c_stops() -> None:
+    """Make Ctrl-C (SIGINT) stop the watch cleanly even where its parent started it with SIGINT
+    ignored or blocked (a background job of a non-interactive shell, some supervisors, a test
+    runner's worker): both survive exec, and Python leaves an ignored SIGINT ignored, so the
+    watch would reconnect forever, deaf to the one signal its help promises to obey."""
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _log_to_console() -> None:
