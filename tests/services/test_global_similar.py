@@ -20,12 +20,13 @@ from mediamatch.media.hashing import hash_bytes
 from mediamatch.media.limits import CATALOGUE_LIMITS
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.services.global_similar import Candidate, GlobalDescriptorMatcher, decide
+from mediamatch.services.similar import NO_DESCRIPTORS, SimilarityMatcher, search_picture
 from mediamatch.services.triage import STATE_FILE, TriageState, triage
 from mediamatch.signals.global_descriptor import MODEL_ENV, from_bytes
 from mediamatch.signals.local_features import FeatureSet, empty_features
 from mediamatch.signals.registry import all_signals
 from tests.signals.tiny_sscd import write_tiny_model
-from tests.similar_pictures import jpeg_bytes, save, textured_picture
+from tests.similar_pictures import jpeg_bytes, pasted_into, save, textured_picture
 
 pytest.importorskip("onnxruntime", reason="the [similar-onnx] extra (onnxruntime) is not installed")
 pytest.importorskip("onnx", reason="onnx (test extra) builds the stand-in model")
@@ -118,6 +119,15 @@ def test_without_a_model_triage_says_so_once(tmp_path: Path, engine: sa.Engine, 
     finally:
         state.close()
     assert all(signal.index_kind != "embedding" for signal in all_signals())
+
+
+def test_region_search_with_the_model_installed_searches_local_features(catalogue, tmp_path: Path) -> None:
+    """The searched file's embedding is computed too; a box applies to its keypoints only."""
+    matcher = SimilarityMatcher.open(catalogue, tmp_path / "similar-index")
+    scene = pasted_into(textured_picture(1), textured_picture(42), share=0.5)
+    boxed = search_picture(matcher, jpeg_bytes(scene), box=(213, 120, 320, 240))
+    assert boxed.error is None and [match.series for match in boxed.matches] == [("Harbour",)]
+    assert search_picture(matcher, jpeg_bytes(Image.new("L", (300, 300), 90)), box=(0, 0, 100, 100)).note == NO_DESCRIPTORS
 
 
 def test_decisions_without_the_index() -> None:

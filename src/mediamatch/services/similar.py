@@ -41,7 +41,7 @@ from mediamatch.media.hashing import hash_bytes
 from mediamatch.media.limits import CATALOGUE_LIMITS
 from mediamatch.services.catalogue_changes import follow_changes
 from mediamatch.services.frame_matching import time_ranges
-from mediamatch.signals.local_features import FeatureError, FeatureSet
+from mediamatch.signals.local_features import FeatureError, FeatureSet, LocalFeaturesSignal
 from mediamatch.store import features as feature_store
 from mediamatch.store import repo
 
@@ -56,13 +56,13 @@ class SavedDescriptorIndex:
     (index/state_file.py): which catalogue, the last feature row held, how many descriptors and
     miniatures, and how many descriptors the codebooks were trained on."""
 
-    def __init__(self, path: Path, key: str, index: DescriptorIndex, last_row: int, miniatures: MiniatureIndex | None = None) -> None:
+    def __init__(self, path: Path, key: str, index: DescriptorIndex, last_row: int) -> None:
         self.path = path
         self.state = StateFile(path)
         self.miniatures_path = path.with_name(path.name + ".miniatures")
         self.key = key
         self.index = index
-        self.miniatures = miniatures or MiniatureIndex.empty()
+        self.miniatures = MiniatureIndex.empty()
         self.last_row = last_row
 
     @classmethod
@@ -248,9 +248,24 @@ SEARCH_LIMITS = replace(CATALOGUE_LIMITS, features_for_catalogue=False)
 
 
 def features_of(data: bytes, name: str = "query") -> tuple[list[Features], HashRecord]:
-    """The local features of a picture or video given as bytes (and its record: size, error)."""
+    """The local features of a picture or video given as bytes (and its record: size, error);
+    not its embeddings, which region search does not use (the record keeps them)."""
     record = hash_bytes(data, name, SEARCH_LIMITS)
-    return list(record.features), record
+    return [packed for packed in record.features if packed.signal == LocalFeaturesSignal.name], record
+
+
+def searchable(feature_sets: Iterable[Features]) -> bool:
+    """Whether any of a file's local feature sets gives similarity search something to go on
+    (keypoints or a miniature); damaged or other signals' sets give nothing."""
+    for packed in feature_sets:
+        if packed.signal != LocalFeaturesSignal.name:
+            continue
+        try:
+            if FeatureSet.from_bytes(packed.data).searchable:
+                return True
+        except FeatureError:
+            continue
+    return False
 
 
 def search_picture(matcher: SimilarityMatcher, data: bytes, box: tuple[int, int, int, int] | None = None, limit: int = DEFAULT_LIMIT) -> PictureSearch:
@@ -269,7 +284,7 @@ def search_picture(matcher: SimilarityMatcher, data: bytes, box: tuple[int, int,
         if shares is None:
             return PictureSearch(error=f"the box {box} is not inside the {record.width}x{record.height} picture")
         feature_sets = [replace(packed, data=FeatureSet.from_bytes(packed.data).within(shares).to_bytes()) for packed in feature_sets]
-    if not any(FeatureSet.from_bytes(packed.data).searchable for packed in feature_sets):
+    if not searchable(feature_sets):
         return PictureSearch(note=NO_DESCRIPTORS)
     return PictureSearch(matches=tuple(matcher.matches(feature_sets)[:limit]))
 

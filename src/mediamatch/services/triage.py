@@ -31,7 +31,7 @@ from mediamatch.media.hashing import hash_many
 from mediamatch.media.limits import DEFAULT_LIMITS, SEARCH_FEATURE_SECONDS, Limits
 from mediamatch.services.global_similar import global_descriptor_off, with_global_descriptor
 from mediamatch.services.matching import CatalogueMatcher
-from mediamatch.services.similar import NO_DESCRIPTORS, SimilarityLookup, SimilarityMatcher, second_pass
+from mediamatch.services.similar import NO_DESCRIPTORS, SimilarityLookup, SimilarityMatcher, searchable, second_pass
 from mediamatch.signals.base import SignalType
 from mediamatch.signals.registry import computed_from
 
@@ -109,7 +109,7 @@ def row_from(seq: int, name: str, record: HashRecord, matches: list[Match]) -> T
         quality = record.quality(signal.name)
         if record.value(signal.name) and quality is not None and quality < signal.min_quality and not matches:
             note = "; ".join(filter(None, [note, f"low {signal.name.upper()} quality ({quality}): near-duplicate search skipped"]))
-    if record.features and not matches and not any(_searchable(features.data) for features in record.features):
+    if record.features and not matches and not searchable(record.features):
         note = "; ".join(filter(None, [note, NO_DESCRIPTORS]))
     return TriageRow(
         seq=seq,
@@ -320,15 +320,6 @@ def _similarity_lookup(matcher: CatalogueLookup, engine: Engine | None) -> Simil
     if isinstance(matcher, SimilarityLookup):
         return matcher
     return with_global_descriptor(SimilarityMatcher.open(engine), engine) if engine is not None else None
-
-
-def _searchable(data: bytes) -> bool:
-    from mediamatch.signals.local_features import FeatureError, FeatureSet
-
-    try:
-        return FeatureSet.from_bytes(data).searchable
-    except FeatureError:
-        return False
 
 
 def _rows(
