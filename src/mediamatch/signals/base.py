@@ -128,3 +128,27 @@ class ExactSignal(SignalType):
     computes_from: ClassVar[ComputesFrom | None] = "bytes"
     default_threshold: ClassVar[int] = 0
     threshold_source: ClassVar[str] = "cryptographic digest: only identical bytes match"
+
+
+class SimilaritySignal(SignalType):
+    """A signal searched by similarity, not by a value (index kind "descriptor" or "embedding"):
+    a picture's or frame's features, computed when a search asks for them; no string form, no
+    Hamming distance, no examples for the hash conformance kit, never in a list or an export."""
+
+    bits: ClassVar[int] = 0  # no fixed-width value
+    media_kinds: ClassVar[frozenset[MediaKind]] = frozenset({"image", "video_frame"})
+    computes_from: ClassVar[ComputesFrom | None] = "features"
+    value_kind: ClassVar[str]  # what one value is, for errors: "a feature set"
+    compared_by: ClassVar[str]  # how two values are compared, for errors: "geometric verification"
+
+    @classmethod
+    def validate(cls, value: str) -> str:
+        raise ValueError(f"{cls.name}: {cls.value_kind} has no string form")
+
+    @classmethod
+    def distance(cls, a: str, b: str) -> int:
+        raise ValueError(f"{cls.name}: compared by {cls.compared_by}, not a distance")
+
+    @classmethod
+    def examples(cls) -> list[str]:
+        return []

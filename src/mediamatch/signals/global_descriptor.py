@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from mediamatch.signals.base import ComputesFrom, IndexKind, MediaKind, SignalType
+from mediamatch.signals.base import IndexKind, SimilaritySignal
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -117,32 +117,19 @@ def from_bytes(data: bytes) -> np.ndarray:
     return np.frombuffer(data, "<f4").astype(np.float32)
 
 
-class GlobalDescriptorSignal(SignalType):
+class GlobalDescriptorSignal(SimilaritySignal):
     """A learned copy-detection embedding of a still or a video frame (SSCD through ONNX
     Runtime), searched in the embedding index by cosine similarity."""
 
     name: ClassVar[str] = "global_descriptor"
     index_kind: ClassVar[IndexKind] = "embedding"
-    bits: ClassVar[int] = 0  # no hex form: DIMENSIONS floats
-    media_kinds: ClassVar[frozenset[MediaKind]] = frozenset({"image", "video_frame"})
-    computes_from: ClassVar[ComputesFrom | None] = "features"
+    value_kind: ClassVar[str] = "an embedding"
+    compared_by: ClassVar[str] = "cosine similarity"
     # Cosine x 100. A candidate at or above it is verified geometrically (services/global_similar.py).
     default_threshold: ClassVar[int] = 50
     threshold_source: ClassVar[str] = (
         "issue 11 measurement of SSCD: crops, rotations and low-resolution copies 36/36 and other views 10/12 at cosine 0.5, no false match"
     )
-
-    @classmethod
-    def validate(cls, value: str) -> str:
-        raise ValueError(f"{cls.name}: an embedding has no string form")
-
-    @classmethod
-    def distance(cls, a: str, b: str) -> int:
-        raise ValueError(f"{cls.name}: embeddings are compared by cosine similarity, not a distance")
-
-    @classmethod
-    def examples(cls) -> list[str]:
-        return []
 
     @classmethod
     def compute_features(cls, luma: np.ndarray, *, catalogue: bool = False) -> bytes:

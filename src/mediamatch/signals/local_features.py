@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from mediamatch.signals.base import ComputesFrom, IndexKind, MediaKind, SignalType
+from mediamatch.signals.base import IndexKind, SimilaritySignal
 
 if TYPE_CHECKING:
     import cv2
@@ -222,30 +222,17 @@ def kept(keypoints: Sequence[cv2.KeyPoint], count: int, fine_share: float) -> np
     return order[np.isin(order, chosen)]
 
 
-class LocalFeaturesSignal(SignalType):
+class LocalFeaturesSignal(SimilaritySignal):
     """SIFT keypoints of a still or a video frame, searched in the descriptor index."""
 
     name: ClassVar[str] = "local_features"
     index_kind: ClassVar[IndexKind] = "descriptor"
-    bits: ClassVar[int] = 0  # no fixed-width value: a set of up to QUERY_POINTS descriptors
-    media_kinds: ClassVar[frozenset[MediaKind]] = frozenset({"image", "video_frame"})
-    computes_from: ClassVar[ComputesFrom | None] = "features"
+    value_kind: ClassVar[str] = "a feature set"
+    compared_by: ClassVar[str] = "geometric verification"
     # Geometric verification decides, not a distance: see services/similar.py for the measured
     # inlier thresholds; this is the fewest inliers anything is reported with.
     default_threshold: ClassVar[int] = 12
     threshold_source: ClassVar[str] = "benchmarks/bench_similar.py: 0 false matches over 20,000+ unrelated pairs of benign photos"
-
-    @classmethod
-    def validate(cls, value: str) -> str:
-        raise ValueError(f"{cls.name}: a feature set has no string form")
-
-    @classmethod
-    def distance(cls, a: str, b: str) -> int:
-        raise ValueError(f"{cls.name}: feature sets are compared by geometric verification, not a distance")
-
-    @classmethod
-    def examples(cls) -> list[str]:
-        return []
 
     @classmethod
     def compute_features(cls, luma: np.ndarray, *, catalogue: bool = False) -> bytes:
