@@ -21,7 +21,7 @@ from mediamatch.auth.permissions import Role
 from mediamatch.catalog.hashes import BytesSource
 from mediamatch.services.contribute import ContributionRequest, contribute
 from mediamatch.store.models.audit import AuditEventRow
-from tests.similar_pictures import crop_area, jpeg_bytes, textured_picture, views
+from tests.similar_pictures import crop_area, jpeg_bytes, resized, smooth_picture, textured_picture, views
 from tests.web.conftest import LiveServer, start_live_server
 from tests.web.web_checks import assert_accessible
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 HERON = textured_picture(8)  # the contributed picture whose crop is searched for
 HALL_LEFT, HALL_RIGHT = views(textured_picture(9))  # one scene from two sides: related, not a copy
+DUSK = smooth_picture(11)  # a low-detail picture: found whole by its miniature, no keypoints to count
 RUN_TIMEOUT_MS = 90_000
 
 
@@ -45,9 +46,10 @@ def pasted_top_left(picture: Image.Image, host: Image.Image) -> Image.Image:
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A server whose catalogue holds the heron picture and the left view of the hall (series Heron)."""
+    """A server whose catalogue holds the heron picture, the left view of the hall and a
+    low-detail dusk sky (series Heron)."""
     with start_live_server(tmp_path_factory.mktemp("similar-pages"), triage_workers=1) as live:
-        known = [BytesSource("heron.jpg", jpeg_bytes(HERON)), BytesSource("hall-left.jpg", jpeg_bytes(HALL_LEFT))]
+        known = [BytesSource(name, jpeg_bytes(picture)) for name, picture in (("heron.jpg", HERON), ("hall-left.jpg", HALL_LEFT), ("dusk.jpg", DUSK))]
         contribute(live.app.state.engine, known, ContributionRequest(series="Heron", agency="Unit BR"), workers=1)
         for source in known:
             live.app.state.blobs.put(source.data)
@@ -154,11 +156,13 @@ def test_roles_without_similarity_search_get_the_403_page(live_server: LiveServe
 
 @pytest.fixture(scope="module")
 def run_url(live_server: LiveServer, browser, tmp_path_factory: pytest.TempPathFactory) -> str:  # type: ignore[no-untyped-def]
-    """A contributor triages a zip of the heron's crop and the hall's other view."""
+    """A contributor triages a zip of the heron's crop, the hall's other view and a small
+    re-encoded copy of the dusk sky."""
     path = tmp_path_factory.mktemp("seized") / "seized.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("heron-crop.jpg", jpeg_bytes(crop_area(HERON, 0.5)))
         archive.writestr("hall-right.jpg", jpeg_bytes(HALL_RIGHT))
+        archive.writestr("dusk-small.jpg", jpeg_bytes(resized(DUSK, 0.6), 70))
     context = browser.new_context()
     page = context.new_page()
     live_server.sign_in(page, Role.CONTRIBUTOR, "/triage")
@@ -195,6 +199,13 @@ def test_the_compare_page_frames_the_matched_regions(live_server: LiveServer, pa
         picture = page.locator(".mm-overlaid img.mm-content").nth(index).bounding_box()
         frame = overlays.nth(index).bounding_box()
         assert picture and frame and abs(picture["x"] - frame["x"]) < 2 and abs(picture["width"] - frame["width"]) < 2
+    assert_accessible(page)
+
+
+def test_a_low_detail_copy_is_shown_as_a_whole_picture_comparison(live_server: LiveServer, page: Page, run_url: str) -> None:
+    main = open_compare(live_server, page, run_url, "dusk-small.jpg")
+    assert re.search(r"Verified by\s+a whole-picture comparison \(no matching points to count\)", main)
+    assert "whole picture, low detail: miniatures differ by" in main and "(identical)" not in main
     assert_accessible(page)
 
 
